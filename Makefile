@@ -1,0 +1,37 @@
+# Risk flags and proven reoffending: run `make` or `make help` for the targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: help setup report test data lab clean
+
+help: ## List the targets
+	@grep -hE '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (reoffending analysis)" >/dev/null
+	@touch $(STAMP)
+
+setup: $(STAMP) ## Create .venv, install the package with its dev tools, register the Jupyter kernel
+
+report: setup ## Execute every notebook on the default data and write reports/<notebook>.html (code hidden)
+	$(PY) -m analysis.build --out reports
+
+test: setup ## Run pytest over the package and strict nbval over every notebook
+	$(PY) -m pytest tests notebooks --nbval --nbval-current-env -p no:cacheprovider
+
+data: setup ## Regenerate the synthetic cohort in data/synthetic (deterministic)
+	$(PY) -m analysis.synthetic
+
+lab: setup ## Open JupyterLab on the project
+	$(VENV)/bin/jupyter lab
+
+clean: ## Remove the environment and generated reports
+	rm -rf $(VENV) reports/*.html

@@ -1,0 +1,39 @@
+"""Risk flags and proven reoffending: the analysis package behind the notebooks.
+
+The public functions are re-exported here so that notebooks and scripts can
+write ``import analysis`` and call ``analysis.load_cohort(...)``.
+
+Examples
+--------
+>>> import analysis
+>>> analysis.FLAGS[:2]
+('dv', 'child_protection')
+"""
+
+from .schema import AGE_BANDS, CASEMIX, FLAG_LABELS, FLAGS, OFFENCE_GROUPS, OUTCOME, SEXES
+from .cohort import CohortError, Problem, load_cohort, read_mapping, validate_cohort
+from .intervals import compare_proportions, proportion_ci
+from .ogrs3 import ogrs3_probability
+from .published import load_published, recompute_derived
+
+__version__ = "0.1.0"
+from .notebook import setup
+from .paths import DEFAULT_COHORT
+
+# Modules added by later work append their exports below this line.
+from .models import FlagsModel, fit_flags_model, fit_logistic
+from .expected import check_comparison, expected_probabilities
+from .intervals import RATIO_METHODS, ratio_ci
+from .observed_expected import compare_with_rest, expected_from, observed_vs_expected
+from .funnel import estimate_overdispersion, funnel_limits, funnel_plot, funnel_units
+from .attributable import attributable_fractions, paf_sentences
+from .diagnostics import (
+    calibration,
+    calibration_plot,
+    calibration_table,
+    discrimination,
+    flag_collinearity,
+    flag_effect_by,
+    hosmer_lemeshow,
+    interaction_tests,
+)

@@ -1,0 +1,186 @@
+"""Describe a loaded cohort: flag prevalence, co-occurrence, rates by group, data quality.
+
+Every table is tidy and carries its counts; rates and prevalences carry a
+Wilson interval with ``statistic``, ``method`` and ``confidence`` columns.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from analysis.describe import rates_by
+>>> toy = pd.DataFrame({"area": ["A", "A", "B", "B"], "reoffended": [1, 0, 1, 1]})
+>>> rates_by(toy, "area")[["area", "n", "reoffenders", "rate"]]
+  area  n  reoffenders  rate
+0    A  2            1   0.5
+1    B  2            2   1.0
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .intervals import proportion_ci
+from .schema import FLAG_LABELS, FLAGS, OUTCOME
+
+__all__ = ["flag_prevalence", "flag_cooccurrence", "flag_combinations", "rates_by", "rates_by_flag", "data_quality"]
+
+
+def _with_ci(counts: pd.DataFrame, x: str, n: str, statistic: str, confidence: float) -> pd.DataFrame:
+    ci = proportion_ci(counts[x].to_numpy(), counts[n].to_numpy(), method="wilson", confidence=confidence)
+    out = counts.reset_index(drop=True).copy()
+    out["lower"] = ci["lower"].to_numpy()
+    out["upper"] = ci["upper"].to_numpy()
+    out["statistic"] = statistic
+    out["method"] = "wilson"
+    out["confidence"] = confidence
+    return out
+
+
+def flag_prevalence(cohort: pd.DataFrame, flags: Sequence[str] = FLAGS, confidence: float = 0.95) -> pd.DataFrame:
+    """Prevalence of each flag, among the people whose flag is recorded.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``flag``, ``label``, ``n`` (recorded), ``flagged``, ``not_recorded``,
+        ``prevalence``, ``lower``, ``upper``, ``statistic``, ``method``, ``confidence``.
+    """
+    not_recorded = cohort.attrs.get("not_recorded", {})
+    rows = []
+    for flag in flags:
+        values = cohort[flag]
+        rows.append(
+            {
+                "flag": flag,
+                "label": FLAG_LABELS.get(flag, flag),
+                "n": int(values.notna().sum()),
+                "flagged": int((values == 1).sum()),
+                "not_recorded": int(not_recorded.get(flag, values.isna().sum())),
+            }
+        )
+    counts = pd.DataFrame(rows)
+    counts["prevalence"] = counts["flagged"] / counts["n"]
+    return _with_ci(counts, "flagged", "n", "prevalence", confidence)
+
+
+def flag_cooccurrence(cohort: pd.DataFrame, flags: Sequence[str] = FLAGS, measure: str = "conditional") -> pd.DataFrame:
+    """How flags occur together, as a square table (rows and columns are flags).
+
+    Parameters
+    ----------
+    measure
+        ``"conditional"``: share of people with the row flag who also have the
+        column flag (the diagonal is 1); ``"joint"``: share of the whole cohort
+        with both; ``"phi"``: the phi (Pearson) correlation of the two flags.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> f = pd.DataFrame({"a": [1, 1, 0, 0], "b": [1, 0, 0, 0]})
+    >>> flag_cooccurrence(f, ["a", "b"]).loc["b", "a"]
+    1.0
+    """
+    data = cohort[list(flags)].astype(float)
+    if measure == "phi":
+        return data.corr()
+    both = data.T @ data  # counts with both flags (NaN-free data assumed)
+    if measure == "joint":
+        return both / len(data)
+    if measure == "conditional":
+        return both.div(np.diag(both), axis=0)
+    raise ValueError("measure must be 'conditional', 'joint' or 'phi'")
+
+
+def flag_combinations(cohort: pd.DataFrame, flags: Sequence[str] = FLAGS, top: int | None = 15) -> pd.DataFrame:
+    """Counts and reoffending rates of each combination of flags (an UpSet-style table).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per combination present, largest first: a 0/1 column per flag,
+        ``n_flags``, ``combination`` (labels joined by " + ", or "none"), ``n``,
+        ``share`` and ``rate`` (proportion reoffending).
+    """
+    keys = list(flags)
+    grouped = cohort.groupby(keys, observed=True)[OUTCOME].agg(n="size", reoffenders="sum").reset_index()
+    grouped["n_flags"] = grouped[keys].sum(axis=1).astype(int)
+    grouped["combination"] = [
+        " + ".join(FLAG_LABELS.get(f, f) for f in keys if row[f] == 1) or "none" for _, row in grouped.iterrows()
+    ]
+    grouped["share"] = grouped["n"] / grouped["n"].sum()
+    grouped["rate"] = grouped["reoffenders"] / grouped["n"]
+    grouped = grouped.sort_values(["n", "combination"], ascending=[False, True], kind="stable").reset_index(drop=True)
+    return grouped.head(top) if top else grouped
+
+
+def rates_by(cohort: pd.DataFrame, by: str | Sequence[str], confidence: float = 0.95) -> pd.DataFrame:
+    """Proven reoffending rate by group, with Wilson intervals.
+
+    Parameters
+    ----------
+    by
+        One column or several; groups are listed in category order.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The group columns, ``n``, ``reoffenders``, ``rate``, ``lower``, ``upper``,
+        ``statistic``, ``method``, ``confidence``.
+    """
+    keys = [by] if isinstance(by, str) else list(by)
+    counts = cohort.groupby(keys, observed=True, sort=True)[OUTCOME].agg(n="size", reoffenders="sum").reset_index()
+    counts = counts[counts["n"] > 0]
+    counts["reoffenders"] = counts["reoffenders"].astype(int)
+    counts["rate"] = counts["reoffenders"] / counts["n"]
+    return _with_ci(counts, "reoffenders", "n", "reoffending rate", confidence)
+
+
+def rates_by_flag(cohort: pd.DataFrame, flags: Sequence[str] = FLAGS, confidence: float = 0.95) -> pd.DataFrame:
+    """Reoffending rate with and without each flag (people whose flag is recorded).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``flag``, ``label``, ``value`` (1 flagged, 0 not), then the columns of :func:`rates_by`.
+    """
+    frames = []
+    for flag in flags:
+        recorded = cohort[cohort[flag].notna()]
+        table = rates_by(recorded, flag, confidence).rename(columns={flag: "value"})
+        table.insert(0, "label", FLAG_LABELS.get(flag, flag))
+        table.insert(0, "flag", flag)
+        frames.append(table)
+    out = pd.concat(frames, ignore_index=True)
+    out["value"] = out["value"].astype(int)
+    return out
+
+
+def data_quality(cohort: pd.DataFrame) -> pd.DataFrame:
+    """One row per column of a loaded cohort: type, missing or not-recorded rows, distinct values, range.
+
+    Flags report the rows that were *not recorded* in the source file and the
+    policy applied to them (``cohort.attrs["missing_flags"]``).
+    """
+    not_recorded = cohort.attrs.get("not_recorded", {})
+    policy = cohort.attrs.get("missing_flags", "")
+    rows = []
+    for column in cohort.columns:
+        values = cohort[column]
+        numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+        row = {
+            "column": column,
+            "type": "category" if isinstance(values.dtype, pd.CategoricalDtype) else str(values.dtype),
+            "rows": int(len(values)),
+            "missing": int(values.isna().sum()),
+            "not_recorded": int(not_recorded.get(column, 0)) if column in FLAGS else 0,
+            "policy": policy if column in FLAGS else "",
+            "distinct": int(values.nunique(dropna=True)),
+            "min": float(values.min()) if numeric and values.notna().any() else np.nan,
+            "max": float(values.max()) if numeric and values.notna().any() else np.nan,
+        }
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+

@@ -1,0 +1,423 @@
+"""Diagnostics for the risk-flags model: discrimination, calibration, collinearity, interactions.
+
+Everything is computed on covariate-pattern cells weighted by their counts
+(the same numbers as on the individual rows, at a fraction of the cost):
+
+* :func:`discrimination` - C-statistic (AUC) with DeLong's interval;
+* :func:`calibration` - calibration-in-the-large and calibration slope;
+* :func:`calibration_table` / :func:`calibration_plot` - observed against
+  predicted by tenth (decile) of predicted risk;
+* :func:`hosmer_lemeshow` - the Hosmer-Lemeshow goodness-of-fit test;
+* :func:`flag_collinearity` - variance inflation factors and correlations of the flags;
+* :func:`interaction_tests` - flag x area and flag x age-band likelihood-ratio tests;
+* :func:`flag_effect_by` - a flag's odds ratio within each level of another variable.
+
+Pass ``data=`` to assess the model on other rows (e.g. a model fitted on the
+baseline period, checked on the published period); without it the
+diagnostics are *apparent* (in-sample), where calibration-in-the-large is 0
+and the slope 1 by construction.
+
+Examples
+--------
+>>> import analysis
+>>> fit = analysis.fit_flags_model(cohort)   # doctest: +SKIP
+>>> analysis.discrimination(fit)             # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from scipy.special import expit
+
+from .intervals import proportion_ci
+from .models import DEFAULT_ADJUST, FlagsModel, _encode_with, _irls, _make_units, _outcome, fit_logistic, lr_test
+from .schema import FLAGS, OUTCOME
+
+__all__ = [
+    "discrimination",
+    "calibration",
+    "calibration_table",
+    "calibration_plot",
+    "hosmer_lemeshow",
+    "flag_collinearity",
+    "interaction_tests",
+    "flag_effect_by",
+    "auc_from_counts",
+]
+
+
+def _scored(model: FlagsModel, data: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(linear predictor, successes, trials) per cell, for the fitted data or for ``data``."""
+    if data is None:
+        return model.linear_predictor(), model.units.successes, model.units.trials
+    if model.units.offset is not None:
+        raise ValueError("a model with an offset can only be assessed on its own data")
+    codes, ok = _encode_with(data, model.design)
+    y = _outcome(data, model.outcome)
+    ok &= ~np.isnan(y)
+    units = _make_units(codes, y, model.design, None, ok)
+    lp = model.design.matrix(units.data, model.keep) @ model.params.to_numpy()
+    return lp, units.successes, units.trials
+
+
+def _label(data: pd.DataFrame | None) -> str:
+    return "apparent (the fitted data)" if data is None else "on the data supplied"
+
+
+def auc_from_counts(score: np.ndarray, events: np.ndarray, trials: np.ndarray, confidence: float = 0.95) -> dict[str, float]:
+    """C-statistic and DeLong standard error from grouped data (score, events, trials).
+
+    Ties count one half. DeLong, DeLong and Clarke-Pearson (1988): the
+    variance is ``S10/m + S01/n`` from the placement values of the ``m``
+    events and ``n`` non-events.
+
+    Examples
+    --------
+    >>> r = auc_from_counts(np.array([0.1, 0.9]), np.array([1, 3]), np.array([4, 4]))
+    >>> round(r["auc"], 4)
+    0.7188
+    """
+    score = np.asarray(score, dtype=float)
+    s = np.asarray(events, dtype=float)
+    f = np.asarray(trials, dtype=float) - s
+    uniq, inv = np.unique(score, return_inverse=True)
+    sv = np.bincount(inv, weights=s, minlength=uniq.size)
+    fv = np.bincount(inv, weights=f, minlength=uniq.size)
+    m, n = sv.sum(), fv.sum()
+    if m == 0 or n == 0:
+        return {"auc": np.nan, "se": np.nan, "lower": np.nan, "upper": np.nan, "events": m, "non_events": n}
+    f_below = np.cumsum(fv) - fv
+    s_above = sv.sum() - np.cumsum(sv)
+    v10 = (f_below + 0.5 * fv) / n  # placement of each event
+    v01 = (s_above + 0.5 * sv) / m  # placement of each non-event
+    auc = float((sv * v10).sum() / m)
+    s10 = float((sv * (v10 - auc) ** 2).sum() / (m - 1)) if m > 1 else 0.0
+    s01 = float((fv * (v01 - auc) ** 2).sum() / (n - 1)) if n > 1 else 0.0
+    se = float(np.sqrt(s10 / m + s01 / n))
+    zc = float(stats.norm.ppf(0.5 + confidence / 2))
+    return {"auc": auc, "se": se, "lower": max(0.0, auc - zc * se), "upper": min(1.0, auc + zc * se), "events": m, "non_events": n}
+
+
+def discrimination(model: FlagsModel, data: pd.DataFrame | None = None, confidence: float = 0.95) -> pd.DataFrame:
+    """C-statistic (area under the ROC curve) of the model's predictions, with DeLong's interval.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row: ``statistic`` ("c_statistic"), ``estimate``, ``ci_lower``,
+        ``ci_upper``, ``std_error``, ``n``, ``events``, ``method``, ``confidence``.
+    """
+    lp, s, n = _scored(model, data)
+    r = auc_from_counts(lp, s, n, confidence)
+    return pd.DataFrame([{
+        "statistic": "c_statistic",
+        "estimate": r["auc"],
+        "ci_lower": r["lower"],
+        "ci_upper": r["upper"],
+        "std_error": r["se"],
+        "n": int(n.sum()),
+        "events": int(s.sum()),
+        "method": f"DeLong interval; ties count 1/2; {_label(data)}",
+        "confidence": confidence,
+    }])
+
+
+def calibration(model: FlagsModel, data: pd.DataFrame | None = None, confidence: float = 0.95) -> pd.DataFrame:
+    """Calibration-in-the-large and calibration slope.
+
+    Calibration-in-the-large is the intercept ``a`` of ``logit P(y) = a + lp``
+    (the linear predictor as an offset; 0 is perfect, > 0 means more
+    reoffending than predicted). The slope is ``b`` in ``logit P(y) = a + b lp``
+    (1 is perfect; < 1 means predictions too extreme).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows ``calibration_in_the_large`` and ``calibration_slope`` with
+        ``estimate``, ``ci_lower``, ``ci_upper``, ``target`` (0 and 1),
+        ``p_value`` (against the target), ``n``, ``method``, ``confidence``.
+    """
+    lp, s, n = _scored(model, data)
+    zc = float(stats.norm.ppf(0.5 + confidence / 2))
+    ones = np.ones((lp.shape[0], 1))
+    a, cov_a, _, _ = _irls(ones, s, n, lp)
+    b, cov_b, _, _ = _irls(np.column_stack([np.ones_like(lp), lp]), s, n, None)
+    rows = []
+    for name, est, se, target in (
+        ("calibration_in_the_large", a[0], np.sqrt(cov_a[0, 0]), 0.0),
+        ("calibration_slope", b[1], np.sqrt(cov_b[1, 1]), 1.0),
+    ):
+        rows.append({
+            "statistic": name,
+            "estimate": float(est),
+            "ci_lower": float(est - zc * se),
+            "ci_upper": float(est + zc * se),
+            "target": target,
+            "p_value": float(2 * stats.norm.sf(abs(est - target) / se)) if se > 0 else np.nan,
+            "n": int(n.sum()),
+            "method": f"logistic recalibration on the linear predictor (offset for the intercept); Wald interval; {_label(data)}",
+            "confidence": confidence,
+        })
+    return pd.DataFrame(rows)
+
+
+def calibration_table(model: FlagsModel, data: pd.DataFrame | None = None, groups: int = 10, confidence: float = 0.95) -> pd.DataFrame:
+    """Observed and predicted reoffending by group (tenth) of predicted risk.
+
+    People are sorted by predicted probability and cut into ``groups`` groups
+    of (as near as ties allow) equal size; people with the same prediction
+    stay together.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``group`` (1 = lowest risk), ``n``, ``observed``, ``expected``,
+        ``observed_pct``, ``expected_pct``, ``ci_lower``/``ci_upper`` (Wilson,
+        of the observed percentage), ``statistic``, ``method``, ``confidence``.
+    """
+    lp, s, n = _scored(model, data)
+    p = expit(lp)
+    order = np.argsort(p, kind="stable")
+    p, s, n = p[order], s[order], n[order]
+    N = n.sum()
+    mid = np.cumsum(n) - n / 2
+    g = np.minimum((mid / N * groups).astype(int), groups - 1)
+    n_g = np.bincount(g, weights=n, minlength=groups)
+    o_g = np.bincount(g, weights=s, minlength=groups)
+    e_g = np.bincount(g, weights=n * p, minlength=groups)
+    used = n_g > 0
+    ci = proportion_ci(o_g[used], n_g[used], method="wilson", confidence=confidence)
+    out = pd.DataFrame({
+        "group": np.arange(1, groups + 1)[used],
+        "n": n_g[used].astype(np.int64),
+        "observed": o_g[used].astype(np.int64),
+        "expected": e_g[used],
+        "observed_pct": 100 * o_g[used] / n_g[used],
+        "expected_pct": 100 * e_g[used] / n_g[used],
+        "ci_lower": 100 * ci["lower"].to_numpy(),
+        "ci_upper": 100 * ci["upper"].to_numpy(),
+        "statistic": "observed_vs_expected_by_risk_group",
+        "method": f"groups of equal size by predicted risk; Wilson interval for the observed percentage; {_label(data)}",
+        "confidence": confidence,
+    })
+    return out
+
+
+def hosmer_lemeshow(model: FlagsModel, data: pd.DataFrame | None = None, groups: int = 10) -> pd.DataFrame:
+    """Hosmer-Lemeshow goodness-of-fit test over groups of predicted risk.
+
+    ``H = sum_g (O_g - E_g)^2 / (E_g (1 - E_g / n_g))`` on ``groups - 2``
+    degrees of freedom for the fitted data, ``groups`` for other data
+    (Hosmer and Lemeshow 2000). With tens of thousands of people it rejects
+    for trivial miscalibration: read it with the calibration plot.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row: ``statistic`` ("hosmer_lemeshow"), ``estimate`` (H), ``df``,
+        ``p_value``, ``groups``, ``n``, ``method``.
+    """
+    t = calibration_table(model, data, groups)
+    o, e, n = t["observed"].to_numpy(float), t["expected"].to_numpy(float), t["n"].to_numpy(float)
+    h = float(((o - e) ** 2 / (e * (1 - e / n))).sum())
+    df = len(t) - (2 if data is None else 0)
+    return pd.DataFrame([{
+        "statistic": "hosmer_lemeshow",
+        "estimate": h,
+        "df": df,
+        "p_value": float(stats.chi2.sf(h, df)),
+        "groups": len(t),
+        "n": int(n.sum()),
+        "method": f"Hosmer-Lemeshow chi-squared over groups of equal size by predicted risk; {_label(data)}",
+    }])
+
+
+def _flag_matrix(source: FlagsModel | pd.DataFrame, flags: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    if isinstance(source, FlagsModel):
+        F = np.column_stack([(source.units.data[f] == 1).astype(float) for f in flags])
+        return F, source.units.trials.astype(float)
+    F = np.column_stack([source[f].to_numpy(dtype=float, na_value=np.nan) for f in flags])
+    keep = ~np.isnan(F).any(axis=1)
+    return F[keep], np.ones(int(keep.sum()))
+
+
+def flag_collinearity(source: FlagsModel | pd.DataFrame, flags: Sequence[str] | None = None) -> pd.DataFrame:
+    """Collinearity of the flags: variance inflation factors and the strongest pairwise correlation.
+
+    ``VIF_j = 1 / (1 - R_j^2)`` from regressing flag j on the other flags
+    (with a constant), computed as the diagonal of the inverse correlation
+    matrix (phi coefficients between 0/1 flags). Values above about 5 would
+    make the adjusted odds ratios hard to separate; flags typically are far below.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``term``, ``vif``, ``most_correlated_with``, ``correlation``,
+        ``prevalence_pct``, ``n``, ``statistic``, ``method``.
+    """
+    if flags is None:
+        flags = list(source.flags) if isinstance(source, FlagsModel) else [f for f in FLAGS if f in source.columns]
+    flags = list(flags)
+    F, w = _flag_matrix(source, flags)
+    W = w.sum()
+    mean = (w @ F) / W
+    C = ((F - mean) * w[:, None]).T @ (F - mean) / W
+    sd = np.sqrt(np.diag(C))
+    R = C / np.outer(sd, sd)
+    vif = np.diag(np.linalg.inv(R))
+    rows = []
+    for j, f in enumerate(flags):
+        r = R[j].copy()
+        r[j] = 0
+        k = int(np.argmax(np.abs(r))) if len(flags) > 1 else j
+        rows.append({
+            "term": f,
+            "vif": float(vif[j]),
+            "most_correlated_with": flags[k] if len(flags) > 1 else "",
+            "correlation": float(R[j, k]) if len(flags) > 1 else np.nan,
+            "prevalence_pct": 100 * float(mean[j]),
+            "n": int(W),
+            "statistic": "variance_inflation_factor",
+            "method": "VIF of each flag on the other flags (diagonal of the inverse phi-correlation matrix)",
+        })
+    return pd.DataFrame(rows)
+
+
+def interaction_tests(
+    cohort: pd.DataFrame,
+    flags: Sequence[str] = FLAGS,
+    by: Sequence[str] = ("area", "age_band"),
+    adjust: Sequence[str] = DEFAULT_ADJUST,
+    *,
+    outcome: str = OUTCOME,
+    base: FlagsModel | None = None,
+) -> pd.DataFrame:
+    """Likelihood-ratio tests of flag x area, flag x age band (and any ``by``) interactions.
+
+    Each test adds one interaction (the flag with every non-reference level
+    of ``by``) to the adjusted main-effects model and compares the
+    individual-level likelihoods. With 12 tests, read the Holm-adjusted p-value.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``flag``, ``by``, ``lr``, ``df``, ``p_value``, ``p_holm``, ``n``,
+        ``separation`` (terms with infinite estimates, if any), ``statistic``,
+        ``method``; sorted by ``p_value``.
+    """
+    from statsmodels.stats.multitest import multipletests
+
+    flags = list(flags)
+    terms = [*flags, *[a for a in adjust if a not in flags]]
+    for b in by:
+        if b not in terms:
+            terms.append(b)
+    if base is None:
+        base = fit_logistic(cohort, terms, outcome=outcome, firth=False, flags=flags, check_separation=False)
+    rows = []
+    for b in by:
+        for f in flags:
+            full = fit_logistic(cohort, terms, outcome=outcome, interactions=[(f, b)], firth=False, flags=flags)
+            t = lr_test(base, full)
+            rows.append({"flag": f, "by": b, "lr": t["lr"], "df": t["df"], "p_value": t["p_value"], "n": full.nobs,
+                         "separation": ", ".join(full.separation["term"])})
+    out = pd.DataFrame(rows)
+    out["p_holm"] = multipletests(out["p_value"].to_numpy(), method="holm")[1] if len(out) else []
+    out["statistic"] = "likelihood_ratio_chi2"
+    out["method"] = "likelihood-ratio test of the flag x variable interaction added to the adjusted main-effects model; Holm adjustment over the tests shown"
+    cols = ["flag", "by", "lr", "df", "p_value", "p_holm", "n", "separation", "statistic", "method"]
+    return out[cols].sort_values(["p_value", "flag", "by"], kind="stable").reset_index(drop=True)
+
+
+def flag_effect_by(
+    cohort: pd.DataFrame,
+    flag: str,
+    by: str,
+    flags: Sequence[str] = FLAGS,
+    adjust: Sequence[str] = DEFAULT_ADJUST,
+    *,
+    outcome: str = OUTCOME,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """A flag's adjusted odds ratio within each level of ``by``, from the model with their interaction.
+
+    ``OR_level = exp(b_flag + b_flag:by[level])`` with a Wald interval from
+    the coefficients' covariance.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``flag``, ``by``, ``level``, ``odds_ratio``, ``ci_lower``, ``ci_upper``,
+        ``p_value``, ``n`` (people in the level), ``n_flagged``, ``statistic``,
+        ``method``, ``confidence``.
+    """
+    flags = list(flags)
+    terms = [*flags, *[a for a in adjust if a not in flags]]
+    if by not in terms:
+        terms.append(by)
+    model = fit_logistic(cohort, terms, outcome=outcome, interactions=[(flag, by)], flags=flags, confidence=confidence)
+    names = list(model.params.index)
+    var = model.design.variables[by]
+    zc = float(stats.norm.ppf(0.5 + confidence / 2))
+    V = model.cov.to_numpy()
+    b = model.params.to_numpy()
+    n, codes, fl = model.units.trials, model.units.data[by], model.units.data[flag] == 1
+    rows = []
+    for i, level in enumerate(var.levels):
+        c = np.zeros(len(names))
+        c[names.index(flag)] = 1
+        if i > 0:
+            name = f"{flag}:{by}[{level}]"
+            if name not in names:
+                continue
+            c[names.index(name)] = 1
+        est, se = float(c @ b), float(np.sqrt(c @ V @ c))
+        rows.append({
+            "flag": flag, "by": by, "level": level,
+            "odds_ratio": np.exp(est), "ci_lower": np.exp(est - zc * se), "ci_upper": np.exp(est + zc * se),
+            "p_value": float(2 * stats.norm.sf(abs(est / se))),
+            "n": int(n[codes == i].sum()), "n_flagged": int(n[(codes == i) & fl].sum()),
+            "statistic": "odds_ratio",
+            "method": f"adjusted odds ratio of {flag} within each level of {by} (interaction model); Wald interval; {model.method}",
+            "confidence": confidence,
+        })
+    return pd.DataFrame(rows)
+
+
+def calibration_plot(table: pd.DataFrame, ax: Any = None, title: str = "Calibration by tenth of predicted risk") -> Any:
+    """Observed against predicted reoffending (%) by risk group, with the line of perfect calibration.
+
+    Parameters
+    ----------
+    table
+        Output of :func:`calibration_table`.
+    ax
+        A matplotlib Axes to draw on (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.5, 5))
+    lim = [0, max(100.0, float(table[["observed_pct", "expected_pct"]].max().max()))]
+    ax.plot(lim, lim, color="grey", linestyle="--", linewidth=1, label="perfect calibration")
+    ax.errorbar(table["expected_pct"], table["observed_pct"],
+                yerr=[table["observed_pct"] - table["ci_lower"], table["ci_upper"] - table["observed_pct"]],
+                fmt="none", ecolor="black", elinewidth=1, capsize=2)
+    sns.scatterplot(data=table, x="expected_pct", y="observed_pct", ax=ax, s=40, color="C0", label="risk group")
+    ax.set_xlim(lim)
+    ax.set_ylim(lim)
+    ax.set_xlabel("Predicted reoffending (%)")
+    ax.set_ylabel("Observed reoffending (%)")
+    ax.set_title(title)
+    ax.legend(loc="upper left")
+    return ax

@@ -1,0 +1,574 @@
+"""Funnel plots for proportions and for O/E ratios, with overdispersion (METHODS section 4).
+
+The method is Spiegelhalter's (2005), as used for the NHS SHMI and by CQC:
+
+1. Transform each unit: ratios ``Y = ln(O/E)``, ``s = 1/sqrt(E)``, target
+   ``ln(theta)`` (theta = 1 by default); proportions ``Y = asin(sqrt(x/n))``,
+   ``s = 1/(2 sqrt(n))``, target ``asin(sqrt(sum x / sum n))``.
+2. ``z_i = (Y_i - target) / s_i``.
+3. Outlying z-scores are handled by **SHMI truncation** (units below the 10th
+   or above the 90th percentile of z are dropped) or **CQC winsorisation**
+   (z is capped at those percentiles); percentiles by linear interpolation.
+4. ``phi = mean(z_i^2)`` over the n units used.
+5. With ``w_i = 1/s_i^2``: ``tau2 = 0`` if ``n phi < n - 1``, else
+   ``tau2 = (n phi - (n - 1)) / (sum w - sum w^2 / sum w)``.
+6. Limits at precision E (or n): ``theta exp(+/- z_a sqrt(1/E + tau2))``;
+   proportions ``sin^2(asin(sqrt(p)) +/- z_a sqrt(1/(4n) + tau2))``.
+7. If ``phi <= 1`` (or no adjustment is asked for) the unadjusted exact limits
+   are used -- Poisson(theta E) or Binomial(n, p) quantiles with
+   Spiegelhalter's interpolation -- and the tables say so.
+
+Units are labelled as UKHSA's funnel tools do (PHEindicatormethods
+``assign_funnel_significance``): ``"High (0.001)"`` and ``"Low (0.001)"``
+outside the 99.8% limits, ``"High (0.025)"`` and ``"Low (0.025)"`` outside
+the 95% limits only, otherwise ``"Not significant"`` (the number is the
+one-sided tail probability of the limit crossed, so other levels label the same way).
+
+Examples
+--------
+>>> import pandas as pd
+>>> from analysis.funnel import funnel_units
+>>> units = pd.DataFrame({"group": ["A", "B", "C"], "observed": [60, 45, 30], "expected": [50.0, 45.0, 40.0]})
+>>> funnel_units(units, "ratio", overdispersion="none", confidence=0.95)[["group", "significance"]]
+  group     significance
+0     A  Not significant
+1     B  Not significant
+2     C  Not significant
+"""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .intervals import _levels
+
+__all__ = [
+    "FUNNEL_KINDS",
+    "OVERDISPERSION_METHODS",
+    "estimate_overdispersion",
+    "funnel_units",
+    "funnel_limits",
+    "funnel_plot",
+]
+
+FUNNEL_KINDS: tuple[str, ...] = ("ratio", "proportion")
+
+OVERDISPERSION_METHODS: dict[str, str] = {
+    "truncation": "SHMI truncation (units beyond the 10th/90th percentiles of z dropped)",
+    "winsorisation": "CQC winsorisation (z capped at the 10th/90th percentiles)",
+    "none": "no overdispersion adjustment",
+}
+"""Names accepted for ``overdispersion`` and how each is described in the outputs."""
+
+
+# --------------------------------------------------------------------------- overdispersion
+
+
+def estimate_overdispersion(
+    z: Sequence[float] | np.ndarray,
+    s: Sequence[float] | np.ndarray,
+    method: str = "truncation",
+    trim: float = 0.1,
+) -> pd.DataFrame:
+    """Overdispersion factor phi and between-unit variance tau-squared from unit z-scores.
+
+    Parameters
+    ----------
+    z
+        Unadjusted z-scores ``(Y_i - target) / s_i``.
+    s
+        Standard errors ``s_i`` on the transformed scale.
+    method
+        ``"truncation"`` (SHMI: drop units below the ``trim`` or above the
+        ``1 - trim`` quantile of z), ``"winsorisation"`` (CQC: cap z at those
+        quantiles) or ``"none"`` (all units as they are).
+    trim
+        Fraction trimmed or capped at each end (default 0.1).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row: ``phi``, ``tau2``, ``n_units``, ``n_used``, ``trim``,
+        ``statistic`` ("overdispersion"), ``method``.
+
+    Examples
+    --------
+    >>> od = estimate_overdispersion([2.0, -1.0, 0.5, 3.0], [0.1, 0.2, 0.1, 0.2], method="none")
+    >>> od[["phi", "tau2"]].round(4).values.tolist()
+    [[3.5625, 0.0682]]
+    """
+    if method not in OVERDISPERSION_METHODS:
+        raise ValueError(f"overdispersion must be one of {list(OVERDISPERSION_METHODS)}, not {method!r}")
+    if not 0 <= trim < 0.5:
+        raise ValueError("trim must be in [0, 0.5)")
+    z = np.asarray(z, dtype=float)
+    s = np.asarray(s, dtype=float)
+    ok = np.isfinite(z) & np.isfinite(s) & (s > 0)
+    z, s = z[ok], s[ok]
+    if method == "none" or trim == 0 or z.size == 0:
+        used_z, used_s = z, s
+    else:
+        low, high = np.percentile(z, [100 * trim, 100 * (1 - trim)])
+        if method == "truncation":
+            keep = (z >= low) & (z <= high)
+            used_z, used_s = z[keep], s[keep]
+        else:
+            used_z, used_s = np.clip(z, low, high), s
+    n = used_z.size
+    if n < 2:
+        phi, tau2 = np.nan, np.nan
+    else:
+        phi = float(np.mean(used_z**2))
+        w = 1 / used_s**2
+        if n * phi < n - 1:
+            tau2 = 0.0
+        else:
+            tau2 = float((n * phi - (n - 1)) / (w.sum() - (w**2).sum() / w.sum()))
+    return pd.DataFrame(
+        {
+            "phi": [phi],
+            "tau2": [tau2],
+            "n_units": [int(ok.sum())],
+            "n_used": [int(n)],
+            "trim": [trim if method != "none" else 0.0],
+            "statistic": ["overdispersion"],
+            "method": [OVERDISPERSION_METHODS[method]],
+        }
+    )
+
+
+# --------------------------------------------------------------------------- the model behind a funnel
+
+
+def _pct(level: float) -> str:
+    return f"{100 * level:.10g}%"
+
+
+def _tail(level: float) -> str:
+    return f"{(1 - level) / 2:.10g}"
+
+
+def _units_frame(data: pd.DataFrame, label: str | Sequence[str] | None) -> tuple[pd.DataFrame, list[str]]:
+    frame = data.copy()
+    if label is None:
+        label = "group" if "group" in frame else None
+    if label is None:
+        frame = frame.reset_index()
+        label = [str(frame.columns[0])]
+    cols = [label] if isinstance(label, str) else list(label)
+    if "confidence" in frame:  # e.g. observed_vs_expected output: one row per group and level
+        frame = frame.drop_duplicates(subset=cols)
+    return frame.reset_index(drop=True), cols
+
+
+class _Funnel:
+    """Transformed values, target and overdispersion for a set of units (internal)."""
+
+    def __init__(
+        self,
+        data: pd.DataFrame,
+        kind: str,
+        observed: str,
+        expected: str,
+        n: str,
+        label: str | Sequence[str] | None,
+        target: float | str | None,
+        overdispersion: str,
+        trim: float,
+    ) -> None:
+        if kind not in FUNNEL_KINDS:
+            raise ValueError(f"kind must be one of {list(FUNNEL_KINDS)}, not {kind!r}")
+        if overdispersion not in OVERDISPERSION_METHODS:
+            raise ValueError(f"overdispersion must be one of {list(OVERDISPERSION_METHODS)}, not {overdispersion!r}")
+        self.kind = kind
+        self.units, self.label_cols = _units_frame(data, label)
+        u = self.units
+        self.observed = u[observed].to_numpy(dtype=float)
+        if kind == "ratio":
+            self.precision = u[expected].to_numpy(dtype=float)
+            if (self.precision <= 0).any():
+                raise ValueError("expected counts must be > 0")
+            self.estimate = self.observed / self.precision
+            if target is None:
+                self.target = 1.0
+            elif target == "overall":
+                self.target = float(self.observed.sum() / self.precision.sum())
+            else:
+                self.target = float(target)
+            # ln(0) is undefined: a unit with O = 0 enters the z-scores as O = 0.5.
+            self.y = np.log(np.maximum(self.observed, 0.5) / self.precision)
+            self.s = 1 / np.sqrt(self.precision)
+            self.target_y = float(np.log(self.target))
+            self.precision_name = "expected"
+        else:
+            self.precision = u[n].to_numpy(dtype=float)
+            if (self.precision <= 0).any() or (self.observed > self.precision).any():
+                raise ValueError("proportions need 0 <= x <= n and n > 0")
+            self.estimate = self.observed / self.precision
+            if target is None or target == "overall":
+                self.target = float(self.observed.sum() / self.precision.sum())
+            else:
+                self.target = float(target)
+            self.y = np.arcsin(np.sqrt(self.estimate))
+            self.s = 1 / (2 * np.sqrt(self.precision))
+            self.target_y = float(np.arcsin(np.sqrt(self.target)))
+            self.precision_name = "n"
+        self.z = (self.y - self.target_y) / self.s
+        od_method = "none" if overdispersion == "none" else overdispersion
+        od = estimate_overdispersion(self.z, self.s, method=od_method, trim=trim).iloc[0]
+        self.phi = float(od["phi"])
+        self.tau2 = float(od["tau2"])
+        self.n_used = int(od["n_used"])
+        self.adjusted = overdispersion != "none" and np.isfinite(self.phi) and self.phi > 1
+        if overdispersion == "none":
+            self.od_text = "no overdispersion adjustment (phi and tau2 over all units, for information)"
+        elif self.adjusted:
+            self.od_text = OVERDISPERSION_METHODS[overdispersion]
+        else:
+            self.od_text = OVERDISPERSION_METHODS[overdispersion] + "; phi <= 1, so no adjustment"
+        if self.adjusted:
+            self.limits_text = (
+                "random-effects limits on the log scale, exp(+/- z sqrt(1/E + tau2))"
+                if kind == "ratio"
+                else "random-effects limits on the arcsine scale, sin^2(asin(sqrt(p)) +/- z sqrt(1/(4n) + tau2))"
+            )
+        else:
+            self.limits_text = (
+                "exact Poisson limits (Spiegelhalter interpolation)"
+                if kind == "ratio"
+                else "exact binomial limits (Spiegelhalter interpolation)"
+            )
+        self.statistic = "standardised ratio (O/E)" if kind == "ratio" else "proportion"
+        self.method = f"funnel plot ({self.limits_text}); overdispersion: {self.od_text}"
+        self.overdispersion = overdispersion
+
+    def limits(self, precision: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+        precision = np.asarray(precision, dtype=float)
+        tail = (1 - level) / 2
+        if self.adjusted:
+            z = float(stats.norm.ppf(1 - tail))
+            if self.kind == "ratio":
+                half = z * np.sqrt(1 / precision + self.tau2)
+                return self.target * np.exp(-half), self.target * np.exp(half)
+            half = z * np.sqrt(1 / (4 * precision) + self.tau2)
+            low = np.clip(self.target_y - half, 0, np.pi / 2)
+            high = np.clip(self.target_y + half, 0, np.pi / 2)
+            return np.sin(low) ** 2, np.sin(high) ** 2
+        if self.kind == "ratio":
+            dist = stats.poisson(self.target * precision)
+        else:
+            dist = stats.binom(np.round(precision).astype(int), self.target)
+        return _interpolated_quantile(dist, tail) / precision, _interpolated_quantile(dist, 1 - tail) / precision
+
+
+def _interpolated_quantile(dist: stats.rv_discrete, p: float) -> np.ndarray:
+    """Spiegelhalter (2005) interpolated quantile of a count: ``r_p - (F(r_p) - p) / (F(r_p) - F(r_p - 1))``."""
+    r = np.asarray(dist.ppf(p), dtype=float)
+    f_r = dist.cdf(r)
+    f_before = dist.cdf(r - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        alpha = np.where(f_r > f_before, (f_r - p) / (f_r - f_before), 0.0)
+    return np.maximum(r - alpha, 0.0)
+
+
+# --------------------------------------------------------------------------- public tables
+
+
+def funnel_units(
+    data: pd.DataFrame,
+    kind: str = "ratio",
+    *,
+    observed: str = "observed",
+    expected: str = "expected",
+    n: str = "n",
+    label: str | Sequence[str] | None = None,
+    target: float | str | None = None,
+    confidence: float | Iterable[float] = (0.95, 0.998),
+    overdispersion: str = "truncation",
+    trim: float = 0.1,
+) -> pd.DataFrame:
+    """Each unit's position in the funnel, its limits and its UKHSA-style significance label.
+
+    Parameters
+    ----------
+    data
+        One row per unit (area, team, area x sex x age band, ...): observed
+        count and expected count (``kind="ratio"``) or observed count and
+        size ``n`` (``kind="proportion"``). The output of
+        :func:`analysis.observed_vs_expected` can be passed as it is.
+    kind
+        ``"ratio"`` (O/E, SHMI method) or ``"proportion"`` (x/n).
+    observed, expected, n
+        Column names of O (or x), E and n.
+    label
+        Column(s) naming the units; default ``"group"`` if present, else the index.
+    target
+        Ratios: the target ratio (default 1: "as expected"; ``"overall"``
+        for sum O / sum E). Proportions: default the pooled proportion.
+    confidence
+        Levels of the control limits (default 95% and 99.8%).
+    overdispersion
+        ``"truncation"`` (SHMI), ``"winsorisation"`` (CQC) or ``"none"``.
+    trim
+        Fraction trimmed or capped at each end when estimating phi.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per unit and level, in input order: the label column(s),
+        ``observed``, ``expected`` or ``n``, ``estimate``, ``y``, ``s``,
+        ``z``, ``z_adjusted`` (``(Y - target)/sqrt(s^2 + tau2)`` when adjusted),
+        ``target``, ``lower``, ``upper`` (the limits at the unit's precision),
+        ``outside`` ("High", "Low" or "" at that level), ``significance``
+        (over all levels, e.g. "High (0.001)"), ``phi``, ``tau2``,
+        ``n_used``, ``adjusted``, ``overdispersion``, ``statistic``,
+        ``method``, ``confidence``.
+
+    Examples
+    --------
+    >>> units = pd.DataFrame({"group": ["A", "B"], "observed": [90, 40], "expected": [60.0, 40.0]})
+    >>> funnel_units(units, overdispersion="none")["significance"].drop_duplicates().tolist()
+    ['High (0.001)', 'Not significant']
+    """
+    f = _Funnel(data, kind, observed, expected, n, label, target, overdispersion, trim)
+    levels = sorted(_levels(confidence))
+    base = f.units[f.label_cols].copy()
+    base["observed"] = f.observed
+    base[f.precision_name] = f.precision
+    base["estimate"] = f.estimate
+    base["y"] = f.y
+    base["s"] = f.s
+    base["z"] = f.z
+    base["z_adjusted"] = (f.y - f.target_y) / np.sqrt(f.s**2 + (f.tau2 if f.adjusted else 0.0))
+    base["target"] = f.target
+    significance = np.full(len(base), "Not significant", dtype=object)
+    frames = []
+    for level in levels:  # ascending, so the widest limits crossed win
+        low, high = f.limits(f.precision, level)
+        t = base.copy()
+        t["lower"], t["upper"] = low, high
+        t["outside"] = np.where(f.estimate > high, "High", np.where(f.estimate < low, "Low", ""))
+        significance = np.where(t["outside"] != "", t["outside"] + f" ({_tail(level)})", significance)
+        t["confidence"] = level
+        t["_order"] = np.arange(len(t))
+        frames.append(t)
+    out = pd.concat(frames, ignore_index=True).sort_values(["_order", "confidence"], kind="stable")
+    out = out.drop(columns="_order").reset_index(drop=True)
+    out["significance"] = np.tile(significance, 1)[np.repeat(np.arange(len(base)), len(levels))]
+    out["phi"] = f.phi
+    out["tau2"] = f.tau2
+    out["n_used"] = f.n_used
+    out["adjusted"] = f.adjusted
+    out["overdispersion"] = f.overdispersion
+    out["statistic"] = f.statistic
+    out["method"] = f.method
+    conf = out.pop("confidence")
+    out["confidence"] = conf
+    return out
+
+
+def funnel_limits(
+    data: pd.DataFrame,
+    kind: str = "ratio",
+    *,
+    observed: str = "observed",
+    expected: str = "expected",
+    n: str = "n",
+    label: str | Sequence[str] | None = None,
+    target: float | str | None = None,
+    confidence: float | Iterable[float] = (0.95, 0.998),
+    overdispersion: str = "truncation",
+    trim: float = 0.1,
+    precision: Sequence[float] | np.ndarray | None = None,
+    points: int = 200,
+) -> pd.DataFrame:
+    """The funnel's control limits as a table, over a range of precision (E or n).
+
+    phi and tau-squared are estimated from ``data`` exactly as in
+    :func:`funnel_units`; the arguments have the same meaning.
+
+    Parameters
+    ----------
+    data, kind, observed, expected, n, label, target, confidence, overdispersion, trim
+        As for :func:`funnel_units`.
+    precision
+        Values of E (ratios) or n (proportions) at which to give the limits;
+        default ``points`` values spread geometrically from half the smallest
+        unit's precision to 1.1 times the largest (whole numbers for n).
+    points
+        Number of default precision values.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per precision value and level: ``expected`` or ``n``,
+        ``target``, ``lower``, ``upper``, ``phi``, ``tau2``, ``n_used``,
+        ``adjusted``, ``overdispersion``, ``statistic``, ``method``,
+        ``confidence``; sorted by level, then precision.
+
+    Examples
+    --------
+    >>> units = pd.DataFrame({"group": ["A", "B"], "observed": [90, 40], "expected": [60.0, 40.0]})
+    >>> lim = funnel_limits(units, overdispersion="none", precision=[100], confidence=0.95)
+    >>> lim[["lower", "upper"]].round(3).values.tolist()
+    [[0.804, 1.196]]
+    """
+    f = _Funnel(data, kind, observed, expected, n, label, target, overdispersion, trim)
+    if precision is None:
+        lo, hi = max(f.precision.min() / 2, 1.0 if kind == "proportion" else 1e-3), f.precision.max() * 1.1
+        grid = np.geomspace(lo, hi, points)
+        if kind == "proportion":
+            grid = np.unique(np.round(grid))
+    else:
+        grid = np.asarray(precision, dtype=float)
+    frames = []
+    for level in sorted(_levels(confidence)):
+        low, high = f.limits(grid, level)
+        frames.append(pd.DataFrame({f.precision_name: grid, "target": f.target, "lower": low, "upper": high, "confidence": level}))
+    out = pd.concat(frames, ignore_index=True)
+    out["phi"] = f.phi
+    out["tau2"] = f.tau2
+    out["n_used"] = f.n_used
+    out["adjusted"] = f.adjusted
+    out["overdispersion"] = f.overdispersion
+    out["statistic"] = f.statistic
+    out["method"] = f.method
+    conf = out.pop("confidence")
+    out["confidence"] = conf
+    return out
+
+
+# --------------------------------------------------------------------------- the plot
+
+
+def _plot_label(value: object) -> str:
+    text = str(value)
+    if "=" in text:
+        text = " / ".join(part.split("=", 1)[-1] for part in text.split(";"))
+    return text
+
+
+def funnel_plot(
+    data: pd.DataFrame,
+    kind: str = "ratio",
+    *,
+    observed: str = "observed",
+    expected: str = "expected",
+    n: str = "n",
+    label: str | Sequence[str] | None = None,
+    target: float | str | None = None,
+    confidence: float | Iterable[float] = (0.95, 0.998),
+    overdispersion: str = "truncation",
+    trim: float = 0.1,
+    ax: "object | None" = None,
+    title: str | None = None,
+    expected_source: str | None = None,
+    label_outside: bool = True,
+    percent: bool = True,
+) -> "object":
+    """Draw a funnel plot: units, target, control limits, labels for units outside, and phi/tau2.
+
+    Parameters
+    ----------
+    data, kind, observed, expected, n, label, target, confidence, overdispersion, trim
+        As for :func:`funnel_units`.
+    ax
+        Matplotlib Axes to draw on (default: a new figure).
+    title
+        Plot title.
+    expected_source
+        Where E came from, shown under the plot (default ``data.attrs["expected_source"]``
+        or an ``expected_source`` column, if present).
+    label_outside
+        Write the names of units outside any limit next to their points.
+    percent
+        Proportions: show the y axis as percentages.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes; the figure's footnote names the method, phi and tau-squared.
+
+    Examples
+    --------
+    >>> units = pd.DataFrame({"group": ["A", "B", "C"], "observed": [90, 40, 30], "expected": [60.0, 40.0, 35.0]})
+    >>> ax = funnel_plot(units)  # doctest: +SKIP
+    """
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    units = funnel_units(data, kind, observed=observed, expected=expected, n=n, label=label, target=target,
+                         confidence=confidence, overdispersion=overdispersion, trim=trim)
+    limits = funnel_limits(data, kind, observed=observed, expected=expected, n=n, label=label, target=target,
+                           confidence=confidence, overdispersion=overdispersion, trim=trim)
+    if ax is None:
+        _, ax = plt.subplots()
+    prec = "expected" if kind == "ratio" else "n"
+    scale = 100.0 if (kind == "proportion" and percent) else 1.0
+    levels = sorted(limits["confidence"].unique())
+    styles = ["--", "-", ":", "-."]
+    for i, level in enumerate(levels):
+        part = limits[limits["confidence"] == level]
+        style = styles[i % len(styles)]
+        ax.plot(part[prec], part["lower"] * scale, color="0.35", linestyle=style, linewidth=1, label=f"{_pct(level)} limits")
+        ax.plot(part[prec], part["upper"] * scale, color="0.35", linestyle=style, linewidth=1)
+    target_value = float(limits["target"].iloc[0])
+    ax.axhline(target_value * scale, color="0.2", linewidth=1, label="target")
+    one = units[units["confidence"] == units["confidence"].min()].copy()
+    one["plot_y"] = one["estimate"] * scale
+    order = [lab for lab in _significance_order(levels) if lab in set(one["significance"])]
+    palette = _palette(order)
+    sns.scatterplot(data=one, x=prec, y="plot_y", hue="significance", hue_order=order, palette=palette,
+                    ax=ax, s=40, edgecolor="black", linewidth=0.4, zorder=3)
+    label_cols = [c for c in units.columns[: list(units.columns).index("observed")]]
+    if label_outside:
+        for _, row in one[one["significance"] != "Not significant"].iterrows():
+            text = " / ".join(_plot_label(row[c]) for c in label_cols)
+            ax.annotate(text, (row[prec], row["plot_y"]), xytext=(4, 4), textcoords="offset points", fontsize=8)
+    ax.set_xlabel("Expected reoffenders (E)" if kind == "ratio" else "People in unit (n)")
+    ax.set_ylabel("Observed / expected (O/E)" if kind == "ratio" else ("Reoffending rate (%)" if scale == 100 else "Proportion"))
+    if title:
+        ax.set_title(title)
+    ax.legend(loc="best", fontsize=8, frameon=True)
+    first = units.iloc[0]
+    phi_text = "n/a" if not np.isfinite(first["phi"]) else f"{first['phi']:.2f}"
+    tau_text = "n/a" if not np.isfinite(first["tau2"]) else f"{first['tau2']:.4f}"
+    if expected_source is None:
+        expected_source = data.attrs.get("expected_source")
+        if expected_source is None and "expected_source" in data:
+            expected_source = str(data["expected_source"].iloc[0])
+    lines = [f"phi = {phi_text}, tau\u00b2 = {tau_text}, from {int(first['n_used'])} of {len(one)} units; "
+             + ("limits adjusted for overdispersion" if first["adjusted"] else "unadjusted exact limits")]
+    lines += textwrap.wrap("Method: " + str(first["method"]), 120)
+    if kind == "ratio" and expected_source:
+        lines.append(f"Expected: {expected_source}")
+    ax.text(0.0, -0.14, "\n".join(lines), transform=ax.transAxes, fontsize=8, va="top", ha="left")
+    return ax
+
+
+def _significance_order(levels: Sequence[float]) -> list[str]:
+    wide_first = sorted(levels, reverse=True)
+    high = [f"High ({_tail(level)})" for level in wide_first]
+    low = [f"Low ({_tail(level)})" for level in reversed(wide_first)]
+    return high + ["Not significant"] + low
+
+
+def _palette(order: Sequence[str]) -> dict[str, object]:
+    import seaborn as sns
+
+    reds = sns.color_palette("Reds_r", 3)
+    blues = sns.color_palette("Blues_r", 3)
+    palette: dict[str, object] = {}
+    hi = [lab for lab in order if lab.startswith("High")]
+    lo = [lab for lab in order if lab.startswith("Low")]
+    for i, lab in enumerate(hi):
+        palette[lab] = reds[min(i, 2)]
+    for i, lab in enumerate(reversed(lo)):
+        palette[lab] = blues[min(i, 2)]
+    palette["Not significant"] = (0.75, 0.75, 0.75)
+    return palette

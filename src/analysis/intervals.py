@@ -1,0 +1,313 @@
+"""Confidence intervals for proportions and for comparing two proportions.
+
+Small functions in the manner of ``statsmodels.stats.proportion``: a documented
+``method`` argument, results as tidy DataFrames that carry the counts, the
+``statistic``, the ``method`` and the ``confidence``; rounding is left to the
+display. The arithmetic is done by statsmodels; these wrappers vectorise it
+and label it.
+
+Examples
+--------
+>>> from analysis.intervals import proportion_ci
+>>> proportion_ci(230, 500, confidence=0.95)[["lower", "upper"]].round(5).values.tolist()
+[[0.41679, 0.50382]]
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from statsmodels.stats.proportion import (
+    confint_proportions_2indep,
+    proportion_confint,
+)
+
+__all__ = ["proportion_ci", "compare_proportions", "ratio_ci", "PROPORTION_METHODS", "RATIO_METHODS"]
+
+PROPORTION_METHODS: dict[str, str] = {
+    "wilson": "wilson",
+    "clopper-pearson": "beta",
+    "jeffreys": "jeffreys",
+}
+"""Public method names and the statsmodels ``proportion_confint`` method behind each."""
+
+
+def _levels(confidence: float | Iterable[float]) -> list[float]:
+    levels = [float(confidence)] if np.isscalar(confidence) else [float(c) for c in confidence]  # type: ignore[arg-type]
+    for level in levels:
+        if not 0 < level < 1:
+            raise ValueError(f"confidence must be between 0 and 1 (e.g. 0.95), not {level}")
+    return levels
+
+
+def _counts(x: object, n: object) -> tuple[np.ndarray, np.ndarray, pd.Index | None]:
+    index = x.index if isinstance(x, pd.Series) else (n.index if isinstance(n, pd.Series) else None)
+    xs = np.atleast_1d(np.asarray(x, dtype=float))
+    ns = np.atleast_1d(np.asarray(n, dtype=float))
+    xs, ns = np.broadcast_arrays(xs, ns)
+    if np.any(ns <= 0) or np.any(xs < 0) or np.any(xs > ns) or np.any(np.isnan(xs)) or np.any(np.isnan(ns)):
+        bad = np.flatnonzero((ns <= 0) | (xs < 0) | (xs > ns) | np.isnan(xs) | np.isnan(ns))[:5]
+        raise ValueError(
+            "counts must satisfy 0 <= x <= n and n > 0; offending positions "
+            + ", ".join(f"{i} (x={xs[i]:g}, n={ns[i]:g})" for i in bad)
+        )
+    return xs, ns, index
+
+
+def proportion_ci(
+    x: int | Sequence[int] | pd.Series,
+    n: int | Sequence[int] | pd.Series,
+    method: str = "wilson",
+    confidence: float | Iterable[float] = (0.95, 0.998),
+) -> pd.DataFrame:
+    """Confidence interval for a proportion x/n, vectorised over counts and confidence levels.
+
+    Parameters
+    ----------
+    x, n
+        Numbers of events and trials: scalars, arrays or Series (a Series index
+        is carried into the ``group`` column).
+    method
+        ``"wilson"`` (score interval, the PHE default), ``"clopper-pearson"``
+        (exact, from beta quantiles) or ``"jeffreys"`` (Bayesian, Jeffreys prior).
+    confidence
+        One level or several; each input row is repeated once per level.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``group`` (when x or n is a Series), ``x``, ``n``, ``estimate``,
+        ``lower``, ``upper``, ``statistic`` ("proportion"), ``method``,
+        ``confidence``; sorted by input order, then confidence.
+
+    Examples
+    --------
+    >>> proportion_ci([230, 10], [500, 20], confidence=0.95).round(4)[["estimate", "lower", "upper"]]
+       estimate   lower   upper
+    0      0.46  0.4168  0.5038
+    1      0.50  0.2993  0.7007
+    """
+    if method not in PROPORTION_METHODS:
+        raise ValueError(f"method must be one of {sorted(PROPORTION_METHODS)}, not {method!r}")
+    xs, ns, index = _counts(x, n)
+    frames = []
+    for level in _levels(confidence):
+        lower, upper = proportion_confint(xs, ns, alpha=1 - level, method=PROPORTION_METHODS[method])
+        frame = pd.DataFrame(
+            {
+                "x": xs,
+                "n": ns,
+                "estimate": xs / ns,
+                "lower": np.asarray(lower, dtype=float),
+                "upper": np.asarray(upper, dtype=float),
+                "statistic": "proportion",
+                "method": method,
+                "confidence": level,
+            }
+        )
+        frame["_order"] = np.arange(len(frame))
+        if index is not None:
+            frame.insert(0, "group", list(index))
+        frames.append(frame)
+    out = pd.concat(frames, ignore_index=True).sort_values(["_order", "confidence"], kind="stable")
+    out = out.drop(columns="_order").reset_index(drop=True)
+    # Clopper-Pearson and Jeffreys give NaN at the boundaries in some versions: the bound is the boundary.
+    out["lower"] = out["lower"].fillna(0.0).clip(lower=0.0)
+    out["upper"] = out["upper"].fillna(1.0).clip(upper=1.0)
+    # At x = 0 (x = n) the lower (upper) bound is the boundary itself: exact for
+    # Clopper-Pearson, and the Brown-Cai-DasGupta (2001) modification for Jeffreys,
+    # whose beta quantile otherwise excludes the estimate.
+    out.loc[out["x"] == 0, "lower"] = 0.0
+    out.loc[out["x"] == out["n"], "upper"] = 1.0
+    return out
+
+
+def compare_proportions(
+    x1: int,
+    n1: int,
+    x2: int,
+    n2: int,
+    confidence: float = 0.95,
+    labels: tuple[str, str] = ("group 1", "group 2"),
+) -> pd.DataFrame:
+    """Compare two independent proportions: difference, rate ratio and odds ratio.
+
+    The difference has Newcombe's hybrid score interval (Newcombe 1998, method
+    10) and a pooled two-proportion z-test; the rate ratio a log (Katz)
+    interval; the odds ratio a Woolf (log) interval. All three share one
+    two-sided p-value from the z-test.
+
+    Parameters
+    ----------
+    x1, n1, x2, n2
+        Events and trials of the two groups; the comparison is group 1 minus
+        (or over) group 2.
+    confidence
+        Confidence level of the intervals.
+    labels
+        Names of the two groups, carried into the output.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per statistic (``difference``, ``rate_ratio``, ``odds_ratio``) with
+        ``estimate``, ``lower``, ``upper``, ``p_value``, ``method``, ``confidence``
+        and the counts ``x1``, ``n1``, ``x2``, ``n2``.
+
+    Examples
+    --------
+    >>> t = compare_proportions(6436, 21536, 5900, 20548)
+    >>> round(float(t.loc[0, "estimate"]), 4)
+    0.0117
+    """
+    p1, p2 = x1 / n1, x2 / n2
+    level = _levels(confidence)[0]
+    alpha = 1 - level
+    z_crit = stats.norm.ppf(1 - alpha / 2)
+    pooled = (x1 + x2) / (n1 + n2)
+    se0 = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    z = (p1 - p2) / se0 if se0 > 0 else np.nan
+    p_value = float(2 * stats.norm.sf(abs(z))) if np.isfinite(z) else np.nan
+    d_low, d_high = confint_proportions_2indep(x1, n1, x2, n2, method="newcomb", compare="diff", alpha=alpha)
+    rows = [
+        {"statistic": "difference", "estimate": p1 - p2, "lower": float(d_low), "upper": float(d_high),
+         "method": "Newcombe hybrid score interval; pooled two-proportion z-test"},
+    ]
+    if x1 > 0 and x2 > 0:
+        log_rr = np.log(p1 / p2)
+        se_rr = np.sqrt(1 / x1 - 1 / n1 + 1 / x2 - 1 / n2)
+        rows.append({"statistic": "rate_ratio", "estimate": p1 / p2, "lower": float(np.exp(log_rr - z_crit * se_rr)),
+                     "upper": float(np.exp(log_rr + z_crit * se_rr)), "method": "log (Katz) interval"})
+    if 0 < x1 < n1 and 0 < x2 < n2:
+        log_or = np.log((x1 / (n1 - x1)) / (x2 / (n2 - x2)))
+        se_or = np.sqrt(1 / x1 + 1 / (n1 - x1) + 1 / x2 + 1 / (n2 - x2))
+        rows.append({"statistic": "odds_ratio", "estimate": float(np.exp(log_or)), "lower": float(np.exp(log_or - z_crit * se_or)),
+                     "upper": float(np.exp(log_or + z_crit * se_or)), "method": "Woolf (log) interval"})
+    out = pd.DataFrame(rows)
+    out["p_value"] = p_value
+    out["z"] = z
+    out["confidence"] = level
+    out["group_1"], out["group_2"] = labels
+    for name, value in (("x1", x1), ("n1", n1), ("x2", x2), ("n2", n2)):
+        out[name] = value
+    return out
+
+
+RATIO_METHODS: tuple[str, ...] = ("auto", "byar", "exact")
+"""Intervals for an observed count O against an expected count E.
+
+``auto``
+    PHE ``calculate_ISRatio``: exact Poisson when O < 10, Byar's approximation otherwise.
+``byar``
+    Byar's approximation to the exact Poisson interval, for every O.
+``exact``
+    Exact Poisson (Garwood) interval from chi-squared quantiles, for every O.
+"""
+
+_RATIO_METHOD_NAMES = {"byar": "Byar's approximation", "exact": "exact Poisson"}
+
+
+def _poisson_exact(o: np.ndarray, z_tail: float) -> tuple[np.ndarray, np.ndarray]:
+    """Exact (Garwood) limits for a Poisson count; ``z_tail`` is the one-sided tail probability."""
+    with np.errstate(invalid="ignore"):
+        lower = np.where(o > 0, stats.chi2.ppf(z_tail, 2 * o) / 2, 0.0)
+    upper = stats.chi2.ppf(1 - z_tail, 2 * o + 2) / 2
+    return lower, upper
+
+
+def _poisson_byar(o: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray]:
+    """Byar's approximation to the exact Poisson limits (lower bound 0 at O = 0)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lower = np.where(o > 0, o * (1 - 1 / (9 * o) - z / (3 * np.sqrt(o))) ** 3, 0.0)
+    upper = (o + 1) * (1 - 1 / (9 * (o + 1)) + z / (3 * np.sqrt(o + 1))) ** 3
+    return np.maximum(lower, 0.0), upper
+
+
+def ratio_ci(
+    observed: float | Sequence[float] | pd.Series,
+    expected: float | Sequence[float] | pd.Series,
+    confidence: float | Iterable[float] = (0.95, 0.998),
+    method: str = "auto",
+) -> pd.DataFrame:
+    """Confidence interval for a standardised ratio O/E, vectorised over counts and levels.
+
+    The observed count O is treated as Poisson and E as fixed (PHE
+    ``calculate_ISRatio``): the interval for O is exact when O < 10 and
+    Byar's approximation otherwise (``method="auto"``); the ratio's interval
+    is ``[O_L / E, O_U / E]``.
+
+    Parameters
+    ----------
+    observed
+        Observed counts O (whole numbers >= 0): scalar, array or Series (a
+        Series index is carried into the ``group`` column).
+    expected
+        Expected counts E (> 0), e.g. the sum of predicted probabilities.
+    confidence
+        One level or several; each input row is repeated once per level.
+    method
+        ``"auto"`` (exact if O < 10, else Byar), ``"byar"`` or ``"exact"``;
+        see :data:`RATIO_METHODS`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``group`` (when an input is a Series), ``observed``,
+        ``expected``, ``estimate`` (O/E), ``lower``, ``upper``,
+        ``observed_lower``, ``observed_upper`` (the limits for O),
+        ``statistic`` ("standardised ratio (O/E)"), ``method`` (the interval
+        used on that row) and ``confidence``; sorted by input order, then
+        confidence.
+
+    Examples
+    --------
+    >>> ratio_ci(230, 197.9, confidence=0.95)[["estimate", "lower", "upper"]].round(4).values.tolist()
+    [[1.1622, 1.0168, 1.3225]]
+    """
+    if method not in RATIO_METHODS:
+        raise ValueError(f"method must be one of {list(RATIO_METHODS)}, not {method!r}")
+    index = (
+        observed.index if isinstance(observed, pd.Series) else (expected.index if isinstance(expected, pd.Series) else None)
+    )
+    o = np.atleast_1d(np.asarray(observed, dtype=float))
+    e = np.atleast_1d(np.asarray(expected, dtype=float))
+    o, e = np.broadcast_arrays(o, e)
+    bad = np.isnan(o) | np.isnan(e) | (o < 0) | (e <= 0) | (o % 1 != 0)
+    if bad.any():
+        where = np.flatnonzero(bad)[:5]
+        raise ValueError(
+            "observed must be whole numbers >= 0 and expected > 0; offending positions "
+            + ", ".join(f"{i} (O={o[i]:g}, E={e[i]:g})" for i in where)
+        )
+    use_exact = o < 10 if method == "auto" else np.full(o.shape, method == "exact")
+    frames = []
+    for level in _levels(confidence):
+        tail = (1 - level) / 2
+        z = float(stats.norm.ppf(1 - tail))
+        ex_lo, ex_hi = _poisson_exact(o, tail)
+        by_lo, by_hi = _poisson_byar(o, z)
+        o_lo = np.where(use_exact, ex_lo, by_lo)
+        o_hi = np.where(use_exact, ex_hi, by_hi)
+        frame = pd.DataFrame(
+            {
+                "observed": o,
+                "expected": e,
+                "estimate": o / e,
+                "lower": o_lo / e,
+                "upper": o_hi / e,
+                "observed_lower": o_lo,
+                "observed_upper": o_hi,
+                "statistic": "standardised ratio (O/E)",
+                "method": np.where(use_exact, _RATIO_METHOD_NAMES["exact"], _RATIO_METHOD_NAMES["byar"]),
+                "confidence": level,
+            }
+        )
+        frame["_order"] = np.arange(len(frame))
+        if index is not None:
+            frame.insert(0, "group", list(index))
+        frames.append(frame)
+    out = pd.concat(frames, ignore_index=True).sort_values(["_order", "confidence"], kind="stable")
+    return out.drop(columns="_order").reset_index(drop=True)

@@ -1,0 +1,154 @@
+"""Intervals for proportions and for O/E ratios, checked against METHODS.md section 3 worked values.
+
+Every expected number here is independent of the code: a METHODS worked value,
+or a closed form evaluated by hand (noted beside it).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from analysis import proportion_ci, ratio_ci
+
+# ----------------------------------------------------------------- proportions
+
+
+def test_wilson_worked_value_methods_s3():
+    t = proportion_ci(230, 500, method="wilson", confidence=0.95)
+    assert t.loc[0, "lower"] == pytest.approx(0.41679, abs=5e-6)
+    assert t.loc[0, "upper"] == pytest.approx(0.50382, abs=5e-6)
+    assert list(t[["statistic", "method", "confidence"]].iloc[0]) == ["proportion", "wilson", 0.95]
+    assert (t.loc[0, "x"], t.loc[0, "n"]) == (230, 500)
+
+
+def test_wilson_formula_99_8_percent():
+    # METHODS formula with z = 3.090232 (99.8%), evaluated by hand for x=230, n=500.
+    z, x, n = 3.090232, 230, 500
+    root = z * math.sqrt(z * z + 4 * x * (1 - x / n))
+    lower, upper = (2 * x + z * z - root) / (2 * (n + z * z)), (2 * x + z * z + root) / (2 * (n + z * z))
+    t = proportion_ci(230, 500, confidence=0.998)
+    assert (t.loc[0, "lower"], t.loc[0, "upper"]) == pytest.approx((lower, upper), abs=1e-6)
+
+
+def test_clopper_pearson_closed_forms_at_the_boundary():
+    # x = 0: upper = 1 - (alpha/2)^(1/n); x = n: lower = (alpha/2)^(1/n).
+    t = proportion_ci([0, 10], [10, 10], method="clopper-pearson", confidence=0.95)
+    assert t.loc[0, "lower"] == 0
+    assert t.loc[0, "upper"] == pytest.approx(1 - 0.025 ** (1 / 10), rel=1e-9)
+    assert t.loc[1, "lower"] == pytest.approx(0.025 ** (1 / 10), rel=1e-9)
+    assert t.loc[1, "upper"] == 1
+
+
+def test_jeffreys_boundaries_include_the_estimate():
+    # Brown, Cai & DasGupta (2001): lower bound 0 at x = 0 and upper bound 1 at x = n.
+    t = proportion_ci([0, 5], [10, 5], method="jeffreys", confidence=0.95)
+    assert t.loc[0, "lower"] == 0 and t.loc[1, "upper"] == 1
+
+
+def test_default_gives_both_levels_and_series_index_as_group():
+    t = proportion_ci(pd.Series([3, 40], index=["a", "b"]), pd.Series([10, 50], index=["a", "b"]))
+    assert list(t["group"]) == ["a", "a", "b", "b"]
+    assert list(t["confidence"]) == [0.95, 0.998, 0.95, 0.998]
+
+
+# ----------------------------------------------------------------- ratios O/E
+
+
+def test_byar_worked_values_methods_s3():
+    t = ratio_ci([10, 230], [1.0, 1.0], confidence=0.95, method="byar")
+    assert t.loc[0, "observed_lower"] == pytest.approx(4.7874, abs=5e-5)
+    assert t.loc[0, "observed_upper"] == pytest.approx(18.3915, abs=5e-5)
+    assert t.loc[1, "observed_lower"] == pytest.approx(201.233, abs=5e-4)
+    assert t.loc[1, "observed_upper"] == pytest.approx(261.725, abs=5e-4)
+    assert set(t["method"]) == {"Byar's approximation"}
+
+
+def test_exact_worked_value_methods_s3():
+    t = ratio_ci(10, 1.0, confidence=0.95, method="exact")
+    assert t.loc[0, "observed_lower"] == pytest.approx(4.7954, abs=5e-5)
+    assert t.loc[0, "observed_upper"] == pytest.approx(18.3904, abs=5e-5)
+    assert t.loc[0, "method"] == "exact Poisson"
+
+
+def test_standardised_ratio_worked_value_methods_s3():
+    # n = 500, actual 46.02% (O = 230) against expected 39.58% (E = 197.9).
+    t = ratio_ci(230, 197.9, confidence=0.95)
+    assert t.loc[0, "estimate"] == pytest.approx(1.1622, abs=5e-5)
+    assert t.loc[0, "lower"] == pytest.approx(1.0168, abs=5e-5)
+    assert t.loc[0, "upper"] == pytest.approx(1.3225, abs=5e-5)
+    assert t.loc[0, "statistic"] == "standardised ratio (O/E)"
+
+
+def test_auto_switches_from_exact_to_byar_at_ten():
+    t = ratio_ci([9, 10], [5.0, 5.0], confidence=0.95)
+    assert list(t["method"]) == ["exact Poisson", "Byar's approximation"]
+
+
+def test_zero_observed_exact_closed_form():
+    # O = 0: lower 0, upper = chi2(0.975; 2)/2 = -ln(0.025).
+    t = ratio_ci(0, 2.0, confidence=0.95)
+    assert t.loc[0, "lower"] == 0
+    assert t.loc[0, "observed_upper"] == pytest.approx(-math.log(0.025), rel=1e-9)
+    assert t.loc[0, "upper"] == pytest.approx(-math.log(0.025) / 2, rel=1e-9)
+
+
+def test_ratio_ci_vectorised_with_series_and_levels():
+    o = pd.Series([5, 50], index=["Dudley", "Sandwell"])
+    t = ratio_ci(o, pd.Series([4.0, 40.0], index=o.index))
+    assert list(t["group"]) == ["Dudley", "Dudley", "Sandwell", "Sandwell"]
+    assert list(t["confidence"]) == [0.95, 0.998, 0.95, 0.998]
+    assert {"observed", "expected", "statistic", "method", "confidence"} <= set(t.columns)
+
+
+@pytest.mark.parametrize("o, e", [(-1, 2.0), (3, 0.0), (2.5, 1.0), (np.nan, 1.0)])
+def test_ratio_ci_rejects_bad_counts(o, e):
+    with pytest.raises(ValueError):
+        ratio_ci(o, e)
+
+
+def test_ratio_ci_rejects_bad_method_and_level():
+    with pytest.raises(ValueError):
+        ratio_ci(3, 1.0, method="wald")
+    with pytest.raises(ValueError):
+        ratio_ci(3, 1.0, confidence=95)
+
+
+# ----------------------------------------------------------------- laws
+
+counts = st.integers(min_value=0, max_value=5000)
+expecteds = st.floats(min_value=0.05, max_value=5000, allow_nan=False)
+levels = st.floats(min_value=0.5, max_value=0.999)
+
+
+@settings(max_examples=60, deadline=None)
+@given(o=counts, e=expecteds, method=st.sampled_from(["auto", "byar", "exact"]))
+def test_ratio_interval_contains_its_estimate(o, e, method):
+    t = ratio_ci(o, e, method=method)
+    assert (t["lower"] <= t["estimate"] + 1e-12).all() and (t["estimate"] <= t["upper"] + 1e-12).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(o=counts, e=expecteds, a=levels, b=levels)
+def test_ratio_interval_widens_with_confidence(o, e, a, b):
+    lo, hi = sorted((a, b))
+    t = ratio_ci(o, e, confidence=[lo, hi])
+    assert t.loc[1, "lower"] <= t.loc[0, "lower"] + 1e-12
+    assert t.loc[1, "upper"] >= t.loc[0, "upper"] - 1e-12
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data(), method=st.sampled_from(["wilson", "clopper-pearson", "jeffreys"]))
+def test_proportion_interval_contains_estimate_and_widens(data, method):
+    n = data.draw(st.integers(min_value=1, max_value=3000))
+    x = data.draw(st.integers(min_value=0, max_value=n))
+    lo, hi = sorted((data.draw(levels), data.draw(levels)))
+    t = proportion_ci(x, n, method=method, confidence=[lo, hi])
+    assert ((t["lower"] <= t["estimate"] + 1e-12) & (t["estimate"] <= t["upper"] + 1e-12)).all()
+    assert t.loc[1, "lower"] <= t.loc[0, "lower"] + 1e-12
+    assert t.loc[1, "upper"] >= t.loc[0, "upper"] - 1e-12
