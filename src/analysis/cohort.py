@@ -246,7 +246,7 @@ def _derive(frame: pd.DataFrame, derive: Mapping[str, str], problems: list[Probl
         if not isinstance(result, pd.Series):
             result = pd.Series(result, index=frame.index)
         used = [c for c in frame.columns if re.search(r"(?<![\w`])" + re.escape(c) + r"(?![\w`])", str(expression)) or f"`{c}`" in str(expression)]
-        missing_inputs = _is_missing(frame[used]).any(axis=1) if used else pd.Series(False, index=frame.index)
+        missing_inputs = pd.Series(np.logical_or.reduce([_is_missing(frame[c]).to_numpy() for c in used]) if used else False, index=frame.index)
         values = result.astype("object").where(~missing_inputs, None)
         derived[target] = values.map(lambda v: v if v is None else int(bool(v)))
     return derived
@@ -522,7 +522,12 @@ def load_cohort(
         raise CohortError(str(path), problems + err.problems) from None
     if problems:
         raise CohortError(str(path), problems)
-    keep = [c for c in (*REQUIRED, *OPTIONAL) if c in cohort] + [c for c in cohort if c not in REQUIRED and c not in OPTIONAL]
-    result = cohort[keep]
+    extra = [c for c in cohort if c not in REQUIRED and c not in OPTIONAL]
+    keep = [c for c in (*REQUIRED, *OPTIONAL) if c in cohort] + extra
+    result = cohort[keep].copy()
+    if extra:  # other columns pass through; those that are wholly numeric become numbers
+        numeric = _numeric_view(result[extra])
+        for column in extra:
+            result[column] = numeric[column]
     result.attrs.update(cohort.attrs)
     return result

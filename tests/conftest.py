@@ -1,0 +1,50 @@
+"""Shared fixtures: a small valid cohort frame and a writer for test files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.schema import FLAGS
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+def make_rows(n: int = 20, seed: int = 0) -> pd.DataFrame:
+    """A small, valid cohort in the canonical schema (as text, like a CSV)."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "person_id": [f"P{i:04d}" for i in range(n)],
+            "period": "2015-10/2016-09",
+            "area": rng.choice(["Dudley", "Sandwell", "Walsall", "Wolverhampton"], n),
+            "sex": rng.choice(["Male", "Female"], n),
+            "age_band": rng.choice(["18-20", "25-29", "40-49"], n),
+            "offence_group": rng.choice(["violence", "theft_non_motor"], n),
+            "expected": rng.uniform(0.1, 0.9, n).round(4),
+            "reoffended": rng.integers(0, 2, n),
+        }
+    )
+    for flag in FLAGS:
+        frame[flag] = rng.integers(0, 2, n)
+    frame["reoffences"] = np.where(frame["reoffended"] == 1, 2, 0)
+    return frame
+
+
+@pytest.fixture
+def rows() -> pd.DataFrame:
+    return make_rows()
+
+
+@pytest.fixture
+def write_csv(tmp_path: Path):
+    def _write(frame: pd.DataFrame, name: str = "extract.csv") -> Path:
+        path = tmp_path / name
+        frame.to_csv(path, index=False)
+        return path
+
+    return _write

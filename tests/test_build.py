@@ -1,0 +1,55 @@
+"""End to end: the report command on a small extract writes code-free HTML, atomically."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from analysis import load_cohort
+from analysis.build import discover_notebooks
+from analysis.paths import DEFAULT_COHORT, REPO_ROOT
+
+NOTEBOOK = REPO_ROOT / "notebooks" / "02_cohort.ipynb"
+
+
+@pytest.fixture(scope="module")
+def small_extract(tmp_path_factory) -> Path:
+    cohort = load_cohort(DEFAULT_COHORT)
+    sample = cohort.groupby("period", observed=True, group_keys=False).head(400)
+    path = tmp_path_factory.mktemp("extract") / "small.csv"
+    sample.to_csv(path, index=False)
+    return path
+
+
+def _build(out: Path, cohort: Path, notebook: Path = NOTEBOOK) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "analysis.build", "--out", str(out), "--cohort", str(cohort), str(notebook)],
+        capture_output=True, text=True, cwd=REPO_ROOT, timeout=300,
+    )
+
+
+def test_notebooks_are_numbered_and_found():
+    names = [p.name for p in discover_notebooks()]
+    assert names[:2] == ["01_published_position.ipynb", "02_cohort.ipynb"]
+
+
+def test_report_on_a_small_extract_has_figures_and_no_code(tmp_path, small_extract):
+    result = _build(tmp_path, small_extract)
+    assert result.returncode == 0, result.stderr[-2000:]
+    html = (tmp_path / "02_cohort.html").read_text(encoding="utf-8")
+    assert "The file holds <strong>800</strong> rows" in html  # the small extract, not the default data
+    assert "data:image/png;base64," in html
+    assert "analysis.load_cohort(" not in html and "hl-ipython3" not in html  # no code cells
+
+
+def test_a_failed_run_leaves_earlier_reports_intact(tmp_path, small_extract):
+    earlier = tmp_path / "02_cohort.html"
+    earlier.write_text("earlier report", encoding="utf-8")
+    missing = tmp_path / "no_such_extract.csv"
+    result = _build(tmp_path, missing)
+    assert result.returncode != 0
+    assert earlier.read_text(encoding="utf-8") == "earlier report"
+    assert not list(tmp_path.glob(".*.tmp"))

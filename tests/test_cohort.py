@@ -1,0 +1,184 @@
+"""load_cohort: mapping, policies, and one clear CohortError for every kind of bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import CohortError, load_cohort
+from analysis.paths import DEFAULT_COHORT, SYNTHETIC_DIR
+from analysis.schema import FLAGS, REQUIRED
+
+
+def _problem(err: CohortError, column: str):
+    matches = [p for p in err.problems if column in p.column]
+    assert matches, f"no problem reported for {column}: {err}"
+    return matches[0]
+
+
+def test_loads_the_synthetic_default_csv_and_parquet_identically():
+    csv = load_cohort(DEFAULT_COHORT)
+    parquet = load_cohort(SYNTHETIC_DIR / "cohort.parquet")
+    assert len(csv) == 16000 and set(REQUIRED) <= set(csv.columns)
+    assert csv["reoffended"].dtype == np.int8
+    assert isinstance(csv["area"].dtype, pd.CategoricalDtype)
+    pd.testing.assert_series_equal(csv["reoffended"], parquet["reoffended"])
+    np.testing.assert_allclose(csv["expected"], parquet["expected"], atol=1e-6)
+    assert csv["expected"].between(0, 1).all()
+
+
+def test_valid_small_file_round_trips(rows, write_csv):
+    cohort = load_cohort(write_csv(rows))
+    assert cohort["reoffended"].tolist() == rows["reoffended"].tolist()
+    for flag in FLAGS:
+        assert cohort[flag].tolist() == rows[flag].tolist()
+
+
+def test_mapping_renames_recodes_and_derives(rows, write_csv, tmp_path):
+    raw = rows.rename(columns={"reoffended": "Proven Reoffence", "area": "LDU", "sex": "Gender"})
+    raw["Proven Reoffence"] = raw["Proven Reoffence"].map({1: "Y", 0: "N"})
+    raw["Gender"] = raw["Gender"].map({"Male": "M", "Female": "F"})
+    raw["homeless"] = raw["homeless"].map({1: "True", 0: "False"})
+    raw["pct_days_employed"] = np.where(rows["unemployed"] == 1, 10.0, 90.0)
+    raw = raw.drop(columns="unemployed")
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text(
+        """
+[columns]
+"Proven Reoffence" = "reoffended"
+LDU = "area"
+Gender = "sex"
+
+[values.reoffended]
+Y = 1
+N = 0
+
+[values.sex]
+M = "Male"
+F = "Female"
+
+[derive]
+unemployed = "pct_days_employed < 50"
+""",
+        encoding="utf-8",
+    )
+    cohort = load_cohort(write_csv(raw), mapping)
+    assert cohort["reoffended"].tolist() == rows["reoffended"].tolist()
+    assert cohort["sex"].astype(str).tolist() == rows["sex"].tolist()
+    assert cohort["homeless"].tolist() == rows["homeless"].tolist()
+    assert cohort["unemployed"].tolist() == rows["unemployed"].tolist()
+
+
+def test_derived_flag_is_not_recorded_where_its_input_is_missing(rows, write_csv):
+    raw = rows.drop(columns="unemployed")
+    raw["pct_days_employed"] = 80.0
+    raw.loc[[2, 5], "pct_days_employed"] = np.nan
+    path = write_csv(raw)
+    kept = load_cohort(path, {"derive": {"unemployed": "pct_days_employed < 50"}}, missing_flags="keep")
+    assert kept["unemployed"].isna().sum() == 2
+    absent = load_cohort(path, {"derive": {"unemployed": "pct_days_employed < 50"}})
+    assert absent.attrs["not_recorded"]["unemployed"] == 2
+    assert (absent["unemployed"] == 0).all()
+
+
+def test_missing_flag_policies(rows, write_csv):
+    raw = rows.copy().astype(object)
+    raw.loc[[1, 3, 4], "dv"] = None
+    path = write_csv(raw)
+    assert load_cohort(path)["dv"].isna().sum() == 0
+    assert load_cohort(path, missing_flags="keep")["dv"].isna().sum() == 3
+    with pytest.raises(CohortError) as info:
+        load_cohort(path, missing_flags="error")
+    problem = _problem(info.value, "dv")
+    assert problem.n_rows == 3 and problem.rows == (2, 4, 5)
+
+
+def test_every_kind_of_bad_value_is_reported_at_once(rows, write_csv):
+    bad = rows.copy().astype(object)
+    bad.loc[[0, 7], "reoffended"] = "Y"
+    bad.loc[3, "mental_health"] = 2
+    bad.loc[[4, 5, 6], "expected"] = 45.0
+    bad.loc[9, "sex"] = "Unknown"
+    bad.loc[11, "offence_group"] = "shoplifting"
+    bad.loc[12, "person_id"] = bad.loc[13, "person_id"]
+    with pytest.raises(CohortError) as info:
+        load_cohort(write_csv(bad))
+    err = info.value
+    text = str(err)
+    assert "6 problems" in text
+    p = _problem(err, "reoffended")
+    assert (p.n_rows, p.rows, p.examples) == (2, (1, 8), ("Y",))
+    assert "[values.reoffended]" in p.fix
+    assert _problem(err, "mental_health").rows == (4,)
+    p = _problem(err, "expected")
+    assert p.n_rows == 3 and "outside [0, 1]" in p.message and "percentage" in p.fix
+    assert _problem(err, "sex").examples == ("Unknown",)
+    assert _problem(err, "offence_group").examples == ("shoplifting",)
+    p = _problem(err, "person_id")
+    assert p.n_rows == 2 and p.rows == (13, 14)
+    frame = err.to_frame()
+    assert list(frame.columns) == ["column", "message", "n_rows", "rows", "examples", "fix"]
+
+
+def test_missing_required_columns_are_named(rows, write_csv):
+    with pytest.raises(CohortError) as info:
+        load_cohort(write_csv(rows.drop(columns=["area", "homeless"])))
+    problem = _problem(info.value, "area")
+    assert "homeless" in problem.column and "missing" in problem.message and "[columns]" in problem.fix
+
+
+def test_missing_outcome_is_an_error(rows, write_csv):
+    raw = rows.copy().astype(object)
+    raw.loc[2, "reoffended"] = None
+    with pytest.raises(CohortError) as info:
+        load_cohort(write_csv(raw))
+    assert "outcome is missing" in _problem(info.value, "reoffended").message
+
+
+def test_reoffences_must_agree_with_reoffended(rows, write_csv):
+    raw = rows.copy()
+    raw.loc[0, "reoffences"] = 0 if raw.loc[0, "reoffended"] == 1 else 3
+    with pytest.raises(CohortError) as info:
+        load_cohort(write_csv(raw))
+    assert _problem(info.value, "reoffences").rows == (1,)
+
+
+@pytest.mark.parametrize(
+    "content, suffix, phrase",
+    [
+        ("", ".csv", "empty"),
+        ("reoffended,dv\n", ".csv", "no data rows"),
+        ("not,a,parquet", ".parquet", "cannot be read"),
+        ("x", ".xlsx", "unsupported file type"),
+    ],
+)
+def test_empty_or_unreadable_files(tmp_path: Path, content: str, suffix: str, phrase: str):
+    path = tmp_path / f"extract{suffix}"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(CohortError) as info:
+        load_cohort(path)
+    assert phrase in str(info.value)
+    assert "Traceback" not in str(info.value)
+
+
+def test_missing_file_and_bad_mapping(tmp_path: Path, rows, write_csv):
+    with pytest.raises(CohortError, match="does not exist"):
+        load_cohort(tmp_path / "nope.csv")
+    bad_toml = tmp_path / "m.toml"
+    bad_toml.write_text("[columns\n", encoding="utf-8")
+    with pytest.raises(CohortError, match="not valid TOML"):
+        load_cohort(write_csv(rows), bad_toml)
+    with pytest.raises(CohortError, match="not in the file"):
+        load_cohort(write_csv(rows), {"columns": {"Nope": "area"}})
+    with pytest.raises(CohortError, match="could not be evaluated"):
+        load_cohort(write_csv(rows), {"derive": {"unemployed": "no_such_column < 3"}})
+
+
+def test_categories_are_matched_case_insensitively(rows, write_csv):
+    raw = rows.copy()
+    raw["sex"] = raw["sex"].str.upper()
+    cohort = load_cohort(write_csv(raw))
+    assert set(cohort["sex"].astype(str)) <= {"Male", "Female"}

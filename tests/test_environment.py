@@ -1,0 +1,32 @@
+"""environment.yml mirrors pyproject.toml; the Makefile and CI call the documented commands."""
+
+import re
+import tomllib
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _name(spec: str) -> str:
+    return re.split(r"[<>=!~ \[]", spec.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def test_environment_yml_lists_the_same_packages_as_pyproject():
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    wanted = {_name(s) for s in project["dependencies"]} | {_name(s) for s in project["optional-dependencies"]["dev"]}
+    listed = set()
+    text = (REPO / "environment.yml").read_text()
+    dependencies = text.split("dependencies:", 1)[1]
+    for line in dependencies.splitlines():
+        m = re.match(r"^\s*-\s+([A-Za-z0-9_.\-]+.*)$", line)
+        if m and not line.strip().startswith("- -e") and ":" not in m.group(1):
+            listed.add(_name(m.group(1)))
+    listed -= {"python", "pip"}
+    assert listed == wanted, f"only in environment.yml: {listed - wanted}; only in pyproject: {wanted - listed}"
+
+
+def test_ci_runs_make_test_and_make_test_runs_strict_nbval():
+    assert "make test" in (REPO / ".ci" / "run").read_text()
+    makefile = (REPO / "Makefile").read_text()
+    test_recipe = makefile.split("\ntest:")[1].split("\n\n")[0]
+    assert "--nbval " in test_recipe and "--nbval-lax" not in test_recipe
