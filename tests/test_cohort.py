@@ -182,3 +182,23 @@ def test_categories_are_matched_case_insensitively(rows, write_csv):
     raw["sex"] = raw["sex"].str.upper()
     cohort = load_cohort(write_csv(raw))
     assert set(cohort["sex"].astype(str)) <= {"Male", "Female"}
+
+
+def test_the_readme_example_mapping_loads_a_matching_extract(rows, write_csv):
+    from analysis.paths import REPO_ROOT
+
+    raw = rows.rename(
+        columns={
+            "reoffended": "Proven Reoffence (Y/N)", "dv": "DV Perpetrator", "child_protection": "Child Protection",
+            "mental_health": "Mental Health", "substance_misuse": "Substance Misuse", "homeless": "NFA", "area": "LDU",
+            "sex": "Gender", "age_band": "Age Band", "offence_group": "Offence Group", "period": "Cohort",
+            "expected": "OGRS3 1yr",
+        }
+    )
+    raw["Proven Reoffence (Y/N)"] = raw["Proven Reoffence (Y/N)"].map({1: "Y", 0: "N"})
+    raw["DV Perpetrator"] = raw["DV Perpetrator"].map({1: "Y", 0: "N"})
+    raw["Gender"] = raw["Gender"].map({"Male": "M", "Female": "F"})
+    raw["Days Employed Pct"] = np.where(raw.pop("unemployed") == 1, 20, 75)
+    cohort = load_cohort(write_csv(raw), REPO_ROOT / "examples" / "mapping.toml")
+    for column in ("reoffended", "dv", "unemployed", "homeless"):
+        assert cohort[column].tolist() == rows[column].tolist()
