@@ -25,7 +25,7 @@ report: setup ## Execute every notebook on the default data and write reports/<n
 	$(PY) -m analysis.build --out reports
 
 test: setup ## Run pytest over the package and strict nbval over every notebook
-	$(PY) -m pytest tests notebooks --nbval --nbval-current-env -p no:cacheprovider
+	$(PY) -m pytest tests notebooks src/analysis --doctest-modules --nbval --nbval-current-env -p no:cacheprovider
 
 data: setup ## Regenerate the synthetic cohort in data/synthetic (deterministic)
 	$(PY) -m analysis.synthetic

@@ -79,7 +79,7 @@ def flag_cooccurrence(cohort: pd.DataFrame, flags: Sequence[str] = FLAGS, measur
     --------
     >>> import pandas as pd
     >>> f = pd.DataFrame({"a": [1, 1, 0, 0], "b": [1, 0, 0, 0]})
-    >>> flag_cooccurrence(f, ["a", "b"]).loc["b", "a"]
+    >>> float(flag_cooccurrence(f, ["a", "b"]).loc["b", "a"])
     1.0
     """
     data = cohort[list(flags)].astype(float)

@@ -544,10 +544,10 @@ def funnel_plot(
             expected_source = str(data["expected_source"].iloc[0])
     lines = [f"phi = {phi_text}, tau\u00b2 = {tau_text}, from {int(first['n_used'])} of {len(one)} units; "
              + ("limits adjusted for overdispersion" if first["adjusted"] else "unadjusted exact limits")]
-    lines += textwrap.wrap("Method: " + str(first["method"]), 120)
+    lines += textwrap.wrap("Method: " + str(first["method"]), 110)
     if kind == "ratio" and expected_source:
-        lines.append(f"Expected: {expected_source}")
-    ax.text(0.0, -0.14, "\n".join(lines), transform=ax.transAxes, fontsize=8, va="top", ha="left")
+        lines += textwrap.wrap(f"Expected: {expected_source}", 110)
+    ax.text(0.0, -0.17, "\n".join(lines), transform=ax.transAxes, fontsize=8, va="top", ha="left")
     return ax
 
 
