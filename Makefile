@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP) ## Create .venv, install the package with its dev tools, register the Jupyter kernel
 
 report: setup ## Execute every notebook on the default data and write reports/<notebook>.html (code hidden)
-	$(PY) -m analysis.build --out reports
+	$(PY) -m analysis report --out reports
 
 test: setup ## Run pytest over the package and strict nbval over every notebook
 	$(PY) -m pytest tests notebooks src/analysis --doctest-modules --nbval --nbval-current-env -p no:cacheprovider

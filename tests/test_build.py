@@ -53,3 +53,23 @@ def test_a_failed_run_leaves_earlier_reports_intact(tmp_path, small_extract):
     assert result.returncode != 0
     assert earlier.read_text(encoding="utf-8") == "earlier report"
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_cli_report_rejects_a_bad_extract_with_the_named_error_and_writes_nothing(tmp_path, small_extract):
+    bad = tmp_path / "bad.csv"
+    text = small_extract.read_text(encoding="utf-8").replace(",Male,", ",M,", 3)
+    bad.write_text(text, encoding="utf-8")
+    out = tmp_path / "reports"
+    result = subprocess.run(
+        [sys.executable, "-m", "analysis", "report", "--cohort", str(bad), "--out", str(out), "--quiet"],
+        capture_output=True, text=True, cwd=REPO_ROOT, timeout=120,
+    )
+    assert result.returncode == 2
+    assert "column 'sex': values are not known categories" in result.stderr and "'M'" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+def test_cli_help_documents_the_commands():
+    result = subprocess.run([sys.executable, "-m", "analysis", "report", "--help"], capture_output=True, text=True, cwd=REPO_ROOT)
+    assert result.returncode == 0 and "--mapping" in result.stdout and "--cohort" in result.stdout
