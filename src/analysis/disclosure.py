@@ -1,0 +1,893 @@
+"""Statistical disclosure control for published count tables (METHODS section 7).
+
+The rules are those of ONS / NHS / trusted-research-environment output checking,
+as applied by ACRO (the reference implementation used in UK TREs), reimplemented
+here because ``acro`` pins an older pandas:
+
+1. **Primary suppression.** A count below the threshold (default 10; presets
+   ``"ons"`` = 5, ``"nhs"`` = 7, ``"strict"`` = 10, or pass 5, 7 or 10) is
+   suppressed. Zero policy (``zeros=``): ``"suppress"`` (the default, like
+   ACRO's ``zeros_are_disclosive=True``) suppresses every count in
+   ``[0, threshold)``, because an empty cell reveals that *nobody* in a group
+   has the attribute; ``"show"`` suppresses only ``[1, threshold)`` and leaves
+   structural zeros visible.
+2. **Secondary (complementary) suppression.** In a table with totals, every
+   line (each row and each column, the margins included) that contains a
+   suppressed cell must contain at least two, so no cell can be recovered by
+   subtracting the visible cells from the total. A suppressed total counts as a
+   suppressed cell of its line. The complement is the *smallest* visible cell of
+   the line; ties are broken by preferring non-zero cells (a zero that was left
+   visible by ``zeros="show"`` protects nothing), then interior cells over the
+   total, then the first in table order. Lines are swept rows first, then
+   columns, repeatedly until nothing changes. Where a crosstab arrives without
+   its margins, the totals are assumed to be published elsewhere and are
+   protected all the same (they are computed internally and not returned).
+3. **Derived statistics inherit suppression.** A rate, percentage or interval
+   bound is blanked wherever its numerator or denominator is suppressed. The
+   numerator is also suppressed when the non-events (denominator - numerator)
+   fall below the threshold, since numerator and denominator together reveal
+   them (a rate of 100% is the zero case).
+4. **Rounding** to base 5 (optional, ``rounding=5``) is applied *after*
+   suppression to the visible counts: round half up, ``5 * floor(x / 5 + 1/2)``
+   (12 -> 10, 12.5 -> 15, 13 -> 15, 17.5 -> 20). Totals are rounded
+   independently of their cells, so rounded cells need not add to rounded
+   totals. Derived rates are *not* recomputed from rounded counts.
+5. **Model outputs** need residual degrees of freedom of at least 10
+   (:func:`check_model_dof`).
+6. Every call records what was suppressed and why in a :class:`DisclosureLog`.
+   The log never stores the confidential value, only the rule applied.
+
+Suppressed cells become ``pd.NA`` in nullable columns (``Int64`` for whole
+counts, ``Float64`` otherwise and for derived columns); the reason lives in
+the log. A cell that is already missing on input is treated as suppressed, so
+the functions are idempotent (without rounding). Functions never print.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from analysis.disclosure import suppress_crosstab
+>>> table = pd.DataFrame({"Male": [40, 3, 25], "Female": [20, 15, 30]},
+...                      index=["Dudley", "Sandwell", "Walsall"])
+>>> safe, log = suppress_crosstab(table, name="area by sex", complement="paired")
+>>> safe
+          Male  Female
+Dudley      40      20
+Sandwell  <NA>    <NA>
+Walsall   <NA>    <NA>
+>>> log.to_frame()["rule"].tolist()
+['primary', 'secondary', 'secondary', 'secondary']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Hashable, Literal, Sequence
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "PRESETS",
+    "DisclosureLog",
+    "DofCheck",
+    "apply_disclosure_control",
+    "check_model_dof",
+    "recoverable_cells",
+    "resolve_threshold",
+    "round_to_base",
+    "suppress_counts",
+    "suppress_crosstab",
+    "suppress_rates",
+]
+
+PRESETS: dict[str, int] = {"strict": 10, "nhs": 7, "ons": 5}
+"""Named small-count thresholds: ``"strict"`` (TRE/ACRO default) 10, ``"nhs"`` 7, ``"ons"`` 5."""
+
+ZeroPolicy = Literal["suppress", "show"]
+_ZERO_POLICIES = ("suppress", "show")
+_RULE_ORDER = ("input", "primary", "secondary", "derived", "rounding", "model")
+
+
+# --------------------------------------------------------------------------- log
+
+
+@dataclass
+class DisclosureLog:
+    """What was suppressed, rounded or checked, and why -- without the values.
+
+    Each record has ``table`` (the output's name), ``location`` (row, column or
+    cell), ``rule`` (``"input"``, ``"primary"``, ``"secondary"``, ``"derived"``,
+    ``"rounding"`` or ``"model"``) and ``detail`` in plain English. The
+    confidential value of a suppressed cell is never stored. The settings of
+    each call (threshold, zero policy, rounding) are kept for the report.
+
+    Examples
+    --------
+    >>> log = DisclosureLog()
+    >>> log.to_frame().empty
+    True
+    >>> print(log.to_markdown().splitlines()[0])
+    ## Disclosure log
+    """
+
+    records: list[dict[str, str]] = field(default_factory=list)
+    settings: dict[str, dict[str, object]] = field(default_factory=dict)
+    default_threshold: int = 10
+
+    def add(self, table: str, location: str, rule: str, detail: str) -> None:
+        """Append one record (no confidential value may go in ``detail``)."""
+        self.records.append({"table": str(table), "location": str(location), "rule": rule, "detail": detail})
+
+    def note_settings(self, table: str, **settings: object) -> None:
+        """Remember the settings one table was checked with."""
+        self.settings[str(table)] = dict(settings)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The records as a tidy DataFrame with columns table, location, rule, detail."""
+        return pd.DataFrame(self.records, columns=["table", "location", "rule", "detail"])
+
+    def to_markdown(self) -> str:
+        """A short plain-English "Disclosure log" section for the end of a report."""
+        frame = self.to_frame()
+        cells = frame[frame["rule"].isin(["input", "primary", "secondary", "derived"])]
+        models = frame[frame["rule"] == "model"]
+        rounded = frame[frame["rule"] == "rounding"]
+
+        thresholds = sorted({int(s["threshold"]) for s in self.settings.values() if "threshold" in s})
+        if not thresholds:
+            thresholds = [int(self.default_threshold)]
+        zero_show = any(s.get("zeros") == "show" for s in self.settings.values())
+        bases = sorted({int(s["rounding"]) for s in self.settings.values() if s.get("rounding")})
+
+        thr = " or ".join(str(t) for t in thresholds)
+        lines = ["## Disclosure log", ""]
+        rules = [
+            f"Counts below {thr} were suppressed"
+            + (" (zeros too, except where a table was set to show structural zeros)." if zero_show
+               else " (zeros too, because an empty cell reveals a whole group)."),
+            "A second, complementary cell was suppressed in any row or column (totals included) "
+            "that would otherwise have had a single suppressed cell, so no suppressed count can be "
+            "recovered by subtraction from a total.",
+            "Rates, percentages and their confidence limits were blanked wherever their numerator or "
+            f"denominator was suppressed, or where the people without the outcome numbered fewer than {thr}.",
+        ]
+        if bases:
+            rules.append(
+                "Visible counts were then rounded to the nearest "
+                + " or ".join(str(b) for b in bases)
+                + " (halves rounded up); totals were rounded independently, so rounded cells may not "
+                "add to rounded totals."
+            )
+        rules.append("Model results need at least 10 residual degrees of freedom.")
+        lines.append("Rules applied (METHODS section 7; ONS / NHS / TRE practice as in ACRO): " + " ".join(rules))
+        lines.append("")
+
+        if cells.empty:
+            lines.append("No cells were suppressed.")
+        else:
+            counts = cells.groupby(["table", "rule"], sort=False).size()
+            for table in dict.fromkeys(cells["table"]):
+                parts = [f"{counts[(table, r)]} {r}" for r in _RULE_ORDER if (table, r) in counts.index]
+                lines.append(f"- {table}: " + ", ".join(parts) + ".")
+            lines.append("")
+            lines.append("| table | location | rule | detail |")
+            lines.append("|---|---|---|---|")
+            for rec in cells.itertuples(index=False):
+                lines.append(f"| {rec.table} | {rec.location} | {rec.rule} | {rec.detail} |")
+        if not rounded.empty:
+            lines.append("")
+            lines.append("Rounded: " + "; ".join(f"{r.table} ({r.location})" for r in rounded.itertuples(index=False)) + ".")
+        if not models.empty:
+            lines.append("")
+            for rec in models.itertuples(index=False):
+                lines.append(f"- Model {rec.table}: {rec.detail.removeprefix('model: ')}.")
+        return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def resolve_threshold(threshold: int = 10, preset: str | int | None = None) -> int:
+    """The small-count threshold from ``threshold`` or a ``preset``.
+
+    ``preset`` may be a name in :data:`PRESETS` (``"strict"`` 10, ``"nhs"`` 7,
+    ``"ons"`` 5) or one of the numbers 5, 7, 10; it overrides ``threshold``.
+
+    Examples
+    --------
+    >>> resolve_threshold(preset="nhs"), resolve_threshold(preset=5), resolve_threshold(12)
+    (7, 5, 12)
+    """
+    if preset is not None:
+        if isinstance(preset, str):
+            if preset not in PRESETS:
+                raise ValueError(f"unknown preset {preset!r}; use one of {sorted(PRESETS)} or 5, 7, 10")
+            return PRESETS[preset]
+        if int(preset) not in PRESETS.values():
+            raise ValueError(f"preset must be 5, 7 or 10, not {preset!r}")
+        return int(preset)
+    if int(threshold) != threshold or threshold < 1:
+        raise ValueError(f"threshold must be a positive whole number, not {threshold!r}")
+    return int(threshold)
+
+
+def _check_zeros(zeros: str) -> None:
+    if zeros not in _ZERO_POLICIES:
+        raise ValueError(f"zeros must be one of {_ZERO_POLICIES}, not {zeros!r}")
+
+
+def _is_small(values: np.ndarray, threshold: int, zeros: str) -> np.ndarray:
+    """Primary rule on a float array (NaN -> False)."""
+    with np.errstate(invalid="ignore"):
+        small = values < threshold
+        if zeros == "show":
+            small &= values > 0
+    return small & ~np.isnan(values)
+
+
+def round_to_base(values: object, base: int = 5) -> object:
+    """Round half up to the nearest multiple of ``base`` (missing stays missing).
+
+    ``base * floor(x / base + 1/2)``: 12 -> 10, 12.5 -> 15, 13 -> 15, 17.5 -> 20.
+
+    Examples
+    --------
+    >>> round_to_base(pd.Series([12, 13, 17.5, None]), 5).tolist()
+    [10, 15, 20, <NA>]
+    """
+    if int(base) != base or base < 1:
+        raise ValueError(f"base must be a positive whole number, not {base!r}")
+    if isinstance(values, pd.Series):
+        x = pd.to_numeric(values, errors="raise").astype("Float64")
+        out = (np.floor(x.to_numpy(dtype=float, na_value=np.nan) / base + 0.5) * base)
+        return pd.Series(out, index=values.index, name=values.name).astype("Float64").round().astype("Int64")
+    x = np.asarray(values, dtype=float)
+    return np.floor(x / base + 0.5) * base
+
+
+def _to_float(frame: pd.DataFrame) -> np.ndarray:
+    out = np.empty(frame.shape, dtype=float)
+    for j, col in enumerate(frame.columns):
+        s = pd.to_numeric(frame[col], errors="raise")
+        out[:, j] = s.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    if np.any(out[~np.isnan(out)] < 0):
+        raise ValueError("counts must not be negative")
+    return out
+
+
+def _nullable(values: np.ndarray, mask: np.ndarray, integer: bool) -> pd.array:
+    arr = pd.array(values, dtype="Float64")
+    arr[mask] = pd.NA
+    if integer:
+        arr = arr.round().astype("Int64")
+    return arr
+
+
+def _whole(values: np.ndarray) -> bool:
+    v = values[~np.isnan(values)]
+    return bool(np.all(v == np.round(v)))
+
+
+def _q(label: object) -> str:
+    return f"'{label}'"
+
+
+def _protect_lines(
+    values: np.ndarray,
+    suppressed: np.ndarray,
+    lines: list[tuple[str, list[tuple[int, ...]]]],
+    is_total: np.ndarray,
+    complement: str = "smallest",
+) -> list[tuple[tuple[int, ...], str]]:
+    """Complementary suppression: every line has 0 or >= 2 suppressed cells.
+
+    ``lines`` holds (description, cells in order). The complement is the
+    visible cell with the smallest key (value is zero, value, is a total,
+    position in the line); with ``complement="paired"`` cells whose *other*
+    line also has a single suppressed cell come first (one complement then
+    protects two lines). Mutates ``suppressed``; returns (cell, description of
+    the protected line) in the order added.
+    """
+    if complement not in ("smallest", "paired"):
+        raise ValueError(f"complement must be 'smallest' or 'paired', not {complement!r}")
+    member: dict[tuple[int, ...], list[int]] = {}
+    for li, (_, cells) in enumerate(lines):
+        for c in cells:
+            member.setdefault(c, []).append(li)
+
+    def n_hidden(li: int) -> int:
+        return sum(bool(suppressed[c]) for c in lines[li][1])
+
+    added: list[tuple[tuple[int, ...], str]] = []
+    changed = True
+    while changed:
+        changed = False
+        for li, (description, cells) in enumerate(lines):
+            if n_hidden(li) != 1:
+                continue
+            visible = []
+            for k, c in enumerate(cells):
+                if suppressed[c]:
+                    continue
+                pairs = 0
+                if complement == "paired":
+                    pairs = sum(n_hidden(other) == 1 for other in member[c] if other != li)
+                visible.append((values[c] == 0, -pairs, values[c], bool(is_total[c]), k, c))
+            if not visible:
+                continue
+            cell = min(visible)[-1]
+            suppressed[cell] = True
+            added.append((cell, description))
+            changed = True
+    return added
+
+
+def _cell_ranges(full: np.ndarray, suppressed: np.ndarray) -> dict[tuple[int, int], tuple[float, float]]:
+    """Feasible range of each suppressed cell of an augmented table (last row and column = totals).
+
+    The intruder's linear programme: the visible cells are known, every row and
+    column adds to its total, counts are non-negative. The constraint matrix is
+    a network matrix, so the bounds are whole numbers for whole-number tables.
+    """
+    from scipy.optimize import linprog
+
+    cells = [tuple(int(k) for k in c) for c in zip(*np.nonzero(suppressed))]
+    if not cells:
+        return {}
+    pos = {c: k for k, c in enumerate(cells)}
+    n, m = full.shape[0] - 1, full.shape[1] - 1
+    rows_eq, rhs = [], []
+    lines = [[((i, j), 1.0) for j in range(m)] + [((i, m), -1.0)] for i in range(n + 1)]
+    lines += [[((i, j), 1.0) for i in range(n)] + [((n, j), -1.0)] for j in range(m + 1)]
+    for line in lines:
+        coef = np.zeros(len(cells))
+        b = 0.0
+        for c, a in line:
+            if c in pos:
+                coef[pos[c]] += a
+            else:
+                b -= a * full[c]
+        if np.any(coef != 0):
+            rows_eq.append(coef)
+            rhs.append(b)
+    A, b = np.array(rows_eq), np.array(rhs)
+    out: dict[tuple[int, int], tuple[float, float]] = {}
+    for c, k in pos.items():
+        bounds = []
+        for sign in (1.0, -1.0):
+            obj = np.zeros(len(cells))
+            obj[k] = sign
+            res = linprog(obj, A_eq=A, b_eq=b, bounds=[(0, None)] * len(cells), method="highs")
+            if res.status == 3:  # unbounded
+                bounds.append(np.inf if sign < 0 else -np.inf)
+            elif res.status != 0:
+                bounds.append(np.nan)
+            else:
+                bounds.append(sign * res.fun)
+        out[c] = (bounds[0], bounds[1])
+    return out
+
+
+def recoverable_cells(
+    table: pd.DataFrame, *, margins_name: Hashable = "All"
+) -> list[tuple[Hashable, Hashable]]:
+    """Suppressed (missing) cells of a published crosstab that its totals pin down exactly.
+
+    The table must carry both margins labelled ``margins_name``. Solves the
+    intruder's linear programme (visible cells known, lines add up, counts
+    non-negative) for the smallest and largest value of each missing cell; a
+    cell whose range is a single value is recoverable.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"a": [None, 20, 23], "b": [30, 40, 70], "All": [33, 60, 93]},
+    ...                  index=["x", "y", "All"])
+    >>> recoverable_cells(t)
+    [('x', 'a')]
+    """
+    if table.index[-1] != margins_name or table.columns[-1] != margins_name:
+        raise ValueError(f"the table needs both margins labelled {margins_name!r}")
+    full = _to_float(table)
+    ranges = _cell_ranges(np.nan_to_num(full), np.isnan(full))
+    return [(table.index[i], table.columns[j]) for (i, j), (lo, hi) in ranges.items() if np.isfinite(hi) and hi - lo < 0.5]
+
+
+# --------------------------------------------------------------------------- 2-D and 1-D
+
+
+def suppress_crosstab(
+    crosstab: pd.DataFrame,
+    *,
+    threshold: int = 10,
+    preset: str | int | None = None,
+    zeros: ZeroPolicy = "suppress",
+    margins_name: Hashable = "All",
+    rounding: int | None = None,
+    complement: Literal["smallest", "paired"] = "smallest",
+    audit: bool = True,
+    log: DisclosureLog | None = None,
+    name: str = "crosstab",
+) -> tuple[pd.DataFrame, DisclosureLog]:
+    """Primary and complementary suppression of a 2-D count table with totals.
+
+    Parameters
+    ----------
+    crosstab : DataFrame
+        Non-negative counts, e.g. ``pd.crosstab(..., margins=True)``. If the
+        last row and the last column are labelled ``margins_name`` they are the
+        totals (checked to add up where fully visible); if absent, totals are
+        assumed to be published elsewhere and are protected anyway (computed
+        internally, not returned). Missing cells count as already suppressed
+        (this needs both margins present).
+    threshold, preset : int, str or int
+        Small-count threshold, or a preset (``"strict"``/10, ``"nhs"``/7,
+        ``"ons"``/5) that overrides it.
+    zeros : {"suppress", "show"}
+        ``"suppress"`` hides counts in ``[0, threshold)``; ``"show"`` only
+        ``[1, threshold)``.
+    rounding : int, optional
+        Base (e.g. 5) to round visible counts to after suppression; totals are
+        rounded independently.
+    complement : {"smallest", "paired"}
+        How the complementary cell of a line is chosen. ``"smallest"`` (the
+        default, METHODS section 7): the smallest visible cell of the line.
+        ``"paired"``: first prefer a cell whose crossing line also has a
+        single suppressed cell, then the smallest; this usually hides fewer
+        cells (it closes the suppression pattern into rectangles).
+    audit : bool
+        After the line rule, solve the intruder's linear programme (visible
+        cells and totals known, counts non-negative) and, while any
+        suppressed cell is still determined exactly by combining several
+        lines, hide the smallest visible cell in its row (else column) and
+        re-apply the line rule. Default True. Missing-on-input cells are not
+        audited (their values are unknown).
+    log : DisclosureLog, optional
+        Log to append to; a new one is made if omitted.
+    name : str
+        Table name for the log.
+
+    Returns
+    -------
+    (DataFrame, DisclosureLog)
+        The table with suppressed cells as ``pd.NA`` (``Int64`` columns for
+        whole counts, else ``Float64``), and the log.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"a": [3, 20, 23], "b": [30, 40, 70], "All": [33, 60, 93]},
+    ...                  index=["x", "y", "All"])
+    >>> safe, log = suppress_crosstab(t, name="t")
+    >>> safe
+            a     b  All
+    x    <NA>  <NA>   33
+    y    <NA>  <NA>   60
+    All    23    70   93
+    >>> sorted(log.to_frame()["rule"])
+    ['primary', 'secondary', 'secondary', 'secondary']
+    """
+    threshold = resolve_threshold(threshold, preset)
+    _check_zeros(zeros)
+    log = DisclosureLog(default_threshold=threshold) if log is None else log
+    log.note_settings(name, threshold=threshold, zeros=zeros, rounding=rounding)
+
+    has_row_total = margins_name in crosstab.index and crosstab.index[-1] == margins_name
+    has_col_total = margins_name in crosstab.columns and crosstab.columns[-1] == margins_name
+    if crosstab.empty:
+        return crosstab.copy(), log
+    values = _to_float(crosstab)
+    integer = _whole(values)
+    n_rows = values.shape[0] - int(has_row_total)
+    n_cols = values.shape[1] - int(has_col_total)
+    interior = values[:n_rows, :n_cols]
+    if (not has_row_total or not has_col_total) and np.isnan(values).any():
+        raise ValueError("a crosstab with missing cells must carry both margins (labelled margins_name)")
+
+    # augmented matrix with both margins present (computed where absent)
+    full = np.full((n_rows + 1, n_cols + 1), np.nan)
+    full[:n_rows, :n_cols] = interior
+    if has_col_total:
+        full[:n_rows, n_cols] = values[:n_rows, -1]
+    else:
+        full[:n_rows, n_cols] = [np.nan if np.isnan(r).any() else r.sum() for r in interior]
+    if has_row_total:
+        full[n_rows, :] = np.nan
+        full[n_rows, : values.shape[1]] = values[-1, :]
+        if not has_col_total:
+            full[n_rows, n_cols] = np.nan if np.isnan(values[-1, :]).any() else values[-1, :].sum()
+    else:
+        full[n_rows, :] = [np.nan if np.isnan(c).any() else c.sum() for c in full[:n_rows, :].T]
+    _check_additive(full)
+
+    rows = list(crosstab.index[:n_rows]) + [margins_name]
+    cols = list(crosstab.columns[:n_cols]) + [margins_name]
+    present = np.zeros(full.shape, dtype=bool)
+    present[:n_rows, :n_cols] = True
+    present[:n_rows, n_cols] = has_col_total
+    present[n_rows, :n_cols] = has_row_total
+    present[n_rows, n_cols] = has_row_total and has_col_total
+
+    def where(i: int, j: int) -> str:
+        return f"row {_q(rows[i])}, column {_q(cols[j])}" + ("" if present[i, j] else " (implied total, not shown)")
+
+    suppressed = np.isnan(full)
+    for i, j in zip(*np.nonzero(suppressed)):
+        log.add(name, where(i, j), "input", "missing on input; treated as suppressed")
+    small = _is_small(full, threshold, zeros)
+    for i, j in zip(*np.nonzero(small)):
+        log.add(name, where(i, j), "primary", _primary_detail(threshold, zeros))
+    suppressed |= small
+
+    is_total = np.zeros(full.shape, dtype=bool)
+    is_total[:, n_cols] = True
+    is_total[n_rows, :] = True
+    lines = [(f"row {_q(rows[i])}", [(i, j) for j in range(n_cols + 1)]) for i in range(n_rows + 1)]
+    lines += [(f"column {_q(cols[j])}", [(i, j) for i in range(n_rows + 1)]) for j in range(n_cols + 1)]
+    for (i, j), line in _protect_lines(full, suppressed, lines, is_total, complement):
+        log.add(name, where(i, j), "secondary", f"complementary suppression: protects {line}")
+    while audit:
+        # the line rule is necessary, not sufficient: a cell can still be pinned
+        # down by combining several lines. Hide one more cell next to it and repeat.
+        ranges = _cell_ranges(np.nan_to_num(full), suppressed)
+        exposed = [c for c, (lo, hi) in ranges.items() if np.isfinite(hi) and hi - lo < 0.5 and not np.isnan(full[c])]
+        if not exposed:
+            break
+        i, j = exposed[0]
+        row = [(full[i, k] == 0, full[i, k], k == n_cols, k) for k in range(n_cols + 1) if not suppressed[i, k]]
+        col = [(full[k, j] == 0, full[k, j], k == n_rows, k) for k in range(n_rows + 1) if not suppressed[k, j]]
+        if row:
+            cell = (i, min(row)[-1])
+        elif col:
+            cell = (min(col)[-1], j)
+        else:  # pragma: no cover - a fully hidden cross cannot pin a cell
+            break
+        suppressed[cell] = True
+        log.add(name, where(*cell), "secondary",
+                f"complementary suppression: protects {where(i, j)} (recoverable by combining totals)")
+        for (a, b), line in _protect_lines(full, suppressed, lines, is_total, complement):
+            log.add(name, where(a, b), "secondary", f"complementary suppression: protects {line}")
+
+    out_vals = full.copy()
+    if rounding:
+        out_vals = np.where(suppressed, np.nan, round_to_base(full, rounding))
+        log.add(name, "all visible cells", "rounding", f"rounded to base {int(rounding)} (half up); totals rounded independently")
+        integer = True
+
+    row_sel = list(range(n_rows)) + ([n_rows] if has_row_total else [])
+    col_sel = list(range(n_cols)) + ([n_cols] if has_col_total else [])
+    result = {}
+    for k, j in enumerate(col_sel):
+        result[crosstab.columns[k]] = _nullable(out_vals[row_sel, j], suppressed[row_sel, j], integer)
+    out = pd.DataFrame(result, index=crosstab.index)
+    out.columns = crosstab.columns
+    return out, log
+
+
+def _check_additive(full: np.ndarray) -> None:
+    for axis in (0, 1):
+        inner = full[:-1, :] if axis == 0 else full[:, :-1]
+        total = full[-1, :] if axis == 0 else full[:, -1]
+        sums = inner.sum(axis=axis)  # NaN where any missing
+        ok = np.isnan(sums) | np.isnan(total) | np.isclose(sums, total)
+        if not ok.all():
+            raise ValueError("the margins do not equal the sums of the cells; is this a count table with totals?")
+
+
+def _primary_detail(threshold: int, zeros: str) -> str:
+    if zeros == "suppress":
+        return f"primary: count < {threshold} (zeros included)"
+    return f"primary: count between 1 and {threshold - 1}"
+
+
+def suppress_counts(
+    counts: pd.Series,
+    *,
+    threshold: int = 10,
+    preset: str | int | None = None,
+    zeros: ZeroPolicy = "suppress",
+    total_label: Hashable = "All",
+    rounding: int | None = None,
+    log: DisclosureLog | None = None,
+    name: str = "counts",
+) -> tuple[pd.Series, DisclosureLog]:
+    """Primary and complementary suppression of a 1-D table (counts and a total).
+
+    The total is the entry labelled ``total_label`` (last); if it is absent it
+    is assumed to be published elsewhere and is protected anyway. Otherwise as
+    :func:`suppress_crosstab`.
+
+    Examples
+    --------
+    >>> s = pd.Series([50, 4, 30, 84], index=["A", "B", "C", "All"])
+    >>> suppress_counts(s, name="s")[0].tolist()
+    [50, <NA>, <NA>, 84]
+    """
+    threshold = resolve_threshold(threshold, preset)
+    _check_zeros(zeros)
+    log = DisclosureLog(default_threshold=threshold) if log is None else log
+    log.note_settings(name, threshold=threshold, zeros=zeros, rounding=rounding)
+    if counts.empty:
+        return counts.copy(), log
+    has_total = len(counts) > 0 and counts.index[-1] == total_label
+    values = _to_float(counts.to_frame())[:, 0]
+    if has_total and not np.isnan(values).any() and not np.isclose(values[:-1].sum(), values[-1]):
+        raise ValueError("the total does not equal the sum of the counts")
+    else:
+        values = np.append(values, np.nan if np.isnan(values).any() else values.sum())
+    keys = [str(k) for k in counts.index[: len(values) - 1]] + [str(total_label)]
+
+    def where(i: int) -> str:
+        return f"row {_q(keys[i])}" + ("" if has_total or i < len(values) - 1 else " (implied total, not shown)")
+
+    suppressed = np.isnan(values)
+    for i in np.nonzero(suppressed)[0]:
+        log.add(name, where(i), "input", "missing on input; treated as suppressed")
+    small = _is_small(values, threshold, zeros)
+    for i in np.nonzero(small)[0]:
+        log.add(name, where(i), "primary", _primary_detail(threshold, zeros))
+    suppressed |= small
+    is_total = np.zeros(len(values), dtype=bool)
+    is_total[-1] = True
+    cells = [(i,) for i in range(len(values))]
+    for (i,), line in _protect_lines(values, suppressed, [("the total", cells)], is_total):
+        log.add(name, where(i), "secondary", f"complementary suppression: protects {line}")
+    integer = _whole(values)
+    if rounding:
+        values = round_to_base(values, rounding)
+        log.add(name, "all visible cells", "rounding", f"rounded to base {int(rounding)} (half up); total rounded independently")
+        integer = True
+    n = len(counts)
+    out = pd.Series(_nullable(values[:n], suppressed[:n], integer), index=counts.index, name=counts.name)
+    return out, log
+
+
+# --------------------------------------------------------------------------- tidy tables
+
+
+def suppress_rates(
+    table: pd.DataFrame,
+    numerator: str,
+    denominator: str,
+    derived: Sequence[str],
+    *,
+    threshold: int = 10,
+    preset: str | int | None = None,
+    zeros: ZeroPolicy = "suppress",
+    labels: Sequence[str] | None = None,
+    log: DisclosureLog | None = None,
+    name: str = "table",
+) -> tuple[pd.DataFrame, DisclosureLog]:
+    """Blank derived rates wherever their numerator or denominator is suppressed.
+
+    The numerator is first suppressed where the non-events (``denominator -
+    numerator``) fall below the threshold (in ``[0, threshold)`` with
+    ``zeros="suppress"``), because numerator and denominator together would
+    reveal them. Then every column in ``derived`` (rate, lower, upper, ...) is
+    set to ``pd.NA`` in each row where the numerator or the denominator is
+    missing (suppressed). Counts are not otherwise suppressed here: use
+    :func:`apply_disclosure_control` for the whole treatment.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"area": ["A", "B"], "reoffended": [20, 45], "n": [60, 50],
+    ...                   "rate": [0.333, 0.9]})
+    >>> suppress_rates(t, "reoffended", "n", ["rate"], labels=["area"])[0]
+      area  reoffended   n   rate
+    0    A          20  60  0.333
+    1    B        <NA>  50   <NA>
+    """
+    threshold = resolve_threshold(threshold, preset)
+    _check_zeros(zeros)
+    log = DisclosureLog(default_threshold=threshold) if log is None else log
+    if name not in log.settings:
+        log.note_settings(name, threshold=threshold, zeros=zeros, rounding=None)
+    out = table.copy()
+    row_label = _row_labeller(out, labels)
+    num = _to_float(out[[numerator]])[:, 0]
+    den = _to_float(out[[denominator]])[:, 0]
+    non_events = _is_small(den - num, threshold, zeros) & ~np.isnan(num)
+    for i in np.nonzero(non_events)[0]:
+        log.add(name, f"row {_q(row_label(i))}, column {_q(numerator)}", "primary",
+                f"non-events ({denominator} - {numerator}) < {threshold}" + (" (zero included)" if zeros == "suppress" else ""))
+    num_mask = np.isnan(num) | non_events
+    out[numerator] = _nullable(num, num_mask, _whole(num))
+    blank = num_mask | np.isnan(den)
+    for col in derived:
+        vals = pd.to_numeric(out[col]).astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+        already = np.isnan(vals)
+        out[col] = _nullable(vals, blank, False)
+        for i in np.nonzero(blank & ~already)[0]:
+            why = numerator if num_mask[i] else denominator
+            log.add(name, f"row {_q(row_label(i))}, column {_q(col)}", "derived", f"derived: {why} is suppressed")
+    return out, log
+
+
+def _row_labeller(table: pd.DataFrame, labels: Sequence[str] | None):
+    if labels:
+        keys = [" / ".join(str(v) for v in row) for row in table[list(labels)].itertuples(index=False)]
+    else:
+        keys = [str(v) for v in table.index]
+    return lambda i: keys[i]
+
+
+def apply_disclosure_control(
+    table: pd.DataFrame,
+    *,
+    count_columns: Sequence[str] | None = None,
+    numerator: str | None = None,
+    denominator: str | None = None,
+    derived_columns: Sequence[str] | None = None,
+    labels: Sequence[str] | None = None,
+    total_row: Hashable | None = None,
+    threshold: int = 10,
+    preset: str | int | None = None,
+    zeros: ZeroPolicy = "suppress",
+    rounding: int | None = None,
+    log: DisclosureLog | None = None,
+    name: str = "table",
+) -> tuple[pd.DataFrame, DisclosureLog]:
+    """Disclosure control for a tidy table of counts with derived rate columns.
+
+    Steps: (1) primary suppression of every count column; (2) if
+    ``numerator`` and ``denominator`` are given, the non-events rule;
+    (3) if ``total_row`` is given, complementary suppression within each
+    count column treated as a 1-D table with that total (rows of a tidy table
+    are *not* assumed to add up otherwise -- e.g. overlapping flags); (4)
+    derived columns are blanked where the numerator or denominator is
+    suppressed; (5) optional rounding of visible counts to ``rounding``.
+
+    Parameters
+    ----------
+    table : DataFrame
+        One row per group.
+    count_columns : list of str, optional
+        Count columns; default all integer-typed (non-boolean) columns.
+    numerator, denominator : str, optional
+        Event and population count columns behind the derived columns.
+    derived_columns : list of str, optional
+        Rates, percentages and bounds computed from them; default
+        ``["rate", "lower", "upper"]`` where present.
+    labels : list of str, optional
+        Columns that name a row in the log (default: the index); the total row
+        is found by its label (joined with " / " if several).
+    total_row : label, optional
+        Label of the row holding column totals.
+    threshold, preset, zeros, rounding, log, name
+        As :func:`suppress_crosstab`.
+
+    Returns
+    -------
+    (DataFrame, DisclosureLog)
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"area": ["Dudley", "Sandwell", "Walsall"],
+    ...                   "reoffended": [40, 6, 52], "n": [120, 30, 150],
+    ...                   "rate": [0.333, 0.2, 0.347]})
+    >>> safe, log = apply_disclosure_control(t, numerator="reoffended", denominator="n",
+    ...                                      labels=["area"], rounding=5, name="by area")
+    >>> safe
+           area  reoffended    n   rate
+    0    Dudley          40  120  0.333
+    1  Sandwell        <NA>   30   <NA>
+    2   Walsall          50  150  0.347
+    >>> log.to_frame()[["location", "rule"]].values.tolist()[:2]
+    [["row 'Sandwell', column 'reoffended'", 'primary'], ["row 'Sandwell', column 'rate'", 'derived']]
+    """
+    threshold = resolve_threshold(threshold, preset)
+    _check_zeros(zeros)
+    log = DisclosureLog(default_threshold=threshold) if log is None else log
+    log.note_settings(name, threshold=threshold, zeros=zeros, rounding=rounding)
+    out = table.copy()
+    if count_columns is None:
+        count_columns = [c for c in out.columns
+                         if pd.api.types.is_integer_dtype(out[c]) and not pd.api.types.is_bool_dtype(out[c])
+                         and (labels is None or c not in labels)]
+    count_columns = list(count_columns)
+    for extra in (numerator, denominator):
+        if extra is not None and extra not in count_columns:
+            count_columns.append(extra)
+    if derived_columns is None:
+        derived_columns = [c for c in ("rate", "lower", "upper") if c in out.columns]
+    row_label = _row_labeller(out, labels)
+    keys = [row_label(i) for i in range(len(out))]
+
+    values = _to_float(out[count_columns]) if count_columns else np.empty((len(out), 0))
+    suppressed = np.isnan(values)
+    for i, j in zip(*np.nonzero(suppressed)):
+        log.add(name, f"row {_q(keys[i])}, column {_q(count_columns[j])}", "input", "missing on input; treated as suppressed")
+    small = _is_small(values, threshold, zeros)
+    for i, j in zip(*np.nonzero(small)):
+        log.add(name, f"row {_q(keys[i])}, column {_q(count_columns[j])}", "primary", _primary_detail(threshold, zeros))
+    suppressed |= small
+    if numerator is not None and denominator is not None:
+        jn, jd = count_columns.index(numerator), count_columns.index(denominator)
+        ne = _is_small(values[:, jd] - values[:, jn], threshold, zeros) & ~suppressed[:, jn]
+        for i in np.nonzero(ne)[0]:
+            log.add(name, f"row {_q(keys[i])}, column {_q(numerator)}", "primary",
+                    f"non-events ({denominator} - {numerator}) < {threshold}" + (" (zero included)" if zeros == "suppress" else ""))
+        suppressed[:, jn] |= ne
+
+    if total_row is not None:
+        if str(total_row) not in keys:
+            raise ValueError(f"total_row {total_row!r} not found among the row labels")
+        t = keys.index(str(total_row))
+        order = [i for i in range(len(out)) if i != t] + [t]
+        is_total = np.zeros(values.shape, dtype=bool)
+        is_total[t, :] = True
+        lines = [(f"the total of column {_q(c)}", [(i, j) for i in order]) for j, c in enumerate(count_columns)]
+        for (i, j), line in _protect_lines(values, suppressed, lines, is_total):
+            log.add(name, f"row {_q(keys[i])}, column {_q(count_columns[j])}", "secondary",
+                    f"complementary suppression: protects {line}")
+
+    for j, col in enumerate(count_columns):
+        out[col] = _nullable(values[:, j], suppressed[:, j], _whole(values[:, j]))
+    if numerator is not None and denominator is not None and derived_columns:
+        out, log = suppress_rates(out, numerator, denominator, derived_columns, threshold=threshold,
+                                  zeros=zeros, labels=labels, log=log, name=name)
+    if rounding:
+        for j, col in enumerate(count_columns):
+            out[col] = _nullable(round_to_base(values[:, j], rounding), suppressed[:, j], True)
+        log.add(name, ", ".join(f"column {_q(c)}" for c in count_columns), "rounding",
+                f"rounded to base {int(rounding)} (half up); totals rounded independently")
+    return out, log
+
+
+# --------------------------------------------------------------------------- models
+
+
+@dataclass(frozen=True)
+class DofCheck:
+    """The result of :func:`check_model_dof` (one record for the log)."""
+
+    name: str
+    n_obs: int
+    n_params: int
+    residual_df: int
+    threshold: int
+    passed: bool
+
+    @property
+    def detail(self) -> str:
+        op = ">=" if self.passed else "<"
+        verdict = "pass" if self.passed else "fail: do not publish the coefficients"
+        return f"model: residual df {self.residual_df} {op} {self.threshold} ({verdict})"
+
+    def to_dict(self) -> dict[str, object]:
+        return {"name": self.name, "n_obs": self.n_obs, "n_params": self.n_params,
+                "residual_df": self.residual_df, "threshold": self.threshold,
+                "passed": self.passed, "detail": self.detail}
+
+
+def check_model_dof(
+    n_obs: int,
+    n_params: int,
+    threshold: int = 10,
+    *,
+    log: DisclosureLog | None = None,
+    name: str = "model",
+) -> DofCheck:
+    """Check that a model has at least ``threshold`` residual degrees of freedom.
+
+    Residual df = ``n_obs - n_params`` (count the intercept among the
+    parameters; for grouped binomial data ``n_obs`` is the number of people,
+    as ACRO uses the model's ``df_resid``). The check is logged if a log is
+    given, pass or fail.
+
+    Examples
+    --------
+    >>> check_model_dof(16, 10).detail
+    'model: residual df 6 < 10 (fail: do not publish the coefficients)'
+    >>> check_model_dof(500, 12).passed
+    True
+    """
+    n_obs, n_params = int(n_obs), int(n_params)
+    if n_obs < 0 or n_params < 0:
+        raise ValueError("n_obs and n_params must be non-negative")
+    df = n_obs - n_params
+    result = DofCheck(name, n_obs, n_params, df, int(threshold), df >= threshold)
+    if log is not None:
+        log.add(name, "model", "model", result.detail)
+    return result
