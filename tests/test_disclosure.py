@@ -368,3 +368,11 @@ def test_laws_rates(rows, threshold):
     assert safe.loc[~shown, "rate"].isna().all()
     again, _ = apply_disclosure_control(safe, numerator="num", denominator="den", threshold=threshold)
     pd.testing.assert_frame_equal(again, safe)
+
+
+def test_zero_row_pinned_by_non_negativity_is_protected():
+    """Regression (found by hypothesis): a wholly hidden zero row is still pinned by the grand total."""
+    table = pd.DataFrame({"c0": [0, 0, 0], "c1": [0, 0, 0], "c2": [0, 5, 5], "All": [0, 5, 5]}, index=["r0", "r1", "All"])
+    assert recoverable_cells(table.astype("Float64").mask(table < 5)) != []
+    safe, _ = suppress_crosstab(table, threshold=5)
+    assert recoverable_cells(safe) == []

@@ -541,8 +541,15 @@ def suppress_crosstab(
             cell = (i, min(row)[-1])
         elif col:
             cell = (min(col)[-1], j)
-        else:  # pragma: no cover - a fully hidden cross cannot pin a cell
-            break
+        else:
+            # Row and column are wholly hidden, yet non-negativity and the other totals
+            # still pin the cell (e.g. a zero row whose total is implied by the grand total):
+            # hide the smallest visible cell anywhere, and repeat.
+            anywhere = [(full[a, b], a, b) for a, b in zip(*np.nonzero(~suppressed))]
+            if not anywhere:
+                break
+            _, a, b = min(anywhere)
+            cell = (a, b)
         suppressed[cell] = True
         log.add(name, where(*cell), "secondary",
                 f"complementary suppression: protects {where(i, j)} (recoverable by combining totals)")
