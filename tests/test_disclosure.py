@@ -376,3 +376,16 @@ def test_zero_row_pinned_by_non_negativity_is_protected():
     assert recoverable_cells(table.astype("Float64").mask(table < 5)) != []
     safe, _ = suppress_crosstab(table, threshold=5)
     assert recoverable_cells(safe) == []
+
+
+def test_publish_rates_blanks_small_groups_and_their_rates():
+    from analysis.describe import rates_by
+    from analysis.disclosure import DisclosureLog, publish_rates
+
+    toy = pd.DataFrame({"area": ["A"] * 5 + ["B"] * 40, "reoffended": [1, 0, 1, 0, 1] + [1, 0] * 20})
+    log = DisclosureLog()
+    safe = publish_rates(rates_by(toy, "area"), log, name="by area", labels=["area"])
+    a, b = safe.iloc[0], safe.iloc[1]
+    assert pd.isna(a["n"]) and pd.isna(a["reoffenders"]) and pd.isna(a["rate"]) and pd.isna(a["upper"])
+    assert b["n"] == 40 and b["reoffenders"] == 20 and b["rate"] == 0.5
+    assert set(log.to_frame()["rule"]) >= {"primary", "derived"}

@@ -37,4 +37,4 @@ from .diagnostics import (
     hosmer_lemeshow,
     interaction_tests,
 )
-from .disclosure import DisclosureLog, apply_disclosure_control, check_model_dof, suppress_counts, suppress_crosstab, suppress_rates
+from .disclosure import DisclosureLog, apply_disclosure_control, check_model_dof, publish_observed_expected, publish_rates, suppress_counts, suppress_crosstab, suppress_rates

@@ -898,3 +898,85 @@ def check_model_dof(
     if log is not None:
         log.add(name, "model", "model", result.detail)
     return result
+
+
+_DERIVED_NAMES: tuple[str, ...] = ("rate", "prevalence", "share", "estimate", "lower", "upper", "rate_pct", "lower_pct", "upper_pct")
+
+
+def publish_rates(
+    table: pd.DataFrame,
+    log: DisclosureLog,
+    *,
+    name: str,
+    numerator: str = "reoffenders",
+    denominator: str = "n",
+    labels: Sequence[str] | None = None,
+    threshold: int = 10,
+) -> pd.DataFrame:
+    """Disclosure control for a rates table before it is shown in a report.
+
+    A thin wrapper around :func:`apply_disclosure_control` for the common case
+    of the package's tidy rate tables: the numerator and denominator are the
+    counts, and every rate-like column present (``rate``, ``prevalence``,
+    ``share``, ``estimate``, ``lower``, ``upper`` and their ``_pct`` forms)
+    inherits their suppression. Records go to ``log``.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"area": ["A", "B"], "n": [40, 200], "reoffenders": [3, 80], "rate": [0.075, 0.4]})
+    >>> log = DisclosureLog()
+    >>> publish_rates(t, log, name="toy", labels=["area"])["rate"].isna().tolist()
+    [True, False]
+    """
+    derived = [c for c in _DERIVED_NAMES if c in table.columns]
+    safe, _ = apply_disclosure_control(
+        table, count_columns=[numerator, denominator], numerator=numerator, denominator=denominator,
+        derived_columns=derived, labels=labels, threshold=threshold, log=log, name=name,
+    )
+    return safe
+
+
+_FROM_OBSERVED: tuple[str, ...] = (
+    "observed_rate", "observed_rate_lower", "observed_rate_upper", "ratio", "ratio_lower", "ratio_upper", "z", "p_value",
+    "z_ratio_lower", "z_ratio_upper", "adjusted_rate", "adjusted_rate_lower", "adjusted_rate_upper", "rest_n",
+    "rest_observed", "rest_rate", "difference", "difference_lower", "difference_upper", "rate_ratio", "rate_ratio_lower",
+    "rate_ratio_upper", "odds_ratio", "odds_ratio_lower", "odds_ratio_upper", "p_value_vs_rest",
+)
+
+
+def publish_observed_expected(
+    table: pd.DataFrame,
+    log: DisclosureLog,
+    *,
+    name: str,
+    labels: Sequence[str] = ("group",),
+    threshold: int = 10,
+) -> pd.DataFrame:
+    """Disclosure control for an :func:`analysis.observed_vs_expected` table.
+
+    ``observed`` (reoffenders) and ``n`` are the counts. Everything computed
+    from the observed count (rates, O/E and its limits, z, the comparison with
+    the rest of the cohort, whose counts are the total minus the group's) is
+    blanked with it, and the significance label becomes ``"suppressed"``.
+    Expected counts, which come from a model, stay visible.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"group": ["a", "b"], "n": [30, 300], "observed": [4, 120], "expected": [5.0, 110.0],
+    ...                   "ratio": [0.8, 120 / 110], "significance": ["Not significant", "Not significant"]})
+    >>> publish_observed_expected(t, DisclosureLog(), name="toy")["significance"].tolist()
+    ['suppressed', 'Not significant']
+    """
+    derived = [c for c in _FROM_OBSERVED if c in table.columns]
+    safe, _ = apply_disclosure_control(
+        table, count_columns=["observed", "n"], numerator="observed", denominator="n", derived_columns=derived,
+        labels=list(labels), threshold=threshold, log=log, name=name,
+    )
+    if "significance" in safe.columns:
+        safe["significance"] = safe["significance"].astype(object).where(safe["observed"].notna(), "suppressed")
+    return safe
+
+
+def is_publishable(table: pd.DataFrame, column: str = "observed") -> pd.Series:
+    """Rows of a controlled table whose count was not suppressed (for plotting only what may be shown)."""
+    return table[column].notna()
