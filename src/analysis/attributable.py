@@ -38,7 +38,7 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit
 
-from .models import FlagsModel
+from .models import FlagsModel, single_threaded_blas
 from .schema import FLAG_LABELS
 
 __all__ = ["attributable_fractions", "paf_sentence", "paf_sentences", "FLAG_PHRASES"]
@@ -63,6 +63,7 @@ def _column_flags(model: FlagsModel, flags: Sequence[str]) -> np.ndarray:
     return np.array([[f in v for f in flags] for v in involved], dtype=bool).reshape(len(involved), len(flags))
 
 
+@single_threaded_blas
 def attributable_fractions(
     model: FlagsModel,
     flags: Sequence[str] | None = None,

@@ -35,7 +35,7 @@ from scipy import stats
 from scipy.special import expit
 
 from .intervals import proportion_ci
-from .models import DEFAULT_ADJUST, FlagsModel, _encode_with, _irls, _make_units, _outcome, fit_logistic, lr_test
+from .models import DEFAULT_ADJUST, FlagsModel, single_threaded_blas, _encode_with, _irls, _make_units, _outcome, fit_logistic, lr_test
 from .schema import FLAGS, OUTCOME
 
 __all__ = [
@@ -80,7 +80,7 @@ def auc_from_counts(score: np.ndarray, events: np.ndarray, trials: np.ndarray, c
     --------
     >>> r = auc_from_counts(np.array([0.1, 0.9]), np.array([1, 3]), np.array([4, 4]))
     >>> round(r["auc"], 4)
-    0.7188
+    0.75
     """
     score = np.asarray(score, dtype=float)
     s = np.asarray(events, dtype=float)
@@ -127,6 +127,7 @@ def discrimination(model: FlagsModel, data: pd.DataFrame | None = None, confiden
     }])
 
 
+@single_threaded_blas
 def calibration(model: FlagsModel, data: pd.DataFrame | None = None, confidence: float = 0.95) -> pd.DataFrame:
     """Calibration-in-the-large and calibration slope.
 
@@ -288,6 +289,7 @@ def flag_collinearity(source: FlagsModel | pd.DataFrame, flags: Sequence[str] | 
     return pd.DataFrame(rows)
 
 
+@single_threaded_blas
 def interaction_tests(
     cohort: pd.DataFrame,
     flags: Sequence[str] = FLAGS,
@@ -334,6 +336,7 @@ def interaction_tests(
     return out[cols].sort_values(["p_value", "flag", "by"], kind="stable").reset_index(drop=True)
 
 
+@single_threaded_blas
 def flag_effect_by(
     cohort: pd.DataFrame,
     flag: str,
@@ -354,13 +357,16 @@ def flag_effect_by(
     pandas.DataFrame
         ``flag``, ``by``, ``level``, ``odds_ratio``, ``ci_lower``, ``ci_upper``,
         ``p_value``, ``n`` (people in the level), ``n_flagged``, ``statistic``,
-        ``method``, ``confidence``.
+        ``method``, ``confidence``; empty when ``flag`` or ``by`` has one value in the data.
     """
     flags = list(flags)
     terms = [*flags, *[a for a in adjust if a not in flags]]
     if by not in terms:
         terms.append(by)
     model = fit_logistic(cohort, terms, outcome=outcome, interactions=[(flag, by)], flags=flags, confidence=confidence)
+    columns = ["flag", "by", "level", "odds_ratio", "ci_lower", "ci_upper", "p_value", "n", "n_flagged", "statistic", "method", "confidence"]
+    if by not in model.design.variables or flag not in model.design.variables:
+        return pd.DataFrame(columns=columns)  # one value in the data: nothing to compare
     names = list(model.params.index)
     var = model.design.variables[by]
     zc = float(stats.norm.ppf(0.5 + confidence / 2))

@@ -49,11 +49,15 @@ DEFAULT_EXPECTED_CASEMIX: tuple[str, ...] = ("sex", "age_band", "offence_group")
 def _periods(frame: pd.DataFrame) -> list[str]:
     if "period" not in frame.columns:
         return []
-    values = frame["period"].dropna()
+    values = frame["period"]
     if isinstance(values.dtype, pd.CategoricalDtype):
-        present = values.cat.remove_unused_categories().cat.categories
-        return sorted(str(v) for v in present)
-    return sorted(str(v) for v in pd.unique(values))
+        codes = np.asarray(values.cat.codes)
+        cats = values.cat.categories
+        if len(cats) <= 64:  # a comparison per period is cheaper than sorting millions of codes
+            return sorted(str(c) for i, c in enumerate(cats) if (codes == i).any())
+        present = np.bincount(codes[codes >= 0].astype(np.intp), minlength=len(cats)) > 0
+        return sorted(str(c) for c, p in zip(cats, present) if p)
+    return sorted(str(v) for v in pd.unique(values.dropna()))
 
 
 def expected_probabilities(
@@ -117,8 +121,8 @@ def expected_probabilities(
     if missing:
         raise KeyError(f"case-mix column(s) not in predict_on: {missing}")
     model = fit_logistic(fit_on, casemix, outcome=outcome, interactions=interactions, firth="auto")
-    values = model.predict(predict_on[casemix]).to_numpy()
-    out = pd.Series(values, index=predict_on.index, name=name, dtype=float)
+    values = model.predict(predict_on).to_numpy()
+    out = pd.Series(values, index=predict_on.index, name=name, dtype=float, copy=False)
     fit_periods, target_periods = _periods(fit_on), _periods(predict_on)
     period = " + ".join(fit_periods) if fit_periods else "(no period column)"
     internal = (fit_on is predict_on) or (bool(fit_periods) and fit_periods == target_periods and len(fit_on) == len(predict_on))

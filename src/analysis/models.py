@@ -26,9 +26,10 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass, field
-from itertools import combinations
+from functools import cached_property
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -37,6 +38,29 @@ from scipy import stats
 from scipy.special import expit
 
 from .schema import FLAGS, OUTCOME
+
+try:  # installed with scikit-learn, which firthmodels needs
+    from threadpoolctl import threadpool_limits as _threadpool_limits
+except ImportError:  # pragma: no cover
+    _threadpool_limits = None
+
+
+def single_threaded_blas(func: Any) -> Any:
+    """Run ``func`` with one BLAS thread.
+
+    The matrices here are small (cells x coefficients); on a busy 2-core
+    machine a multi-threaded BLAS spends far longer waiting for its threads
+    than computing (measured: 15x slower fits), so the numerical work is kept
+    on one thread.
+    """
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if _threadpool_limits is None:
+            return func(*args, **kwargs)
+        with _threadpool_limits(limits=1, user_api="blas"):
+            return func(*args, **kwargs)
+
+    return wrapper
 
 __all__ = [
     "FlagsModel",
@@ -86,6 +110,30 @@ class Variable:
         return out
 
 
+def _small(codes: np.ndarray, n_levels: int) -> np.ndarray:
+    """Codes in the narrowest signed integer type (memory matters at millions of rows)."""
+    dtype = np.int8 if n_levels < 127 else (np.int16 if n_levels < 32_000 else np.int32)
+    return codes.astype(dtype, copy=False)
+
+
+def _binary_codes(series: pd.Series) -> np.ndarray | None:
+    """0/1 codes (-1 missing) when the column is 0/1, else None. Fast for plain integer columns."""
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype) and not series.hasnans:
+        return series.to_numpy(dtype=bool).astype(np.int8)
+    if isinstance(dtype, np.dtype) and dtype.kind in "iu":
+        arr = series.to_numpy()
+        if arr.size == 0 or (arr.min() >= 0 and arr.max() <= 1):
+            return arr.astype(np.int8, copy=False)
+        return None
+    values = series.to_numpy(dtype=float, na_value=np.nan)
+    nan = np.isnan(values)
+    finite = values[~nan]
+    if not (finite.size and np.isin(finite, (0.0, 1.0)).all()):
+        return None
+    return np.where(nan, -1, values).astype(np.int8)
+
+
 def _encode(series: pd.Series, name: str, reference: Any = None, levels: Sequence[Any] | None = None) -> tuple[Variable, np.ndarray]:
     """Integer codes (reference = 0) or float values for one column.
 
@@ -96,17 +144,18 @@ def _encode(series: pd.Series, name: str, reference: Any = None, levels: Sequenc
         kind = "binary" if tuple(levels) == (0, 1) else "categorical"
         var = Variable(name, kind, tuple(levels))
         if kind == "binary":
-            values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-            codes = np.where(np.isnan(values), -1, values).astype(np.int64)
-            codes[(codes != 0) & (codes != 1)] = -1
+            codes = _binary_codes(series) if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype) else None
+            if codes is None:
+                values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+                codes = np.where((values == 0) | (values == 1), values, -1).astype(np.int8)
             return var, codes
         return var, _codes_for(series, var.levels)
 
     if isinstance(series.dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(series):
         if isinstance(series.dtype, pd.CategoricalDtype):
-            raw = np.asarray(series.cat.codes, dtype=np.int64)
+            raw = np.asarray(series.cat.codes)
             cats = list(series.cat.categories)
-            present = np.bincount(raw[raw >= 0], minlength=len(cats)) > 0
+            present = np.bincount(raw.astype(np.intp, copy=False) + 1, minlength=len(cats) + 1)[1:] > 0
             order = [c for c, p in zip(cats, present) if p]
         else:
             order = sorted(pd.unique(series.dropna()).tolist(), key=str)
@@ -117,26 +166,25 @@ def _encode(series: pd.Series, name: str, reference: Any = None, levels: Sequenc
         var = Variable(name, "categorical", tuple(order))
         return var, _codes_for(series, var.levels)
 
-    values = series.to_numpy(dtype=float, na_value=np.nan)
-    finite = values[~np.isnan(values)]
-    if finite.size and np.isin(finite, (0.0, 1.0)).all():
-        codes = np.where(np.isnan(values), -1, values).astype(np.int64)
+    codes = _binary_codes(series)
+    if codes is not None:
         return Variable(name, "binary", (0, 1)), codes
-    return Variable(name, "numeric"), values
+    return Variable(name, "numeric"), series.to_numpy(dtype=float, na_value=np.nan)
 
 
 def _codes_for(series: pd.Series, levels: tuple[Any, ...]) -> np.ndarray:
     """Codes of ``series`` against ``levels`` (position), -1 when missing or unknown."""
     if isinstance(series.dtype, pd.CategoricalDtype):
         cats = list(series.cat.categories)
-        lookup = np.full(len(cats) + 1, -1, dtype=np.int64)
         position = {lv: i for i, lv in enumerate(levels)}
-        for i, c in enumerate(cats):
-            lookup[i] = position.get(c, -1)
-        raw = np.asarray(series.cat.codes, dtype=np.int64)
-        return lookup[raw]  # raw == -1 picks the last entry, -1
+        mapping = [position.get(c, -1) for c in cats]
+        raw = np.asarray(series.cat.codes)
+        if mapping == list(range(len(cats))):
+            return _small(raw, len(levels))  # already coded in this order; -1 stays missing
+        lookup = np.array(mapping + [-1], dtype=np.int16 if len(levels) < 32_000 else np.int32)
+        return _small(lookup[raw], len(levels))  # raw == -1 picks the last entry, -1
     index = pd.Index(levels)
-    return np.asarray(index.get_indexer(series.to_numpy(dtype=object)), dtype=np.int64)
+    return _small(np.asarray(index.get_indexer(series.to_numpy(dtype=object))), len(levels))
 
 
 # --------------------------------------------------------------------------- the design
@@ -216,53 +264,75 @@ class Units:
         return int(self.trials.sum())
 
 
+_CHUNK = 1 << 20
+
+
+def _cell_keys(codes: Mapping[str, np.ndarray], design: Design, y: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray | None]:
+    """Each row's covariate pattern as one cell: (inverse into cells, trials, cell codes, successes).
+
+    Uses a dense mixed-radix key and ``bincount`` when the number of possible
+    patterns is moderate, ``np.unique`` on the stacked codes otherwise. Rows
+    are processed in chunks of about a million, so temporary arrays stay
+    small at millions of rows. Codes must be valid (>= 0).
+    """
+    names = list(design.variables)
+    sizes = [len(design.variables[v].levels) for v in names]
+    m = len(next(iter(codes.values()))) if codes else 0
+    total = int(np.prod(sizes, dtype=np.float64)) if sizes else 1
+    if total <= _MAX_DENSE_CELLS:
+        kdtype = np.int32 if total < 2**31 else np.int64
+
+        def keys(lo: int, hi: int) -> np.ndarray:
+            key = np.zeros(hi - lo, dtype=kdtype)
+            for v, size in zip(names, sizes):
+                key *= size
+                key += codes[v][lo:hi]
+            return key.astype(np.intp, copy=False)
+
+        counts_all = np.zeros(total, dtype=np.int64)
+        succ_all = np.zeros(total, dtype=np.float64) if y is not None else None
+        chunks = [(lo, min(lo + _CHUNK, m)) for lo in range(0, m, _CHUNK)]
+        for lo, hi in chunks:
+            key = keys(lo, hi)
+            counts_all += np.bincount(key, minlength=total)
+            if succ_all is not None:
+                succ_all += np.bincount(key, weights=y[lo:hi], minlength=total)
+        occupied = np.flatnonzero(counts_all)
+        position = np.full(total, -1, dtype=np.int32)
+        position[occupied] = np.arange(occupied.size, dtype=np.int32)
+        inverse = np.empty(m, dtype=np.int32)
+        for lo, hi in chunks:
+            inverse[lo:hi] = position[keys(lo, hi)]
+        data: dict[str, np.ndarray] = {}
+        rest = occupied.copy()
+        for v, size in zip(reversed(names), reversed(sizes)):
+            data[v] = rest % size
+            rest //= size
+        return inverse, counts_all[occupied], {v: data[v] for v in names}, (None if succ_all is None else succ_all[occupied])
+    stacked = np.column_stack([codes[v] for v in names])
+    uniq, inverse = np.unique(stacked, axis=0, return_inverse=True)
+    inverse = inverse.ravel().astype(np.int32 if uniq.shape[0] < 2**31 else np.int64)
+    trials = np.bincount(inverse)
+    succ = None if y is None else np.bincount(inverse, weights=y, minlength=trials.shape[0])
+    return inverse, trials, {v: uniq[:, i] for i, v in enumerate(names)}, succ
+
+
 def _make_units(codes: dict[str, np.ndarray], y: np.ndarray, design: Design, offset: np.ndarray | None, ok: np.ndarray) -> Units:
     rows = np.flatnonzero(ok) if not ok.all() else None
     sub = {k: (v if rows is None else v[rows]) for k, v in codes.items()}
     yy = y if rows is None else y[rows]
     n_in = ok.shape[0]
-    inverse = np.full(n_in, -1, dtype=np.int64)
-    if design.grouped and offset is None:
-        names = list(design.variables)
-        sizes = [len(design.variables[v].levels) for v in names]
-        total = int(np.prod(sizes, dtype=np.float64)) if sizes else 1
-        if sizes and total <= _MAX_DENSE_CELLS:
-            key = np.zeros(yy.shape[0], dtype=np.int64)
-            for v, size in zip(names, sizes):
-                key *= size
-                key += sub[v]
-            trials_all = np.bincount(key, minlength=total)
-            succ_all = np.bincount(key, weights=yy, minlength=total)
-            occupied = np.flatnonzero(trials_all)
-            position = np.full(total, -1, dtype=np.int64)
-            position[occupied] = np.arange(occupied.size)
-            inv = position[key]
-            keys = occupied
-        else:
-            stacked = np.column_stack([sub[v] for v in names]) if names else np.zeros((yy.shape[0], 1), dtype=np.int64)
-            uniq, inv = np.unique(stacked, axis=0, return_inverse=True)
-            inv = inv.ravel()
-            trials_all = np.bincount(inv)
-            succ_all = np.bincount(inv, weights=yy)
-            occupied = np.arange(uniq.shape[0])
-            keys = None
-        data: dict[str, np.ndarray] = {}
-        if keys is not None:
-            rest = keys.copy()
-            for v, size in zip(reversed(names), reversed(sizes)):
-                data[v] = rest % size
-                rest //= size
-            data = {v: data[v] for v in names}
-        else:
-            data = {v: uniq[:, i] for i, v in enumerate(names)}
-        trials = trials_all[occupied].astype(float)
-        successes = succ_all[occupied].astype(float)
+    if design.grouped and offset is None and design.variables:
+        inv, trials, data, successes = _cell_keys(sub, design, yy)
         if rows is None:
             inverse = inv
         else:
+            inverse = np.full(n_in, -1, dtype=inv.dtype)
             inverse[rows] = inv
-        return Units(data, trials, successes, None, inverse, True)
+        return Units(data, trials.astype(float), successes.astype(float), None, inverse, True)
     m = yy.shape[0]
+    inverse = np.full(n_in, -1, dtype=np.int64)
     if rows is None:
         inverse = np.arange(m)
     else:
@@ -328,14 +398,18 @@ def _irls(X: np.ndarray, s: np.ndarray, n: np.ndarray, offset: np.ndarray | None
 
 def _statsmodels_glm(X: np.ndarray, s: np.ndarray, n: np.ndarray, offset: np.ndarray | None, start: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
     """The statsmodels GLM Binomial fit on cells (trials, successes), started at ``start``."""
-    import statsmodels.api as sm
+    from statsmodels.genmod.families import Binomial
+    from statsmodels.genmod.generalized_linear_model import GLM
 
     endog = np.column_stack([s, n - s])
-    model = sm.GLM(endog, X, family=sm.families.Binomial(), offset=offset)
+    model = GLM(endog, X, family=Binomial(), offset=offset)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = model.fit(start_params=start, tol=1e-12, maxiter=100)
-    return np.asarray(res.params), np.asarray(res.cov_params()), bool(res.converged)
+        # Newton from the numpy Newton-Raphson solution: statsmodels confirms the optimum
+        # (score ~ 0) and supplies the covariance, in one or two p x p steps
+        res = model.fit(start_params=start, method="newton", tol=1e-12, maxiter=100, disp=0)
+    converged = bool(getattr(res, "mle_retvals", {}).get("converged", True))
+    return np.asarray(res.params), np.asarray(res.cov_params()), converged
 
 
 # --------------------------------------------------------------------------- separation
@@ -462,9 +536,9 @@ class FlagsModel:
     def bic(self) -> float:
         return float(-2 * self.llf + np.log(self.nobs) * self.df_model)
 
-    @property
+    @cached_property
     def X(self) -> np.ndarray:
-        """Design matrix of the fitting units (cells or rows)."""
+        """Design matrix of the fitting units (cells or rows), built once."""
         return self.design.matrix(self.units.data, self.keep)
 
     def linear_predictor(self, data: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
@@ -490,14 +564,22 @@ class FlagsModel:
             out = np.full(inv.shape[0], np.nan)
             out[inv >= 0] = p[inv[inv >= 0]]
             return pd.Series(out, name="predicted")
-        data, ok = _encode_with(frame, self.design)
-        offset = None
         if self.units.offset is not None:
             raise ValueError("this model has an offset: predict on the fitted data, or refit")
-        safe = {k: np.where(ok, v, 0) if self.design.variables[k].kind != "numeric" else np.where(ok, v, 0.0) for k, v in data.items()}
-        p = expit(self.design.matrix(safe, self.keep) @ self.params.to_numpy())
-        p[~ok] = np.nan
-        return pd.Series(p, index=frame.index, name="predicted")
+        data, ok = _encode_with(frame, self.design)
+        rows = None if ok.all() else np.flatnonzero(ok)
+        sub = data if rows is None else {k: v[rows] for k, v in data.items()}
+        beta = self.params.to_numpy()
+        if self.design.grouped and self.design.variables:
+            inverse, _, cells, _ = _cell_keys(sub, self.design)
+            p_known = expit(self.design.matrix(cells, self.keep) @ beta)[inverse]
+        else:
+            p_known = expit(self.design.matrix(sub, self.keep) @ beta)
+        if rows is None:
+            return pd.Series(p_known, index=frame.index, name="predicted", copy=False)
+        p = np.full(len(frame), np.nan)
+        p[rows] = p_known
+        return pd.Series(p, index=frame.index, name="predicted", copy=False)
 
     # ----------------------------------------------------------------- tables
     def _z(self) -> float:
@@ -576,7 +658,7 @@ class FlagsModel:
             lo, hi = ci[i]
             if np.isfinite(lo) and np.isfinite(hi):
                 table.loc[table["term"] == term, ["ci_lower", "ci_upper"]] = [np.exp(lo), np.exp(hi)]
-                table.loc[table["term"] == term, "method"] = self.method + "; profile penalised-likelihood interval"
+                table.loc[table["term"] == term, "method"] = self.method + "; profile penalised-likelihood interval, Wald p-value"
         return table
 
     @property
@@ -626,6 +708,7 @@ class FlagsModel:
         return expit(eta), X
 
     @property
+    @single_threaded_blas
     def marginal_effects(self) -> pd.DataFrame:
         """Average marginal effect of each flag, in percentage points.
 
@@ -702,11 +785,12 @@ def _encode_with(frame: pd.DataFrame, design: Design) -> tuple[dict[str, np.ndar
 
 
 def _outcome(frame: pd.DataFrame, outcome: str) -> np.ndarray:
-    y = frame[outcome].to_numpy(dtype=float, na_value=np.nan)
-    bad = ~np.isnan(y) & ~np.isin(y, (0.0, 1.0))
-    if bad.any():
-        raise ValueError(f"'{outcome}' must be 0/1; found other values in {int(bad.sum())} rows")
-    return y
+    codes = _binary_codes(frame[outcome])
+    if codes is None:
+        raise ValueError(f"'{outcome}' must be 0/1")
+    if codes.size and codes.min() < 0:
+        return np.where(codes < 0, np.nan, codes.astype(float))
+    return codes
 
 
 def _prepare(frame: pd.DataFrame, outcome: str, terms: Sequence[str], interactions: Sequence[tuple[str, str]],
@@ -728,7 +812,11 @@ def _prepare(frame: pd.DataFrame, outcome: str, terms: Sequence[str], interactio
             ok &= values >= 0
         variables[name] = var
         codes[name] = values
-    n_missing = int((~ok).sum())
+    off = None if offset is None else frame[offset].to_numpy(dtype=float, na_value=np.nan)
+    if off is not None:
+        ok &= ~np.isnan(off)
+    all_ok = bool(ok.all())
+    n_missing = 0 if all_ok else int((~ok).sum())
     if n_missing:
         notes.append(f"{n_missing:,} row(s) with a missing outcome or term were left out")
     # drop terms with a single level among complete rows
@@ -736,7 +824,15 @@ def _prepare(frame: pd.DataFrame, outcome: str, terms: Sequence[str], interactio
         var = variables[name]
         if var.kind == "numeric":
             continue
-        present = np.unique(codes[name][ok])
+        values = codes[name] if all_ok else codes[name][ok]
+        if values.size == 0:
+            present = np.array([], dtype=np.intp)
+        elif var.kind == "binary" or all_ok:
+            # categorical levels were taken from the values present; a binary needs its min and max
+            lo, hi = int(values.min()), int(values.max())
+            present = np.array([lo, hi] if lo != hi else [lo]) if var.kind == "binary" else np.arange(len(var.levels))
+        else:
+            present = np.flatnonzero(np.bincount(values.astype(np.intp), minlength=len(var.levels)))
         if present.size < 2:
             dropped.append(name)
             notes.append(f"'{name}' has one value in the data and was left out of the model")
@@ -744,18 +840,15 @@ def _prepare(frame: pd.DataFrame, outcome: str, terms: Sequence[str], interactio
         elif var.kind == "categorical" and present.size < len(var.levels):
             # keep levels present among complete rows only, preserving order
             kept = [var.levels[i] for i in present]
-            remap = np.full(len(var.levels), -1, dtype=np.int64)
+            remap = np.full(len(var.levels) + 1, -1, dtype=np.int16)
             remap[present] = np.arange(present.size)
-            codes[name] = np.where(codes[name] >= 0, remap[np.clip(codes[name], 0, None)], -1)
+            codes[name] = _small(remap[codes[name]], present.size)  # -1 picks the last entry, -1
             variables[name] = Variable(name, "categorical", tuple(kept))
     inter = [(a, b) for a, b in interactions if a in variables and b in variables]
     for a, b in interactions:
         if a not in terms or b not in terms:
             raise ValueError(f"interaction {a}:{b} names a variable that is not a model term ({list(terms)})")
     design = Design(variables, inter, dropped)
-    off = None if offset is None else frame[offset].to_numpy(dtype=float, na_value=np.nan)
-    if off is not None:
-        ok &= ~np.isnan(off)
     units = _make_units(codes, y, design, off, ok)
     return design, units, notes
 
@@ -768,7 +861,7 @@ def _fit_units(design: Design, units: Units, *, firth: bool | str, confidence: f
     keep = np.ones(X_full.shape[1], dtype=bool)
     nonzero = (X_full != 0).any(axis=0)
     keep &= nonzero
-    Xk = X_full[:, keep]
+    Xk = X_full if keep.all() else X_full[:, keep]
     gram = Xk.T @ (Xk * units.trials[:, None])
     if np.linalg.matrix_rank(gram) < Xk.shape[1]:
         # greedy: keep columns that add rank, in order
@@ -807,7 +900,7 @@ def _fit_units(design: Design, units: Units, *, firth: bool | str, confidence: f
             notes.append("separation found for " + ", ".join(separation["term"]) + "; these estimates are not finite: refit with firth=True")
     eta = Xk @ beta + (0.0 if off is None else off)
     llf = _loglik(s, n, eta)
-    return FlagsModel(
+    model = FlagsModel(
         design=design,
         units=units,
         params=pd.Series(beta, index=names),
@@ -825,8 +918,11 @@ def _fit_units(design: Design, units: Units, *, firth: bool | str, confidence: f
         keep=keep,
         _firth_model=firth_model,
     )
+    model.__dict__["X"] = Xk  # seed the cached design matrix
+    return model
 
 
+@single_threaded_blas
 def fit_logistic(
     frame: pd.DataFrame,
     terms: Sequence[str],
@@ -893,6 +989,7 @@ def _unadjusted(model: FlagsModel, confidence: float) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@single_threaded_blas
 def fit_flags_model(
     cohort: pd.DataFrame,
     flags: Sequence[str] = FLAGS,
