@@ -389,3 +389,22 @@ def test_publish_rates_blanks_small_groups_and_their_rates():
     assert pd.isna(a["n"]) and pd.isna(a["reoffenders"]) and pd.isna(a["rate"]) and pd.isna(a["upper"])
     assert b["n"] == 40 and b["reoffenders"] == 20 and b["rate"] == 0.5
     assert set(log.to_frame()["rule"]) >= {"primary", "derived"}
+
+
+def test_partition_protects_a_row_that_the_total_would_reveal():
+    from analysis.disclosure import DisclosureLog, publish_rates
+
+    t = pd.DataFrame({"flag": ["homeless", "homeless", "dv", "dv"], "value": [1, 0, 1, 0],
+                      "n": [30, 500, 100, 430], "reoffenders": [26, 200, 40, 186]})
+    t["rate"] = t["reoffenders"] / t["n"]
+    log = DisclosureLog()
+    safe = publish_rates(t, log, name="by flag", labels=["flag", "value"], partition_by=["flag"])
+    # homeless=1 has 4 non-reoffenders: suppressed; homeless=0 must go too, or total - it reveals it.
+    assert safe["reoffenders"].isna().tolist() == [True, True, False, False]
+    assert safe["rate"].isna().tolist() == [True, True, False, False]
+    assert safe["n"].notna().all()
+    rules = log.to_frame()
+    assert ((rules["rule"] == "secondary") & rules["location"].str.contains("homeless / 0")).any()
+    # Without the partition the second row would stay visible (and recoverable by subtraction).
+    plain = publish_rates(t, DisclosureLog(), name="by flag", labels=["flag", "value"])
+    assert plain["reoffenders"].isna().tolist() == [True, False, False, False]

@@ -40,14 +40,47 @@ def _canonical_extract(cohort: str, mapping: str | None, reference: str | None, 
     return target
 
 
+def _threshold(args: argparse.Namespace) -> int:
+    from .disclosure import resolve_threshold
+
+    return resolve_threshold(args.threshold, args.preset)
+
+
 def _report(args: argparse.Namespace) -> int:
     from .build import build_reports, discover_notebooks
 
+    threshold = _threshold(args)
     with tempfile.TemporaryDirectory(prefix="analysis-") as tmp:
         extract = _canonical_extract(args.cohort, args.mapping, args.reference, Path(tmp))
-        written = build_reports(discover_notebooks(), args.out, {"cohort_path": str(extract)}, progress=not args.quiet)
+        parameters = {"cohort_path": str(extract), "disclosure_threshold": threshold}
+        if args.period:
+            parameters["period"] = args.period
+        written = build_reports(discover_notebooks(), args.out, parameters, progress=not args.quiet)
     for path in written:
         print(path)
+    return 0
+
+
+def _tables(args: argparse.Namespace) -> int:
+    from .headline import headline_tables
+
+    threshold = _threshold(args)
+    with tempfile.TemporaryDirectory(prefix="analysis-") as tmp:
+        extract = _canonical_extract(args.cohort, args.mapping, args.reference, Path(tmp))
+        cohort = load_cohort(extract)
+    results = headline_tables(cohort, args.period, reference_period=args.reference_period, threshold=threshold)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    frames = dict(results.tables)
+    frames["disclosure_log"] = results.log.to_frame()
+    staged = []
+    for name, frame in frames.items():  # write every file first, then move them all into place
+        partial = out / f".{name}.csv.tmp"
+        frame.to_csv(partial, index=False, lineterminator="\n")
+        staged.append((partial, out / f"{name}.csv"))
+    for partial, final in staged:
+        partial.replace(final)
+        print(final)
     return 0
 
 
@@ -62,12 +95,22 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--cohort", default=str(DEFAULT_COHORT), help="extract: CSV or Parquet, one row per person and period (default: the synthetic cohort)")
         p.add_argument("--mapping", default=None, help="TOML mapping file: rename, recode and derive columns (see examples/mapping.toml)")
         p.add_argument("--reference", default=None, help="extract of the reference (baseline) period, if in a separate file")
+        p.add_argument("--period", default=None, help="cohort period to report (default: the latest in the data)")
+        p.add_argument("--threshold", type=int, default=10, help="disclosure control: suppress counts below this (default 10)")
+        p.add_argument("--preset", default=None, choices=["strict", "nhs", "ons"],
+                       help="disclosure threshold preset: strict 10, nhs 7, ons 5 (overrides --threshold)")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     report = sub.add_parser("report", help="validate the extract, run every notebook on it, write HTML without code")
     common(report)
     report.add_argument("--out", default=str(REPORTS_DIR), help="folder for the HTML reports (default: reports/)")
     report.set_defaults(run=_report)
+
+    tables = sub.add_parser("tables", help="write the headline tables as CSV (rates by flag, odds ratios, O/E by area, PAF), disclosure-controlled")
+    common(tables)
+    tables.add_argument("--reference-period", default=None, help="baseline period for a case-mix expected model when the extract has no 'expected' column")
+    tables.add_argument("--out", default="tables", help="folder for the CSV files (default: tables/)")
+    tables.set_defaults(run=_tables)
     return parser
 
 

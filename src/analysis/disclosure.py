@@ -912,6 +912,8 @@ def publish_rates(
     denominator: str = "n",
     labels: Sequence[str] | None = None,
     threshold: int = 10,
+    partition_by: Sequence[str] | None = None,
+    partition: bool = False,
 ) -> pd.DataFrame:
     """Disclosure control for a rates table before it is shown in a report.
 
@@ -921,19 +923,45 @@ def publish_rates(
     ``share``, ``estimate``, ``lower``, ``upper`` and their ``_pct`` forms)
     inherits their suppression. Records go to ``log``.
 
+    When the rows add up to a total that is published elsewhere (areas of a
+    cohort, or the flagged and unflagged rows of each flag), pass
+    ``partition=True`` (and ``partition_by`` for several partitions in one
+    table, e.g. ``["flag"]``): a total row is added to each partition for
+    complementary suppression, so that a suppressed row cannot be recovered
+    as the total minus the other rows, and then removed.
+
     Examples
     --------
     >>> t = pd.DataFrame({"area": ["A", "B"], "n": [40, 200], "reoffenders": [3, 80], "rate": [0.075, 0.4]})
     >>> log = DisclosureLog()
     >>> publish_rates(t, log, name="toy", labels=["area"])["rate"].isna().tolist()
     [True, False]
+    >>> publish_rates(t, log, name="toy", labels=["area"], partition=True)["reoffenders"].isna().tolist()
+    [True, True]
     """
     derived = [c for c in _DERIVED_NAMES if c in table.columns]
-    safe, _ = apply_disclosure_control(
-        table, count_columns=[numerator, denominator], numerator=numerator, denominator=denominator,
-        derived_columns=derived, labels=labels, threshold=threshold, log=log, name=name,
-    )
-    return safe
+
+    def control(part: pd.DataFrame, total_row: str | None) -> pd.DataFrame:
+        return apply_disclosure_control(
+            part, count_columns=[numerator, denominator], numerator=numerator, denominator=denominator,
+            derived_columns=derived, labels=labels, threshold=threshold, log=log, name=name, total_row=total_row,
+        )[0]
+
+    if not (partition or partition_by):
+        return control(table, None)
+    if not labels:
+        raise ValueError("partition needs labels (the columns that name each row)")
+    keys = list(partition_by or [])
+    groups = [(None, table)] if not keys else list(table.groupby(keys, sort=False, observed=True))
+    pieces = []
+    for _, part in groups:
+        part = part.astype({c: object for c in labels})
+        total = {c: part[c].iloc[0] if c in keys else "Total" for c in labels}
+        total.update({numerator: part[numerator].sum(), denominator: part[denominator].sum()})
+        with_total = pd.concat([part, pd.DataFrame([total])], ignore_index=True)
+        label = " / ".join(str(total[c]) for c in labels)
+        pieces.append(control(with_total, label).iloc[:-1].set_axis(part.index))
+    return pd.concat(pieces).loc[table.index]
 
 
 _FROM_OBSERVED: tuple[str, ...] = (

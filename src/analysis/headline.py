@@ -26,6 +26,9 @@ from .models import DEFAULT_ADJUST, FlagsModel, fit_flags_model
 from .observed_expected import expected_from, observed_vs_expected
 from .schema import FLAGS
 
+MODEL_DOF_THRESHOLD: int = 10
+"""Model results need at least this many residual degrees of freedom (METHODS section 7), whatever the count threshold."""
+
 __all__ = ["HeadlineResults", "headline_tables", "choose_expected_source", "latest_period"]
 
 
@@ -96,12 +99,13 @@ def headline_tables(
         raise ValueError(f"no rows in period {period!r}; periods present: {sorted(cohort['period'].astype(str).unique())}")
     notes: list[str] = []
 
-    rates = publish_rates(rates_by_flag(current), log, name="rates by flag", labels=["flag", "value"], threshold=threshold)
+    rates = publish_rates(rates_by_flag(current), log, name="rates by flag", labels=["flag", "value"], threshold=threshold,
+                          partition_by=["flag"])
 
     adjust = [c for c in DEFAULT_ADJUST if current[c].nunique(dropna=True) > 1]
     flags = [f for f in FLAGS if current[f].nunique(dropna=True) > 1]
     model = fit_flags_model(current, flags=flags, adjust=adjust)
-    dof = check_model_dof(model.nobs, len(model.params), threshold=threshold, log=log, name="flags model")
+    dof = check_model_dof(model.nobs, len(model.params), threshold=MODEL_DOF_THRESHOLD, log=log, name="flags model")
     odds = model.odds_ratios
     odds, _ = apply_disclosure_control(
         odds, count_columns=["n"], numerator=None, denominator=None,
