@@ -43,6 +43,16 @@ def _levels(confidence: float | Iterable[float]) -> list[float]:
     return levels
 
 
+def _stack_levels(frames: list[pd.DataFrame], index: pd.Index | None) -> pd.DataFrame:
+    """One frame per confidence level -> one long frame, in input order then confidence, with ``group``."""
+    for frame in frames:
+        frame["_order"] = np.arange(len(frame))
+        if index is not None:
+            frame.insert(0, "group", list(index))
+    out = pd.concat(frames, ignore_index=True).sort_values(["_order", "confidence"], kind="stable")
+    return out.drop(columns="_order").reset_index(drop=True)
+
+
 def _counts(x: object, n: object) -> tuple[np.ndarray, np.ndarray, pd.Index | None]:
     index = x.index if isinstance(x, pd.Series) else (n.index if isinstance(n, pd.Series) else None)
     xs = np.atleast_1d(np.asarray(x, dtype=float))
@@ -108,12 +118,8 @@ def proportion_ci(
                 "confidence": level,
             }
         )
-        frame["_order"] = np.arange(len(frame))
-        if index is not None:
-            frame.insert(0, "group", list(index))
         frames.append(frame)
-    out = pd.concat(frames, ignore_index=True).sort_values(["_order", "confidence"], kind="stable")
-    out = out.drop(columns="_order").reset_index(drop=True)
+    out = _stack_levels(frames, index)
     # Clopper-Pearson and Jeffreys give NaN at the boundaries in some versions: the bound is the boundary.
     out["lower"] = out["lower"].fillna(0.0).clip(lower=0.0)
     out["upper"] = out["upper"].fillna(1.0).clip(upper=1.0)
@@ -305,9 +311,5 @@ def ratio_ci(
                 "confidence": level,
             }
         )
-        frame["_order"] = np.arange(len(frame))
-        if index is not None:
-            frame.insert(0, "group", list(index))
         frames.append(frame)
-    out = pd.concat(frames, ignore_index=True).sort_values(["_order", "confidence"], kind="stable")
-    return out.drop(columns="_order").reset_index(drop=True)
+    return _stack_levels(frames, index)
