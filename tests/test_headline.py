@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import fit_flags_model, load_cohort, observed_vs_expected
+from analysis import fit_flags_model, load_cohort
 from analysis.headline import choose_expected_source, headline_tables, latest_period
 from analysis.paths import DEFAULT_COHORT, REPO_ROOT
 

@@ -283,7 +283,7 @@ def _binary(series: pd.Series, column: str, problems: list[Problem], *, allow_mi
                 fix=(
                     "every person needs a proven-reoffending outcome (0/1); drop people whose follow-up is not complete"
                     if column == OUTCOME
-                    else f"record the flag, or load with missing_flags='absent' (not recorded = 0) or 'keep'"
+                    else "record the flag, or load with missing_flags='absent' (not recorded = 0) or 'keep'"
                 ),
             )
         )

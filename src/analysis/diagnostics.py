@@ -26,7 +26,6 @@ Examples
 
 from __future__ import annotations
 
-import warnings
 from typing import Any, Sequence
 
 import numpy as np

@@ -57,7 +57,7 @@ from scipy.special import expit, logit
 
 from .ogrs3 import ogrs3_age_band, ogrs3_probability
 from .paths import SYNTHETIC_DIR
-from .schema import AGE_BANDS, FLAGS, OFFENCE_GROUPS
+from .schema import FLAGS, OFFENCE_GROUPS
 
 __all__ = ["generate_cohort", "write_synthetic", "calibration_targets", "DEFAULT_SEED"]
 
