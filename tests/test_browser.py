@@ -75,3 +75,40 @@ def test_report_renders_in_chromium(reports, browser, name):
     assert "import analysis" not in text
     assert "Disclosure log" in text
     assert "Traceback" not in text
+
+
+COUNT_HEADERS = {"n", "observed", "reoffenders", "flagged", "O", "n_flagged"}
+THRESHOLD = 10
+
+
+@pytest.mark.parametrize("name", [n for n in NOTEBOOKS if not n.startswith("01_")])  # 01 shows only published aggregates
+def test_no_visible_count_in_a_report_is_below_the_threshold(reports, browser, name):
+    """The disclosure check on the rendered reports: every count column shown has no value under the threshold."""
+    browser.get((reports / f"{name}.html").resolve().as_uri())
+    tables = browser.execute_script(
+        """
+        return Array.from(document.querySelectorAll('table')).map(t => {
+          const head = Array.from(t.querySelectorAll('thead tr')).pop();
+          const names = head ? Array.from(head.children).map(c => c.innerText.trim()) : [];
+          const rows = Array.from(t.querySelectorAll('tbody tr')).map(r => Array.from(r.children).map(c => c.innerText.trim()));
+          return [names, rows];
+        });
+        """
+    )
+    checked = 0
+    for names, rows in tables:
+        for j, header in enumerate(names):
+            if header not in COUNT_HEADERS:
+                continue
+            for row in rows:
+                if j >= len(row):
+                    continue
+                text = row[j].replace(",", "")
+                try:
+                    value = float(text)
+                except ValueError:
+                    continue  # <NA>: suppressed
+                checked += 1
+                assert value >= THRESHOLD, f"{name}: column {header!r} shows {text}, below the threshold {THRESHOLD}"
+    if not name.startswith("05_"):  # the summary shows its counts in prose and charts, not tables
+        assert checked > 0, f"{name}: no count columns found to check"

@@ -65,3 +65,10 @@ def test_tables_command_writes_every_csv(tmp_path):
     assert not list(out.glob(".*"))
     paf = pd.read_csv(out / "paf.csv")
     assert paf["sentence"].str.contains("predicted reoffending would be").any()
+
+
+def test_rounding_to_base_five(cohort):
+    results = headline_tables(cohort, rounding=5)
+    rates = results.tables["rates_by_flag"].dropna(subset=["reoffenders"])
+    assert (rates["reoffenders"] % 5 == 0).all() and (rates["n"] % 5 == 0).all()
+    assert (results.log.to_frame()["rule"] == "rounding").any()

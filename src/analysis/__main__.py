@@ -52,7 +52,7 @@ def _report(args: argparse.Namespace) -> int:
     threshold = _threshold(args)
     with tempfile.TemporaryDirectory(prefix="analysis-") as tmp:
         extract = _canonical_extract(args.cohort, args.mapping, args.reference, Path(tmp))
-        parameters = {"cohort_path": str(extract), "disclosure_threshold": threshold}
+        parameters = {"cohort_path": str(extract), "disclosure_threshold": threshold, "disclosure_rounding": args.round_to}
         if args.period:
             parameters["period"] = args.period
         written = build_reports(discover_notebooks(), args.out, parameters, progress=not args.quiet)
@@ -68,7 +68,8 @@ def _tables(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="analysis-") as tmp:
         extract = _canonical_extract(args.cohort, args.mapping, args.reference, Path(tmp))
         cohort = load_cohort(extract)
-    results = headline_tables(cohort, args.period, reference_period=args.reference_period, threshold=threshold)
+    results = headline_tables(cohort, args.period, reference_period=args.reference_period, threshold=threshold,
+                              rounding=args.round_to)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     frames = dict(results.tables)
@@ -99,6 +100,8 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--threshold", type=int, default=10, help="disclosure control: suppress counts below this (default 10)")
         p.add_argument("--preset", default=None, choices=["strict", "nhs", "ons"],
                        help="disclosure threshold preset: strict 10, nhs 7, ons 5 (overrides --threshold)")
+        p.add_argument("--round-to", type=int, default=None, metavar="BASE",
+                       help="disclosure control: also round visible counts to this base, e.g. 5 (default: no rounding)")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     report = sub.add_parser("report", help="validate the extract, run every notebook on it, write HTML without code")

@@ -914,6 +914,7 @@ def publish_rates(
     threshold: int = 10,
     partition_by: Sequence[str] | None = None,
     partition: bool = False,
+    rounding: int | None = None,
 ) -> pd.DataFrame:
     """Disclosure control for a rates table before it is shown in a report.
 
@@ -928,7 +929,8 @@ def publish_rates(
     ``partition=True`` (and ``partition_by`` for several partitions in one
     table, e.g. ``["flag"]``): a total row is added to each partition for
     complementary suppression, so that a suppressed row cannot be recovered
-    as the total minus the other rows, and then removed.
+    as the total minus the other rows, and then removed. ``rounding=5``
+    rounds the visible counts to base 5 after suppression.
 
     Examples
     --------
@@ -945,6 +947,7 @@ def publish_rates(
         return apply_disclosure_control(
             part, count_columns=[numerator, denominator], numerator=numerator, denominator=denominator,
             derived_columns=derived, labels=labels, threshold=threshold, log=log, name=name, total_row=total_row,
+            rounding=rounding,
         )[0]
 
     if not (partition or partition_by):
@@ -979,6 +982,7 @@ def publish_observed_expected(
     name: str,
     labels: Sequence[str] = ("group",),
     threshold: int = 10,
+    rounding: int | None = None,
 ) -> pd.DataFrame:
     """Disclosure control for an :func:`analysis.observed_vs_expected` table.
 
@@ -998,7 +1002,7 @@ def publish_observed_expected(
     derived = [c for c in _FROM_OBSERVED if c in table.columns]
     safe, _ = apply_disclosure_control(
         table, count_columns=["observed", "n"], numerator="observed", denominator="n", derived_columns=derived,
-        labels=list(labels), threshold=threshold, log=log, name=name,
+        labels=list(labels), threshold=threshold, log=log, name=name, rounding=rounding,
     )
     if "significance" in safe.columns:
         safe["significance"] = safe["significance"].astype(object).where(safe["observed"].notna(), "suppressed")

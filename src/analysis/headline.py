@@ -69,6 +69,7 @@ def headline_tables(
     *,
     reference_period: str | None = None,
     threshold: int = 10,
+    rounding: int | None = None,
     log: DisclosureLog | None = None,
 ) -> HeadlineResults:
     """Rates by flag, adjusted odds ratios, O/E by area and attributable fractions, disclosure-controlled.
@@ -83,6 +84,8 @@ def headline_tables(
         Baseline period for a case-mix expected model when no ``expected`` column is supplied.
     threshold
         Disclosure threshold: counts below it are suppressed, and so is everything derived from them.
+    rounding
+        Round visible counts to this base (e.g. 5) after suppression; ``None`` for none.
     log
         A disclosure log to add to (a new one by default).
 
@@ -100,7 +103,7 @@ def headline_tables(
     notes: list[str] = []
 
     rates = publish_rates(rates_by_flag(current), log, name="rates by flag", labels=["flag", "value"], threshold=threshold,
-                          partition_by=["flag"])
+                          partition_by=["flag"], rounding=rounding)
 
     adjust = [c for c in DEFAULT_ADJUST if current[c].nunique(dropna=True) > 1]
     flags = [f for f in FLAGS if current[f].nunique(dropna=True) > 1]
@@ -110,7 +113,7 @@ def headline_tables(
     odds, _ = apply_disclosure_control(
         odds, count_columns=["n"], numerator=None, denominator=None,
         derived_columns=["odds_ratio", "ci_lower", "ci_upper", "p_value"], labels=["term"], threshold=threshold,
-        log=log, name="adjusted odds ratios",
+        log=log, name="adjusted odds ratios", rounding=rounding,
     )
     if not dof.passed:
         odds[["odds_ratio", "ci_lower", "ci_upper", "p_value"]] = pd.NA
@@ -119,12 +122,12 @@ def headline_tables(
     source = choose_expected_source(cohort, period, reference_period)
     expected = expected_from(cohort, source, period=period, reference_period=reference_period)
     oe = publish_observed_expected(observed_vs_expected(current, "area", expected=expected), log, name="O/E by area",
-                                   threshold=threshold)
+                                   threshold=threshold, rounding=rounding)
 
     paf = attributable_fractions(model)
     paf, _ = apply_disclosure_control(
         paf, count_columns=["n_flagged"], derived_columns=["par_pp", "par_lower", "par_upper", "paf", "paf_lower", "paf_upper"],
-        labels=["term"], threshold=threshold, log=log, name="attributable fractions",
+        labels=["term"], threshold=threshold, log=log, name="attributable fractions", rounding=rounding,
     )
     if "sentence" in paf.columns:
         paf["sentence"] = paf["sentence"].where(paf["paf"].notna(), "Suppressed: too few people flagged to publish.")
