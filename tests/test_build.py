@@ -73,3 +73,34 @@ def test_cli_report_rejects_a_bad_extract_with_the_named_error_and_writes_nothin
 def test_cli_help_documents_the_commands():
     result = subprocess.run([sys.executable, "-m", "analysis", "report", "--help"], capture_output=True, text=True, cwd=REPO_ROOT)
     assert result.returncode == 0 and "--mapping" in result.stdout and "--cohort" in result.stdout
+
+
+def test_report_on_an_analysts_own_extract_with_mapping_and_reference(tmp_path):
+    """End to end, as an analyst would run it: other area names and period labels, coded values,
+    no supplied expected column, a mapping file and a separate baseline-year extract."""
+    cohort = load_cohort(DEFAULT_COHORT).drop(columns=["expected", "ogrs3", "age", "previous_sanctions", "age_first_sanction"])
+    cohort["area"] = cohort["area"].astype(str).map({"Dudley": "North", "Sandwell": "South", "Walsall": "East", "Wolverhampton": "West"})
+    cohort["period"] = cohort["period"].astype(str).map({"2014-10/2015-09": "2022-23", "2015-10/2016-09": "2023-24"})
+    cohort["reoffended"] = cohort["reoffended"].map({1: "Y", 0: "N"})
+    cohort = cohort.rename(columns={"reoffended": "Proven Reoffence", "area": "LDU"})
+    current = tmp_path / "current.csv"
+    baseline = tmp_path / "baseline.csv"
+    cohort[cohort["period"] == "2023-24"].sample(1500, random_state=1).to_csv(current, index=False)
+    cohort[cohort["period"] == "2022-23"].sample(1500, random_state=2).to_csv(baseline, index=False)
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text('[columns]\n"Proven Reoffence" = "reoffended"\nLDU = "area"\n\n[values.reoffended]\nY = 1\nN = 0\n', encoding="utf-8")
+    out = tmp_path / "reports"
+    result = subprocess.run(
+        [sys.executable, "-m", "analysis", "report", "--cohort", str(current), "--reference", str(baseline),
+         "--mapping", str(mapping), "--out", str(out), "--quiet"],
+        capture_output=True, text=True, cwd=REPO_ROOT, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert sorted(p.name for p in out.glob("*.html")) == [f"{p.stem}.html" for p in discover_notebooks()]
+    oe = (out / "04_observed_vs_expected.html").read_text(encoding="utf-8")
+    assert "North" in oe and "adjusted baseline" in oe and "2022-23" in oe
+    summary = (out / "05_evidence_summary.html").read_text(encoding="utf-8")
+    assert "For every 100 people" in summary and "Disclosure log" in summary
+    for page in out.glob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        assert "Traceback" not in text and "nan%" not in text, page.name

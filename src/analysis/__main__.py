@@ -27,17 +27,41 @@ from .paths import DEFAULT_COHORT, REPORTS_DIR
 EXIT_BAD_INPUT = 2
 
 
-def _canonical_extract(cohort: str, mapping: str | None, reference: str | None, workdir: Path) -> Path:
-    """Validate (and map) the extract, plus an optional reference-period extract, into one canonical Parquet file."""
+def _canonical_extract(
+    cohort: str, mapping: str | None, reference: str | None, workdir: Path, period: str | None = None
+) -> tuple[Path, str, str | None]:
+    """Validate (and map) the extract, plus an optional reference-period extract, into one canonical Parquet file.
+
+    Returns the file, the period to report (``period``, or the latest in the
+    extract) and the reference period (the reference extract's period, or the
+    period before the reported one in the extract, or ``None``).
+    """
     import pandas as pd
 
-    frames = [load_cohort(cohort, mapping)]
+    from .cohort import Problem
+    from .headline import latest_period
+
+    main = load_cohort(cohort, mapping)
+    periods = sorted(main["period"].astype(str).unique())
+    period = period or latest_period(main)
+    if period not in periods:
+        raise CohortError(cohort, [Problem("period", f"the period {period!r} is not in the extract (it has {', '.join(periods)})",
+                                           fix="pass one of those to --period")])
+    frames = [main]
+    earlier = [p for p in periods if p < period]
+    reference_period = earlier[-1] if earlier else None
     if reference:
-        frames.append(load_cohort(reference, mapping))
+        ref = load_cohort(reference, mapping)
+        ref_periods = sorted(ref["period"].astype(str).unique())
+        if len(ref_periods) != 1 or ref_periods[0] == period:
+            raise CohortError(reference, [Problem("period", f"the reference extract must hold one period other than {period!r} (it has {', '.join(ref_periods)})",
+                                                  fix="give the reference (baseline) year's extract")])
+        reference_period = ref_periods[0]
+        frames.append(ref)
     combined = pd.concat([f.astype({c: "object" for c in f.select_dtypes("category").columns}) for f in frames], ignore_index=True)
     target = workdir / "cohort.parquet"
     combined.to_parquet(target, index=False)
-    return target
+    return target, period, reference_period
 
 
 def _threshold(args: argparse.Namespace) -> int:
@@ -51,10 +75,9 @@ def _report(args: argparse.Namespace) -> int:
 
     threshold = _threshold(args)
     with tempfile.TemporaryDirectory(prefix="analysis-") as tmp:
-        extract = _canonical_extract(args.cohort, args.mapping, args.reference, Path(tmp))
-        parameters = {"cohort_path": str(extract), "disclosure_threshold": threshold, "disclosure_rounding": args.round_to}
-        if args.period:
-            parameters["period"] = args.period
+        extract, period, reference_period = _canonical_extract(args.cohort, args.mapping, args.reference, Path(tmp), args.period)
+        parameters = {"cohort_path": str(extract), "period": period, "reference_period": reference_period,
+                      "disclosure_threshold": threshold, "disclosure_rounding": args.round_to}
         written = build_reports(discover_notebooks(), args.out, parameters, progress=not args.quiet)
     for path in written:
         print(path)
@@ -66,9 +89,9 @@ def _tables(args: argparse.Namespace) -> int:
 
     threshold = _threshold(args)
     with tempfile.TemporaryDirectory(prefix="analysis-") as tmp:
-        extract = _canonical_extract(args.cohort, args.mapping, args.reference, Path(tmp))
+        extract, period, reference_period = _canonical_extract(args.cohort, args.mapping, args.reference, Path(tmp), args.period)
         cohort = load_cohort(extract)
-    results = headline_tables(cohort, args.period, reference_period=args.reference_period, threshold=threshold,
+    results = headline_tables(cohort, period, reference_period=args.reference_period or reference_period, threshold=threshold,
                               rounding=args.round_to)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
