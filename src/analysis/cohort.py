@@ -196,6 +196,19 @@ def _is_missing(series: pd.Series) -> pd.Series:
     return missing.astype(bool)
 
 
+def _by_value(series: pd.Series, func) -> np.ndarray:
+    """``func`` applied to each distinct non-missing value once, spread back to every row (missing -> None).
+
+    Cohort columns hold a handful of distinct values in millions of rows, so
+    this is what keeps validation fast on a national panel.
+    """
+    cat = series.astype("category")
+    table = np.empty(len(cat.cat.categories) + 1, dtype=object)
+    table[:-1] = [func(c) for c in cat.cat.categories]
+    table[-1] = None
+    return table[cat.cat.codes.to_numpy()]  # code -1 (missing) takes the last entry
+
+
 def _rows(mask: pd.Series) -> tuple[int, ...]:
     """1-based data-row numbers of the first few True entries."""
     positions = np.flatnonzero(np.asarray(mask, dtype=bool))[:_MAX_EXAMPLES]
@@ -229,8 +242,10 @@ def _numeric_view(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _derive(frame: pd.DataFrame, derive: Mapping[str, str], problems: list[Problem]) -> dict[str, pd.Series]:
     """Evaluate each ``[derive]`` expression over the user's (unrenamed) columns."""
-    numeric = _numeric_view(frame)
     derived: dict[str, pd.Series] = {}
+    if not derive:
+        return derived
+    numeric = _numeric_view(frame)
     for target, expression in derive.items():
         try:
             result = numeric.eval(str(expression), engine="python")
@@ -257,8 +272,8 @@ def _derive(frame: pd.DataFrame, derive: Mapping[str, str], problems: list[Probl
 
 def _binary(series: pd.Series, column: str, problems: list[Problem], *, allow_missing: bool) -> pd.Series:
     """Convert to 0/1 (nullable Int8), recording non-binary values as a problem."""
-    missing = _is_missing(series)
-    words = series.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else _text(v).lower())
+    words = pd.Series(_by_value(series, lambda v: _text(v).lower()), index=series.index)
+    missing = words.isna() | words.eq("")
     ones = words.isin(_TRUE_WORDS)
     zeros = words.isin(_FALSE_WORDS)
     bad = ~(ones | zeros | missing)
@@ -294,8 +309,9 @@ def _binary(series: pd.Series, column: str, problems: list[Problem], *, allow_mi
 
 
 def _categorical(series: pd.Series, column: str, problems: list[Problem]) -> pd.Series:
-    missing = _is_missing(series)
-    text = series.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else _text(v))
+    text = pd.Series(_by_value(series, _text), index=series.index)
+    missing = text.isna() | text.eq("")
+    text = text.where(~missing, None)
     if missing.any():
         problems.append(
             Problem(column, "values are missing", int(missing.sum()), _rows(missing), fix=f"every row needs a {column}; fill it or drop the rows")
@@ -305,7 +321,7 @@ def _categorical(series: pd.Series, column: str, problems: list[Problem]) -> pd.
         levels = sorted(text[~missing].unique())
         return pd.Series(pd.Categorical(text.where(~missing, None), categories=levels), index=series.index, name=column)
     lookup = {a.lower(): a for a in allowed}
-    canonical = text.map(lambda v: None if v is None else lookup.get(v.lower(), v))
+    canonical = pd.Series(_by_value(text, lambda v: lookup.get(v.lower(), v)), index=text.index)
     unknown = ~missing & ~canonical.isin(allowed)
     if unknown.any():
         shown = ", ".join(allowed[:8]) + (" ..." if len(allowed) > 8 else "")
@@ -449,9 +465,7 @@ def _apply_values(frame: pd.DataFrame, values: Mapping[str, Mapping[str, Any]], 
             problems.append(Problem(column, "the mapping recodes a column that is not in the data", fix=f"rename a column to '{column}' in [columns], or remove [values.{column}]"))
             continue
         table = {str(k).strip(): v for k, v in recode.items()}
-        frame[column] = frame[column].map(
-            lambda v: v if v is None or (isinstance(v, float) and np.isnan(v)) else table.get(_text(v), v)
-        )
+        frame[column] = pd.Series(_by_value(frame[column], lambda v: table.get(_text(v), v)), index=frame.index)
 
 
 def load_cohort(
