@@ -7,10 +7,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup report test data lab clean
+.PHONY: help setup report test notebooks data lab clean
 
 help: ## List the targets
-	@grep -hE '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ report: setup ## Execute every notebook on the default data and write reports/<n
 
 test: setup ## Run pytest over the package and strict nbval over every notebook
 	$(PY) -m pytest tests notebooks src/analysis --doctest-modules --nbval --nbval-current-env -p no:cacheprovider
+
+notebooks: setup ## Re-execute every notebook in place on the default data (commit the result)
+	$(PY) -m analysis.build --in-place
 
 data: setup ## Regenerate the synthetic cohort in data/synthetic (deterministic)
 	$(PY) -m analysis.synthetic

@@ -24,7 +24,7 @@ from typing import Any, Iterable, Sequence
 
 from .paths import REPO_ROOT, REPORTS_DIR
 
-__all__ = ["discover_notebooks", "execute_notebook", "export_html", "build_reports"]
+__all__ = ["discover_notebooks", "execute_notebook", "export_html", "build_reports", "refresh_notebook"]
 
 NOTEBOOK_DIR: Path = REPO_ROOT / "notebooks"
 
@@ -61,6 +61,23 @@ def export_html(executed: Path, target: Path) -> Path:
     body, _ = exporter.from_notebook_node(notebook)
     target.write_text(body, encoding="utf-8")
     return target
+
+
+def refresh_notebook(path: Path, timeout: int = 600) -> Path:
+    """Execute a notebook top to bottom in place on the default data, for committing.
+
+    Cell timing metadata is dropped so that a rerun changes only what the
+    code's outputs change (nbval ignores metadata, reviewers should too).
+    """
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(str(path), as_version=4)
+    NotebookClient(notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    for cell in notebook.cells:
+        cell.metadata.pop("execution", None)
+    nbformat.write(notebook, str(path))
+    return path
 
 
 def build_reports(
@@ -116,7 +133,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("notebooks", nargs="*", type=Path, help="notebooks to run (default: all numbered notebooks)")
     parser.add_argument("--out", default=str(REPORTS_DIR), help="output folder (default: reports/)")
     parser.add_argument("--cohort", default=None, help="cohort file passed to every notebook as cohort_path")
+    parser.add_argument("--in-place", action="store_true", help="re-execute the notebooks in place on the default data (for committing)")
     args = parser.parse_args(argv)
+    if args.in_place:
+        for path in args.notebooks or discover_notebooks():
+            print(refresh_notebook(Path(path)))
+        return
     parameters = {"cohort_path": str(Path(args.cohort).resolve())} if args.cohort else {}
     for path in build_reports(args.notebooks or None, args.out, parameters):
         print(path)
