@@ -38,3 +38,4 @@ from .diagnostics import (
     interaction_tests,
 )
 from .disclosure import DisclosureLog, apply_disclosure_control, check_model_dof, publish_observed_expected, publish_rates, suppress_counts, suppress_crosstab, suppress_rates
+from .expected_uncertainty import oe_with_model_uncertainty

@@ -1,0 +1,123 @@
+"""O/E when E comes from a fitted case-mix model: the model's own uncertainty in the interval.
+
+``shared/METHODS.md`` section 3: when E comes from a model, "its own
+uncertainty matters too". With the model's coefficient covariance V and, for
+a group g, ``w_i = p_i (1 - p_i)`` and ``d_g = sum_{i in g} w_i x_i`` (the
+gradient of E_g), the delta method gives
+
+* a model fitted on **another period** (adjusted baseline): O and E are
+  independent, so ``Var(O - E) = sum_g w_i + d_g' V d_g``;
+* a model fitted on **the same data** (internal standardisation): the fitted
+  residuals are correlated with O, and
+  ``Var(O - E) = sum_g w_i - d_g' V d_g``, which is exactly 0 for every grouping
+  that is in the model (where O - E is 0 by construction) and smaller than the
+  binomial variance for groupings left out of it.
+
+The z-score is ``(O - E) / sqrt(Var(O - E))`` and the interval for O/E is
+``(O - E +/- z_a sd) / E + 1``.
+
+Examples
+--------
+>>> import numpy as np, pandas as pd
+>>> rng = np.random.default_rng(0)
+>>> df = pd.DataFrame({"sex": rng.choice(["Male", "Female"], 2000), "area": rng.choice(["A", "B"], 2000)})
+>>> df["reoffended"] = (rng.random(2000) < np.where(df["sex"] == "Male", 0.45, 0.3)).astype(int)
+>>> t = oe_with_model_uncertainty(df, df, "sex", casemix=["sex"])
+>>> bool(np.allclose(t["variance_total"], 0, atol=1e-8))   # in the model: O - E is 0, with no variance
+True
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from scipy.special import expit
+
+from .expected import DEFAULT_EXPECTED_CASEMIX
+from .models import _encode_with, fit_logistic
+from .schema import OUTCOME
+
+__all__ = ["oe_with_model_uncertainty"]
+
+
+def oe_with_model_uncertainty(
+    fit_on: pd.DataFrame,
+    predict_on: pd.DataFrame,
+    by: str | Sequence[str],
+    casemix: Sequence[str] = DEFAULT_EXPECTED_CASEMIX,
+    *,
+    outcome: str = OUTCOME,
+    internal: bool | None = None,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """O/E by group with an interval that includes the case-mix model's own uncertainty.
+
+    Parameters
+    ----------
+    fit_on, predict_on
+        The rows the case-mix model is fitted on and the rows it scores (as for
+        :func:`analysis.expected_probabilities`).
+    by
+        Grouping column(s) of ``predict_on``.
+    casemix
+        Case-mix terms of the expected model.
+    internal
+        Whether the model is fitted on the same people it scores. Default:
+        ``fit_on`` and ``predict_on`` are the same frame (or equal frames).
+    confidence
+        Confidence level of the interval.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The group columns, ``n``, ``observed``, ``expected``, ``ratio``,
+        ``variance_binomial`` (sum p(1-p)), ``variance_model`` (d'Vd),
+        ``variance_total``, ``z``, ``p_value``, ``ratio_lower``, ``ratio_upper``,
+        ``statistic``, ``method``, ``confidence``. Rows whose case mix the model
+        has not seen are left out (as ``expected_probabilities`` leaves them unscored).
+    """
+    keys = [by] if isinstance(by, str) else list(by)
+    if internal is None:
+        internal = fit_on is predict_on or (fit_on.shape == predict_on.shape and fit_on.equals(predict_on))
+    model = fit_logistic(fit_on, list(casemix), outcome=outcome, firth=False)
+    data, ok = _encode_with(predict_on, model.design)
+    rows = np.flatnonzero(ok)
+    X = model.design.matrix({k: v[rows] for k, v in data.items()}, model.keep)
+    p = expit(X @ model.params.to_numpy())
+    w = p * (1 - p)
+    y = predict_on[outcome].to_numpy(dtype=float)[rows]
+    V = model.cov.to_numpy()
+    zc = float(stats.norm.ppf(0.5 + confidence / 2))
+    scored = predict_on.iloc[rows]
+    out = []
+    for label, idx in scored.groupby(keys, observed=True, sort=True).indices.items():
+        label = label if isinstance(label, tuple) else (label,)
+        o, e, var_b = y[idx].sum(), p[idx].sum(), w[idx].sum()
+        d = X[idx].T @ w[idx]
+        var_m = float(d @ V @ d)
+        var_t = max(var_b - var_m, 0.0) if internal else var_b + var_m
+        sd = np.sqrt(var_t)
+        z = (o - e) / sd if sd > 1e-9 else np.nan
+        row = dict(zip(keys, label))
+        row.update(
+            {
+                "n": int(len(idx)), "observed": int(o), "expected": e, "ratio": o / e,
+                "variance_binomial": var_b, "variance_model": var_m, "variance_total": var_t,
+                "z": z, "p_value": float(2 * stats.norm.sf(abs(z))) if np.isfinite(z) else np.nan,
+                "ratio_lower": 1 + (o - e - zc * sd) / e, "ratio_upper": 1 + (o - e + zc * sd) / e,
+            }
+        )
+        out.append(row)
+    table = pd.DataFrame(out)
+    table["statistic"] = "standardised ratio (O/E), model uncertainty included"
+    table["method"] = (
+        "delta method: Var(O - E) = sum p(1-p) "
+        + ("- d'Vd (model fitted on the same people: internal standardisation)" if internal
+           else "+ d'Vd (model fitted on another period, independent of O)")
+        + f"; case-mix model {' + '.join(model.design.variables)}"
+    )
+    table["confidence"] = confidence
+    return table
