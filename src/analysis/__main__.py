@@ -39,7 +39,7 @@ def _canonical_extract(
     import pandas as pd
 
     from .cohort import Problem
-    from .headline import latest_period
+    from .headline import latest_period, previous_period
 
     main = load_cohort(cohort, mapping)
     periods = sorted(main["period"].astype(str).unique())
@@ -48,8 +48,7 @@ def _canonical_extract(
         raise CohortError(cohort, [Problem("period", f"the period {period!r} is not in the extract (it has {', '.join(periods)})",
                                            fix="pass one of those to --period")])
     frames = [main]
-    earlier = [p for p in periods if p < period]
-    reference_period = earlier[-1] if earlier else None
+    reference_period = previous_period(main, period)
     if reference:
         ref = load_cohort(reference, mapping)
         ref_periods = sorted(ref["period"].astype(str).unique())

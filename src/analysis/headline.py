@@ -29,12 +29,24 @@ from .schema import FLAGS
 MODEL_DOF_THRESHOLD: int = 10
 """Model results need at least this many residual degrees of freedom (METHODS section 7), whatever the count threshold."""
 
-__all__ = ["HeadlineResults", "headline_tables", "choose_expected_source", "latest_period"]
+__all__ = ["HeadlineResults", "headline_tables", "choose_expected_source", "latest_period", "previous_period"]
 
 
 def latest_period(cohort: pd.DataFrame) -> str:
     """The last cohort period in sort order (periods are labelled so that they sort in time)."""
     return str(sorted(cohort["period"].astype(str).unique())[-1])
+
+
+def previous_period(cohort: pd.DataFrame, period: str) -> str | None:
+    """The period just before ``period`` in sort order (the natural baseline), or None.
+
+    Examples
+    --------
+    >>> previous_period(pd.DataFrame({"period": ["2022-23", "2023-24", "2024-25"]}), "2024-25")
+    '2023-24'
+    """
+    earlier = [p for p in sorted(cohort["period"].astype(str).unique()) if p < period]
+    return earlier[-1] if earlier else None
 
 
 def choose_expected_source(cohort: pd.DataFrame, period: str, reference_period: str | None = None) -> str:
