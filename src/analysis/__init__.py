@@ -11,14 +11,16 @@ Examples
 """
 
 from .schema import AGE_BANDS, CASEMIX, FLAG_LABELS, FLAGS, OFFENCE_GROUPS, OUTCOME, SEXES
-from .cohort import CohortError, Problem, load_cohort, read_mapping, validate_cohort
+from .errors import CohortError, Problem
+from .cohort import DataQuality, StudyData, load_cohort, open_study, read_mapping, validate_cohort
+from .study import Study, read_study
 from .intervals import compare_proportions, proportion_ci
 from .ogrs3 import ogrs3_probability
 from .published import load_published, recompute_derived
 
 __version__ = "0.1.0"
 from .notebook import setup
-from .paths import DEFAULT_COHORT
+from .paths import DEFAULT_COHORT, DEFAULT_STUDY
 
 # Modules added by later work append their exports below this line.
 from .models import FlagsModel, fit_flags_model, fit_logistic

@@ -1,32 +1,24 @@
-"""Read and validate a case-level cohort extract.
+"""Read, map and validate a case-level extract: the only way data enters the analyses.
 
-:func:`load_cohort` is the only way data enters the analyses. It reads a CSV
-or Parquet file, applies an optional TOML mapping (rename, recode, derive),
-and validates the result against the canonical schema in
-:mod:`analysis.schema`. Every problem found is reported at once, as a single
-:class:`CohortError`; nothing is partly loaded.
+:func:`open_study` reads an extract (CSV, Excel or Parquet, see
+:mod:`analysis.reading`) with its study file (:mod:`analysis.study`):
+``[derive]`` builds columns from expressions over the file's own columns,
+``[columns]`` renames, ``[values]`` recodes, ``[filter]`` keeps rows, and the
+result is validated against the open schema. Every problem found is reported
+at once, as one :class:`~analysis.errors.CohortError`; nothing is partly loaded.
+:func:`load_cohort` returns just the validated frame.
 
-The mapping file
-----------------
-::
-
-    [columns]                 # the user's column = the canonical column
-    "Reoffended (Y/N)" = "reoffended"
-    LDU = "area"
-
-    [values.reoffended]       # recode values of a canonical column
-    Y = 1
-    N = 0
-
-    [values.sex]
-    M = "Male"
-    F = "Female"
-
-    [derive]                  # a column from an expression over the user's columns
-    unemployed = "pct_days_employed < 50"
-
-    [options]
-    missing_flags = "absent"  # or "keep" or "error"; see analysis.schema
+The open schema
+---------------
+* Required: the 0/1 outcome ``reoffended`` and at least one 0/1 flag (one of
+  the six in :data:`analysis.schema.FLAGS`, or one declared in ``[flags]``).
+* Optional: ``area``, ``sex``, ``age_band`` (or ``age`` in years, banded by
+  the study's ``age_bands``), ``offence_group``, ``period`` (when absent, one
+  period labelled by the study), ``expected`` (a probability), ``reoffences``,
+  ``person_id``, and any other column, which is kept: numeric text becomes
+  numbers, so a risk score can enter the model.
+* Categories keep the extract's labels; age bands sort by their first number,
+  everything else naturally ("2" before "10").
 
 Examples
 --------
@@ -38,8 +30,8 @@ Examples
 
 from __future__ import annotations
 
+import json
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -47,137 +39,38 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from .errors import CohortError, Problem
+from .reading import ReadInfo, read_extract
 from .schema import (
-    CASEMIX,
-    CATEGORIES,
+    CATEGORICAL,
     FLAGS,
     MISSING_FLAG_POLICIES,
-    OPTIONAL,
     OUTCOME,
-    REQUIRED,
+    flags_in,
+    ordered_levels,
 )
+from .study import Study, read_study, study_from_dict, study_from_mapping
 
-__all__ = ["CohortError", "Problem", "load_cohort", "validate_cohort", "read_mapping"]
+__all__ = [
+    "CohortError",
+    "Problem",
+    "StudyData",
+    "DataQuality",
+    "load_cohort",
+    "open_study",
+    "validate_cohort",
+    "read_mapping",
+    "age_bands_from_edges",
+]
 
 _MAX_EXAMPLES = 5
 _TRUE_WORDS = {"1", "1.0", "true"}
 _FALSE_WORDS = {"0", "0.0", "false"}
+_RESOLVED = "analysis-resolved-study"
+_OPTIONAL_ORDER = (*CATEGORICAL, "age", "expected", "reoffences", "person_id")
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One validation problem: where it is, how big it is and how to fix it."""
-
-    column: str
-    message: str
-    n_rows: int = 0
-    rows: tuple[int, ...] = ()
-    examples: tuple[str, ...] = ()
-    fix: str = ""
-
-    def describe(self) -> str:
-        """The problem as one readable sentence."""
-        text = f"column '{self.column}': {self.message}"
-        if self.n_rows:
-            text += f" ({self.n_rows:,} row{'s' if self.n_rows != 1 else ''}"
-            if self.rows:
-                text += ", e.g. row" + ("s " if len(self.rows) > 1 else " ")
-                text += ", ".join(str(r) for r in self.rows)
-            if self.examples:
-                text += ": " + ", ".join(repr(e) for e in self.examples)
-            text += ")"
-        if self.fix:
-            text += f". Fix: {self.fix}"
-        return text
-
-
-@dataclass
-class CohortError(ValueError):
-    """A cohort extract failed validation; ``problems`` lists every problem found.
-
-    Row numbers count data rows from 1 (the first row after the header).
-    """
-
-    source: str
-    problems: list[Problem] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        super().__init__(str(self))
-
-    def __str__(self) -> str:
-        n = len(self.problems)
-        head = f"The cohort '{self.source}' cannot be used: {n} problem{'s' if n != 1 else ''} found."
-        lines = [f"  {i}. {p.describe()}" for i, p in enumerate(self.problems, 1)]
-        return "\n".join([head, *lines])
-
-    def to_frame(self) -> pd.DataFrame:
-        """The problems as a tidy table (column, message, n_rows, rows, examples, fix)."""
-        return pd.DataFrame(
-            [
-                {
-                    "column": p.column,
-                    "message": p.message,
-                    "n_rows": p.n_rows,
-                    "rows": list(p.rows),
-                    "examples": list(p.examples),
-                    "fix": p.fix,
-                }
-                for p in self.problems
-            ]
-        )
-
-
-# --------------------------------------------------------------------------- reading
-
-
-def read_mapping(path: str | Path | None) -> dict[str, Any]:
-    """Read a TOML mapping file (or return an empty mapping for ``None``).
-
-    Raises :class:`CohortError` naming the file when it cannot be read or has
-    sections other than ``columns``, ``values``, ``derive`` and ``options``.
-    """
-    if path is None:
-        return {}
-    path = Path(path)
-    try:
-        mapping = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CohortError(str(path), [Problem("(mapping)", "the mapping file does not exist", fix="check the path given as mapping")]) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise CohortError(str(path), [Problem("(mapping)", f"the mapping file is not valid TOML: {exc}", fix="correct the TOML syntax; see the example in the README")]) from None
-    unknown = sorted(set(mapping) - {"columns", "values", "derive", "options"})
-    if unknown:
-        raise CohortError(
-            str(path),
-            [Problem("(mapping)", f"unknown section(s) {unknown}", fix="use only [columns], [values.<column>], [derive] and [options]")],
-        )
-    return mapping
-
-
-def _read_table(path: Path) -> pd.DataFrame:
-    """Read CSV (all columns as text) or Parquet; a clear error for anything else."""
-    source = str(path)
-    if not path.exists():
-        raise CohortError(source, [Problem("(file)", "the file does not exist", fix="check the path")])
-    suffix = path.suffix.lower()
-    try:
-        if suffix in {".csv", ".txt"}:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=True, skipinitialspace=True)
-        elif suffix in {".parquet", ".pq"}:
-            frame = pd.read_parquet(path)
-        else:
-            raise CohortError(source, [Problem("(file)", f"unsupported file type '{suffix}'", fix="provide a .csv or .parquet file")])
-    except CohortError:
-        raise
-    except pd.errors.EmptyDataError:
-        raise CohortError(source, [Problem("(file)", "the file is empty", fix="export the extract again with a header row and data")]) from None
-    except (UnicodeDecodeError, pd.errors.ParserError, OSError, ValueError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise CohortError(source, [Problem("(file)", f"the file cannot be read ({first})", fix="save it as UTF-8 CSV with a header row, or as Parquet")]) from None
-    if frame.shape[0] == 0:
-        raise CohortError(source, [Problem("(file)", "the file has a header but no data rows", fix="export the extract again with its rows")])
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return frame
+# --------------------------------------------------------------------------- small helpers
 
 
 def _text(value: Any) -> str:
@@ -191,7 +84,10 @@ def _text(value: Any) -> str:
 
 def _is_missing(series: pd.Series) -> pd.Series:
     missing = series.isna()
-    if series.dtype == object or pd.api.types.is_string_dtype(series):
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        blank = np.array([str(c).strip() == "" for c in series.cat.categories] + [False])
+        missing |= blank[series.cat.codes.to_numpy()]
+    elif series.dtype == object or pd.api.types.is_string_dtype(series):
         missing |= series.astype("string").str.strip().fillna("").eq("")
     return missing.astype(bool)
 
@@ -202,20 +98,20 @@ def _by_value(series: pd.Series, func) -> np.ndarray:
     Cohort columns hold a handful of distinct values in millions of rows, so
     this is what keeps validation fast on a national panel.
     """
-    cat = series.astype("category")
+    cat = series if isinstance(series.dtype, pd.CategoricalDtype) else series.astype("category")
     table = np.empty(len(cat.cat.categories) + 1, dtype=object)
     table[:-1] = [func(c) for c in cat.cat.categories]
     table[-1] = None
     return table[cat.cat.codes.to_numpy()]  # code -1 (missing) takes the last entry
 
 
-def _rows(mask: pd.Series) -> tuple[int, ...]:
+def _rows(mask: pd.Series | np.ndarray) -> tuple[int, ...]:
     """1-based data-row numbers of the first few True entries."""
     positions = np.flatnonzero(np.asarray(mask, dtype=bool))[:_MAX_EXAMPLES]
     return tuple(int(p) + 1 for p in positions)
 
 
-def _examples(series: pd.Series, mask: pd.Series) -> tuple[str, ...]:
+def _examples(series: pd.Series, mask: pd.Series | np.ndarray) -> tuple[str, ...]:
     values = series[np.asarray(mask, dtype=bool)]
     out: list[str] = []
     for v in values:
@@ -227,17 +123,95 @@ def _examples(series: pd.Series, mask: pd.Series) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _numeric(series: pd.Series) -> pd.Series | None:
+    """The column as numbers if every non-missing value is a number, else None."""
+    if pd.api.types.is_bool_dtype(series):
+        return None
+    if pd.api.types.is_numeric_dtype(series):
+        return series
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        cats = pd.to_numeric(pd.Series([str(c) for c in series.cat.categories], dtype=object), errors="coerce")
+        blank = np.array([str(c).strip() == "" for c in series.cat.categories])
+        if (cats.isna().to_numpy() & ~blank).any():
+            return None
+        table = np.append(cats.to_numpy(dtype=float), np.nan)
+        return pd.Series(table[series.cat.codes.to_numpy()], index=series.index, name=series.name)
+    parsed = pd.to_numeric(series, errors="coerce")
+    return parsed if parsed.notna().sum() == (~_is_missing(series)).sum() else None
+
+
 def _numeric_view(frame: pd.DataFrame) -> pd.DataFrame:
     """Columns that are entirely numeric text become numbers (for derive expressions)."""
     out = {}
     for col in frame.columns:
-        s = frame[col]
-        if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
-            out[col] = s
-            continue
-        parsed = pd.to_numeric(s, errors="coerce")
-        out[col] = parsed if parsed.notna().sum() == (~_is_missing(s)).sum() else s
+        parsed = _numeric(frame[col])
+        out[col] = frame[col] if parsed is None else parsed
     return pd.DataFrame(out, index=frame.index)
+
+
+def read_mapping(path: str | Path | None) -> dict[str, Any]:
+    """Read a TOML mapping (or study) file as a plain structure; ``None`` gives an empty one.
+
+    Kept for older code; :func:`analysis.study.read_study` returns the checked :class:`~analysis.study.Study`.
+    """
+    return read_study(path).mapping() if path is not None else {}
+
+
+def age_bands_from_edges(edges: tuple[int, ...] | list[int]) -> list[tuple[float, float, str]]:
+    """Band labels from lower edges: ``[18, 21, 25]`` -> "18-20", "21-24", "25+" (and "under 18").
+
+    Examples
+    --------
+    >>> [label for *_, label in age_bands_from_edges([18, 21, 25])]
+    ['under 18', '18-20', '21-24', '25+']
+    """
+    edges = list(edges)
+    bands = [(-np.inf, edges[0], f"under {edges[0]}")]
+    for lo, hi in zip(edges, edges[1:]):
+        bands.append((lo, hi, f"{lo}-{hi - 1}"))
+    bands.append((edges[-1], np.inf, f"{edges[-1]}+"))
+    return bands
+
+
+# --------------------------------------------------------------------------- data quality
+
+
+@dataclass
+class DataQuality:
+    """What happened between the file and the analysed cohort, for the paper's data-quality section."""
+
+    source: str = ""
+    read: ReadInfo | None = None
+    rows_read: int = 0
+    rows_kept: int = 0
+    filter_expression: str | None = None
+    blanks_recoded: dict[str, int] = field(default_factory=dict)
+    not_recorded: dict[str, int] = field(default_factory=dict)
+    missing_flags: str = "absent"
+    derived: dict[str, str] = field(default_factory=dict)
+    age_banded: bool = False
+    period_supplied: bool = True
+
+    @property
+    def rows_dropped(self) -> int:
+        """Rows removed by the study's ``[filter]``."""
+        return self.rows_read - self.rows_kept
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {k: v for k, v in self.__dict__.items() if k != "read"}
+        out["read"] = self.read.to_dict() if self.read else None
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "DataQuality":
+        data = dict(data)
+        read = data.pop("read", None)
+        if read:
+            read = ReadInfo(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in read.items()})
+        return cls(read=read, **data)
+
+
+# --------------------------------------------------------------------------- expressions
 
 
 def _derive(frame: pd.DataFrame, derive: Mapping[str, str], problems: list[Problem]) -> dict[str, pd.Series]:
@@ -267,6 +241,21 @@ def _derive(frame: pd.DataFrame, derive: Mapping[str, str], problems: list[Probl
     return derived
 
 
+def _filter(frame: pd.DataFrame, expression: str | None, problems: list[Problem]) -> np.ndarray | None:
+    """The rows the study's ``[filter] keep`` expression keeps (None: keep all)."""
+    if not expression:
+        return None
+    numeric = _numeric_view(frame)
+    try:
+        result = numeric.eval(str(expression), engine="python")
+    except Exception as exc:
+        problems.append(Problem("(filter)", f"the filter {expression!r} could not be evaluated ({type(exc).__name__}: {exc})",
+                                fix="write it over the file's columns; quote names with spaces in backticks"))
+        return None
+    keep = pd.Series(result, index=frame.index).fillna(False).astype(bool).to_numpy()
+    return keep
+
+
 # --------------------------------------------------------------------------- validation
 
 
@@ -285,7 +274,7 @@ def _binary(series: pd.Series, column: str, problems: list[Problem], *, allow_mi
                 int(bad.sum()),
                 _rows(bad),
                 _examples(series, bad),
-                f"recode them in the mapping file, e.g. [values.{column}] Y = 1 and N = 0",
+                f"recode them in the study file, e.g. [values.{column}] Y = 1 and N = 0",
             )
         )
     if missing.any() and not allow_missing:
@@ -296,9 +285,9 @@ def _binary(series: pd.Series, column: str, problems: list[Problem], *, allow_mi
                 int(missing.sum()),
                 _rows(missing),
                 fix=(
-                    "every person needs a proven-reoffending outcome (0/1); drop people whose follow-up is not complete"
+                    "every person needs an outcome (0/1); drop people whose follow-up is not complete, e.g. with [filter] keep"
                     if column == OUTCOME
-                    else "record the flag, or load with missing_flags='absent' (not recorded = 0) or 'keep'"
+                    else "record the flag, or set [options] missing_flags = \"absent\" (not recorded = 0) or \"keep\""
                 ),
             )
         )
@@ -311,52 +300,62 @@ def _binary(series: pd.Series, column: str, problems: list[Problem], *, allow_mi
 def _categorical(series: pd.Series, column: str, problems: list[Problem]) -> pd.Series:
     text = pd.Series(_by_value(series, _text), index=series.index)
     missing = text.isna() | text.eq("")
-    text = text.where(~missing, None)
     if missing.any():
         problems.append(
-            Problem(column, "values are missing", int(missing.sum()), _rows(missing), fix=f"every row needs a {column}; fill it or drop the rows")
+            Problem(column, "values are missing", int(missing.sum()), _rows(missing),
+                    fix=f"every row needs a {column}: recode blanks in the study file, e.g. [values.{column}] \"\" = \"Not recorded\", "
+                        "or drop the rows with [filter] keep")
         )
-    allowed = CATEGORIES.get(column)
-    if allowed is None:
-        levels = sorted(text[~missing].unique())
-        return pd.Series(pd.Categorical(text.where(~missing, None), categories=levels), index=series.index, name=column)
-    lookup = {a.lower(): a for a in allowed}
-    canonical = pd.Series(_by_value(text, lambda v: lookup.get(v.lower(), v)), index=text.index)
-    unknown = ~missing & ~canonical.isin(allowed)
-    if unknown.any():
-        shown = ", ".join(allowed[:8]) + (" ..." if len(allowed) > 8 else "")
-        problems.append(
-            Problem(
-                column,
-                "values are not known categories",
-                int(unknown.sum()),
-                _rows(unknown),
-                _examples(series, unknown),
-                f"recode them in the mapping file under [values.{column}] to one of: {shown} (see data/data_dictionary.csv)",
-            )
-        )
-    return pd.Series(pd.Categorical(canonical.where(~unknown & ~missing, None), categories=list(allowed)), index=series.index, name=column)
+    present = text[~missing]
+    levels = ordered_levels(column, pd.unique(present.to_numpy()))
+    return pd.Series(pd.Categorical(text.where(~missing, None), categories=levels), index=series.index, name=column)
 
 
-def validate_cohort(frame: pd.DataFrame, *, source: str = "cohort", missing_flags: str = "absent") -> pd.DataFrame:
-    """Validate and type a frame that already uses the canonical column names.
+def _band_ages(series: pd.Series, edges: tuple[int, ...], problems: list[Problem]) -> pd.Series | None:
+    ages = _numeric(series)
+    if ages is None:
+        bad = pd.to_numeric(series.astype(object), errors="coerce").isna() & ~_is_missing(series)
+        problems.append(Problem("age", "values are not numbers of years", int(bad.sum()), _rows(bad), _examples(series, bad),
+                                "give age in whole years, or give age bands in a column renamed to age_band"))
+        return None
+    bands = age_bands_from_edges(edges)
+    labels = np.full(len(ages), None, dtype=object)
+    values = ages.to_numpy(dtype=float)
+    for lo, hi, label in bands:
+        labels[(values >= lo) & (values < hi)] = label
+    used = [label for *_, label in bands if (labels == label).any()]
+    return pd.Series(pd.Categorical(labels, categories=used), index=series.index, name="age_band")
+
+
+def validate_cohort(
+    frame: pd.DataFrame,
+    *,
+    source: str = "cohort",
+    missing_flags: str = "absent",
+    study: Study | None = None,
+) -> pd.DataFrame:
+    """Validate and type a frame that already uses the study's column names.
 
     Parameters
     ----------
     frame
-        One row per person and period, canonical column names (see ``analysis.schema``).
+        One row per person and period.
     source
         A name for the data, used in the error message.
     missing_flags
         Policy for flags that are not recorded: ``"absent"``, ``"keep"`` or ``"error"``.
+    study
+        The study (extra flags, model columns, period label, age bands); default: none.
 
     Returns
     -------
     pandas.DataFrame
-        Typed cohort: ``reoffended`` and flags as integers (nullable ``Int8`` for
-        flags under ``"keep"``), case mix as categoricals, ``expected`` as float.
-        ``attrs["not_recorded"]`` counts not-recorded flags; ``attrs["missing_flags"]``
-        names the policy.
+        Typed cohort: ``reoffended`` and flags as ``int8`` (nullable ``Int8``
+        under ``"keep"``), categorical columns with the extract's labels in
+        reading order, ``expected`` as float, a ``period`` column (the study's
+        label when the extract has none), other columns kept (numeric text as
+        numbers). ``attrs``: ``source``, ``missing_flags``, ``not_recorded``
+        (per flag), ``flags`` (the flags present).
 
     Raises
     ------
@@ -366,57 +365,65 @@ def validate_cohort(frame: pd.DataFrame, *, source: str = "cohort", missing_flag
     Examples
     --------
     >>> import pandas as pd
-    >>> row = dict(reoffended=1, dv=0, child_protection=0, mental_health=1, substance_misuse=0,
-    ...            homeless=0, unemployed=1, area="Dudley", sex="Male", age_band="25-29",
-    ...            offence_group="violence", period="2015-10/2016-09")
-    >>> validate_cohort(pd.DataFrame([row]))["mental_health"].tolist()
-    [1]
+    >>> row = dict(reoffended=1, dv=0, mental_health=1, area="10", sex="M", age_band="18-22")
+    >>> typed = validate_cohort(pd.DataFrame([row, dict(row, area="2")]))
+    >>> typed["mental_health"].tolist(), list(typed["area"].cat.categories), typed["period"].iloc[0]
+    ([1, 1], ['2', '10'], 'All people')
     """
+    study = study or Study()
     if missing_flags not in MISSING_FLAG_POLICIES:
         raise ValueError(f"missing_flags must be one of {MISSING_FLAG_POLICIES}, not {missing_flags!r}")
     problems: list[Problem] = []
-    absent = [c for c in REQUIRED if c not in frame.columns]
-    if absent:
-        problems.append(
-            Problem(
-                ", ".join(absent),
-                f"required column{'s are' if len(absent) > 1 else ' is'} missing (the file has: {', '.join(map(str, frame.columns[:15]))}{' ...' if frame.shape[1] > 15 else ''})",
-                fix="rename your columns in the mapping file's [columns] section, or derive them in [derive]",
-            )
-        )
     out = frame.reset_index(drop=True).copy()
+    have = ", ".join(map(str, frame.columns[:15])) + (" ..." if frame.shape[1] > 15 else "")
+    if OUTCOME not in out:
+        problems.append(Problem(OUTCOME, f"the outcome column is missing (the file has: {have})",
+                                fix=f"rename your 0/1 outcome column to {OUTCOME!r} in the study file's [columns], e.g. \"Reoffended (Y/N)\" = \"{OUTCOME}\""))
+    undeclared = [f for f in study.extra_flags if f not in out]
+    if undeclared:
+        problems.append(Problem(", ".join(undeclared), "declared in [flags] but not in the data",
+                                fix=f"rename a column to it in [columns], derive it in [derive], or remove it from [flags] (the file has: {have})"))
+    flags = flags_in(out, study.extra_flags)
+    if not flags:
+        problems.append(Problem("(flags)", f"no risk flag column found (the file has: {have})",
+                                fix="rename a 0/1 column to one of " + ", ".join(FLAGS) + " in [columns], or declare your own in [flags]"))
     not_recorded: dict[str, int] = {}
 
     if OUTCOME in out:
         out[OUTCOME] = _binary(out[OUTCOME], OUTCOME, problems, allow_missing=False)
-    for flag in FLAGS:
-        if flag not in out:
-            continue
+    for flag in flags:
         values = _binary(out[flag], flag, problems, allow_missing=missing_flags != "error")
         not_recorded[flag] = int(values.isna().sum())
         if missing_flags == "absent":
             values = values.fillna(0)
         out[flag] = values
-    for col in CASEMIX:
+
+    if "age" in out and "age_band" not in out:
+        banded = _band_ages(out["age"], study.age_bands, problems)
+        if banded is not None:
+            out["age_band"] = banded
+    if "period" not in out:
+        out["period"] = study.period or "All people"
+    for col in CATEGORICAL:
         if col in out:
             out[col] = _categorical(out[col], col, problems)
 
     if "expected" in out:
         raw = out["expected"]
-        expected = pd.to_numeric(raw, errors="coerce")
+        expected = pd.to_numeric(raw.astype(object) if isinstance(raw.dtype, pd.CategoricalDtype) else raw, errors="coerce")
         missing = _is_missing(raw)
         not_number = expected.isna() & ~missing
         outside = expected.notna() & ~expected.between(0, 1)
         if not_number.any():
             problems.append(Problem("expected", "values are not numbers", int(not_number.sum()), _rows(not_number), _examples(raw, not_number), "give the expected probability as a number between 0 and 1"))
         if outside.any():
-            problems.append(Problem("expected", "probabilities are outside [0, 1]", int(outside.sum()), _rows(outside), _examples(raw, outside), "give probabilities (0-1), not percentages; divide a percentage by 100 in the extract"))
+            problems.append(Problem("expected", "probabilities are outside [0, 1]", int(outside.sum()), _rows(outside), _examples(raw, outside), "give probabilities (0-1), not percentages; divide a percentage by 100 in [derive]"))
         if missing.any():
-            problems.append(Problem("expected", "values are missing", int(missing.sum()), _rows(missing), fix="supply an expected probability for every row, or drop the column and use a case-mix model"))
+            problems.append(Problem("expected", "values are missing", int(missing.sum()), _rows(missing), fix="supply an expected probability for every row, or drop the column and let a case-mix model set expected rates"))
         out["expected"] = expected.astype(float)
     if "reoffences" in out:
         raw = out["reoffences"]
-        counts = pd.to_numeric(raw, errors="coerce")
+        counts = pd.to_numeric(raw.astype(object) if isinstance(raw.dtype, pd.CategoricalDtype) else raw, errors="coerce")
         missing = _is_missing(raw)
         bad = ~missing & (counts.isna() | (counts < 0) | (counts % 1 != 0))
         if bad.any():
@@ -425,68 +432,298 @@ def validate_cohort(frame: pd.DataFrame, *, source: str = "cohort", missing_flag
             y = out[OUTCOME]
             inconsistent = counts.notna() & y.notna() & ((counts > 0) != (y == 1))
             if inconsistent.any():
-                problems.append(Problem("reoffences", "disagrees with reoffended (re-offences > 0 exactly when reoffended = 1)", int(inconsistent.sum()), _rows(inconsistent), fix="check that both columns come from the same follow-up"))
+                problems.append(Problem("reoffences", "disagrees with the outcome (re-offences > 0 exactly when the outcome is 1)", int(inconsistent.sum()), _rows(inconsistent), fix="check that both columns come from the same follow-up"))
         out["reoffences"] = counts.astype("Int64")
-    if "person_id" in out and "period" in out:
-        pid = out["person_id"].map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else _text(v))
+    if "person_id" in out:
+        pid = pd.Series(_by_value(out["person_id"], _text), index=out.index)
         key = pd.DataFrame({"person_id": pid, "period": out["period"].astype(object)})
         dup = key.duplicated(keep=False) & pid.notna()
         if dup.any():
-            problems.append(
-                Problem(
-                    "person_id, period",
-                    "the same person appears more than once in a period",
-                    int(dup.sum()),
-                    _rows(dup),
-                    _examples(pid, dup),
-                    "keep one row per person and cohort period (the first index event in the period)",
-                )
-            )
+            problems.append(Problem("person_id, period", "the same person appears more than once in a period", int(dup.sum()), _rows(dup), _examples(pid, dup),
+                                    "keep one row per person and cohort period (the first index event in the period)"))
         out["person_id"] = pid
+
+    # other columns pass through; wholly numeric ones become numbers (a risk score can enter the model)
+    known = {OUTCOME, *flags, *CATEGORICAL, "expected", "reoffences", "person_id"}
+    for column in [c for c in out.columns if c not in known]:
+        parsed = _numeric(out[column])
+        if parsed is not None:
+            out[column] = parsed
+    _check_model_columns(out, study, flags, problems)
 
     if problems:
         raise CohortError(source, problems)
     out[OUTCOME] = out[OUTCOME].astype("int8")
     if missing_flags != "keep":
-        for flag in FLAGS:
+        for flag in flags:
             out[flag] = out[flag].astype("int8")
+    order = [OUTCOME, *flags] + [c for c in _OPTIONAL_ORDER if c in out] + [c for c in out.columns if c not in known and c != "age"]
+    out = out[list(dict.fromkeys(order))]
     out.attrs["source"] = source
     out.attrs["missing_flags"] = missing_flags
     out.attrs["not_recorded"] = not_recorded
+    out.attrs["flags"] = list(flags)
     return out
 
 
-# --------------------------------------------------------------------------- public entry point
+def _check_model_columns(out: pd.DataFrame, study: Study, flags: list[str], problems: list[Problem]) -> None:
+    """The study's [model] must name columns the data hold, of the right kind."""
+    if study.model_flags is not None:
+        absent = [f for f in study.model_flags if f not in flags]
+        if absent:
+            problems.append(Problem(", ".join(absent), "[model] flags names flags that are not 0/1 flag columns of the data",
+                                    fix=f"use flags the data hold ({', '.join(flags) or 'none'}), or declare extras in [flags]"))
+    for key, names in (("adjust", study.adjust or ()), ("expected", study.expected_casemix or ())):
+        for name in names:
+            if name not in out:
+                problems.append(Problem(name, f"[model] {key} names a column that is not in the data",
+                                        fix="rename a column to it in [columns], or remove it from [model]"))
+            elif name in flags and key == "expected":
+                problems.append(Problem(name, "[model] expected must not hold a flag (O/E by flag would compare the flag with itself)",
+                                        fix="leave flags out of the expected model"))
+            elif name not in CATEGORICAL and not pd.api.types.is_numeric_dtype(out[name]) and name not in flags:
+                problems.append(Problem(name, f"[model] {key}: the column is neither numeric nor one of {', '.join(CATEGORICAL)}",
+                                        fix="give numbers (e.g. a risk score), or rename it to a categorical column"))
+            elif pd.api.types.is_numeric_dtype(out[name]) and out[name].isna().any():
+                missing = out[name].isna()
+                problems.append(Problem(name, f"[model] {key}: values are missing", int(missing.sum()), _rows(missing),
+                                        fix="recode them in [values], or drop the rows with [filter] keep"))
+    known = {*flags, *(study.adjust or ()), *CATEGORICAL}
+    for term in study.interactions:
+        a, b = (t.strip() for t in term.split(":"))
+        for part in (a, b):
+            if part not in out or part not in known:
+                problems.append(Problem(part, f"[model] interactions: {term!r} names a column that is not a flag or case-mix column of the data",
+                                        fix="use flag:column pairs of columns in the model, e.g. \"dv:area\""))
 
 
-def _apply_values(frame: pd.DataFrame, values: Mapping[str, Mapping[str, Any]], problems: list[Problem]) -> None:
+# --------------------------------------------------------------------------- the study's data
+
+
+@dataclass
+class StudyData:
+    """A validated cohort with its study and what happened on the way in.
+
+    Attributes
+    ----------
+    study
+        The study (the paper's words, the model).
+    cohort
+        The validated, typed cohort (see :func:`validate_cohort`).
+    quality
+        How the file was read, rows filtered, blanks recoded, flags not recorded.
+    """
+
+    study: Study
+    cohort: pd.DataFrame
+    quality: DataQuality
+
+    @property
+    def flags(self) -> list[str]:
+        """The flags of the study present in the data (the model's flags if the study names them)."""
+        present = flags_in(self.cohort, self.study.extra_flags)
+        if self.study.model_flags is not None:
+            return [f for f in self.study.model_flags if f in present]
+        return present
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """The label of every flag present."""
+        return {f: self.study.flag_label(f) for f in flags_in(self.cohort, self.study.extra_flags)}
+
+    @property
+    def periods(self) -> list[str]:
+        """The periods in the data, in reading order."""
+        values = self.cohort["period"]
+        present = set(values.astype(str).unique())
+        return [str(c) for c in values.cat.categories if str(c) in present]
+
+    def save(self, folder: str | Path) -> Path:
+        """Write the canonical cohort (Parquet) and the resolved study (JSON); returns the JSON's path.
+
+        :func:`open_study` on that JSON reads the canonical file without mapping or re-validating.
+        """
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        parquet = folder / "cohort.parquet"
+        self.cohort.to_parquet(parquet, index=False)
+        resolved = folder / "study.json"
+        resolved.write_text(json.dumps({
+            "format": _RESOLVED,
+            "study": self.study.to_dict(),
+            "quality": self.quality.to_dict(),
+            "cohort": parquet.name,
+            "attrs": {k: v for k, v in self.cohort.attrs.items()},
+        }, indent=1, default=str), encoding="utf-8")
+        return resolved
+
+
+def _open_resolved(path: Path, data: Mapping[str, Any]) -> StudyData:
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path.parent / data["cohort"])
+    cohort = table.to_pandas()
+    for col in CATEGORICAL:  # categories come back in their saved (reading) order
+        if col in cohort and not isinstance(cohort[col].dtype, pd.CategoricalDtype):
+            cohort[col] = pd.Categorical(cohort[col].astype(object), categories=ordered_levels(col, cohort[col].dropna().unique()))
+    cohort.attrs.update(data.get("attrs", {}))
+    study = study_from_dict(data["study"])
+    return StudyData(study, cohort, DataQuality.from_dict(data["quality"]))
+
+
+def _as_study(study: str | Path | Study | Mapping[str, Any] | None) -> Study:
+    if isinstance(study, Study):
+        return study
+    if isinstance(study, Mapping):
+        return study_from_mapping(study, source="study")
+    return read_study(study)
+
+
+def open_study(
+    study: str | Path | Study | Mapping[str, Any] | None = None,
+    cohort: str | Path | None = None,
+    *,
+    missing_flags: str | None = None,
+) -> StudyData:
+    """Read an extract with its study file, map and validate it.
+
+    Parameters
+    ----------
+    study
+        A study (or mapping) file, a :class:`~analysis.study.Study`, the
+        parsed structure, or a resolved ``study.json`` written by
+        :meth:`StudyData.save`. ``None``: the default synthetic study when no
+        ``cohort`` is given, else the defaults (no mapping).
+    cohort
+        The extract (CSV, Excel or Parquet). Default: the study's ``extract``.
+    missing_flags
+        Overrides the study's ``[options] missing_flags``.
+
+    Returns
+    -------
+    StudyData
+        The study, the validated cohort and the data-quality record.
+
+    Raises
+    ------
+    CohortError
+        Every problem with the study file or the extract, at once.
+
+    Examples
+    --------
+    >>> data = open_study()  # doctest: +SKIP
+    >>> data.study.area_label, data.flags[:2]  # doctest: +SKIP
+    ('local authority', ['dv', 'child_protection'])
+    """
+    from .paths import DEFAULT_STUDY
+
+    if study is None and cohort is None:
+        study = DEFAULT_STUDY
+    if isinstance(study, (str, Path)) and str(study).endswith(".json"):
+        path = Path(study)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = {}
+        if data.get("format") == _RESOLVED:
+            return _open_resolved(path, data)
+        raise CohortError(str(path), [Problem("(study file)", "this JSON file is not a resolved study written by the toolkit",
+                                              fix="give the study's TOML file")])
+    spec = _as_study(study)
+    if cohort is None:
+        cohort = spec.resolve_extract()
+        if cohort is None:
+            raise CohortError(spec.source or "study", [Problem("(study file)", "no extract given",
+                                                               fix="give the extract with --cohort, or name it in the study file: [study] extract = \"extract.csv\"")])
+    path = Path(cohort)
+    frame, info = read_extract(path, delimiter=spec.delimiter, decimal=spec.decimal, encoding=spec.encoding, sheet=spec.sheet)
+    problems: list[Problem] = []
+    quality = DataQuality(source=str(path), read=info, rows_read=len(frame), filter_expression=spec.filter,
+                          period_supplied=False)
+
+    derived = _derive(frame, spec.derive, problems)
+    quality.derived = {k: spec.derive[k] for k in derived}
+    keep = _filter(frame, spec.filter, problems)
+    renames = {str(k): str(v) for k, v in spec.columns.items()}
+    not_there = [k for k in renames if k not in frame.columns]
+    if not_there:
+        problems.append(Problem(", ".join(not_there), "the study renames column(s) that are not in the file",
+                                fix=f"use the file's own column names ({', '.join(map(str, frame.columns[:15]))})"))
+    targets = list(renames.values())
+    twice = sorted({t for t in targets if targets.count(t) > 1})
+    if twice:
+        problems.append(Problem(", ".join(twice), "several columns are renamed to the same name", fix="rename one column to each name"))
+    clash = [t for t in renames.values() if t in frame.columns and t not in renames]
+    if clash:
+        problems.append(Problem(", ".join(clash), "a column is renamed to a name the file already has",
+                                fix="rename the file's own column too, or choose another name"))
+    frame = frame.rename(columns=renames)
+    for target, values in derived.items():
+        frame[target] = values
+    _apply_values(frame, spec.values, problems, quality)
+    quality.period_supplied = "period" in frame.columns
+    quality.age_banded = "age" in frame.columns and "age_band" not in frame.columns
+
+    policy = missing_flags or spec.missing_flags
+    if policy not in MISSING_FLAG_POLICIES:
+        problems.append(Problem("(options)", f"missing_flags = {policy!r} is not a policy", fix=f"use one of {', '.join(MISSING_FLAG_POLICIES)}"))
+        policy = "absent"
+    if keep is not None:
+        frame = frame.loc[keep]
+        if not len(frame):
+            problems.append(Problem("(filter)", f"the filter {spec.filter!r} keeps no rows", fix="check the expression against the file's values"))
+    if problems:
+        # validation problems too, so that the analyst sees everything at once
+        try:
+            validate_cohort(frame, source=str(path), missing_flags=policy, study=spec)
+        except CohortError as err:
+            problems.extend(err.problems)
+        raise CohortError(str(path), problems)
+    typed = validate_cohort(frame, source=str(path), missing_flags=policy, study=spec)
+    quality.rows_kept = len(typed)
+    quality.not_recorded = dict(typed.attrs["not_recorded"])
+    quality.missing_flags = policy
+    return StudyData(spec, typed, quality)
+
+
+def _apply_values(frame: pd.DataFrame, values: Mapping[str, Mapping[str, Any]], problems: list[Problem], quality: DataQuality) -> None:
     for column, recode in values.items():
         if column not in frame:
-            problems.append(Problem(column, "the mapping recodes a column that is not in the data", fix=f"rename a column to '{column}' in [columns], or remove [values.{column}]"))
+            problems.append(Problem(column, "the study recodes a column that is not in the data",
+                                    fix=f"rename a column to '{column}' in [columns], or remove [values.{column}]"))
             continue
         table = {str(k).strip(): v for k, v in recode.items()}
-        frame[column] = pd.Series(_by_value(frame[column], lambda v: table.get(_text(v), v)), index=frame.index)
+        series = frame[column]
+        if "" in table:
+            blank = _is_missing(series)
+            quality.blanks_recoded[column] = int(blank.sum())
+            recoded = pd.Series(_by_value(series, lambda v: table.get(_text(v), v)), index=frame.index, dtype=object)
+            recoded[blank.to_numpy()] = table[""]
+            frame[column] = recoded
+        else:
+            frame[column] = pd.Series(_by_value(series, lambda v: table.get(_text(v), v)), index=frame.index)
 
 
 def load_cohort(
-    path: str | Path,
+    path: str | Path | None = None,
     mapping: str | Path | Mapping[str, Any] | None = None,
     *,
+    study: str | Path | Study | Mapping[str, Any] | None = None,
     missing_flags: str | None = None,
 ) -> pd.DataFrame:
-    """Read a cohort extract (CSV or Parquet), map it to the canonical schema and validate it.
+    """Read an extract (CSV, Excel or Parquet), map it with its study file and validate it.
 
     Parameters
     ----------
     path
-        A ``.csv`` or ``.parquet`` file, one row per person and cohort period.
+        The extract, one row per person and cohort period (default: the study's ``extract``).
     mapping
-        A TOML mapping file (or the same structure as a dict): ``[columns]``
-        renames, ``[values.<column>]`` recodes, ``[derive]`` builds a column from
-        an expression over the user's columns, ``[options]`` sets ``missing_flags``.
+        A mapping file or structure (the older name for a study file with mapping sections only).
+    study
+        A study file, :class:`~analysis.study.Study` or structure; see :func:`open_study`.
     missing_flags
         Policy for flags that are not recorded (``"absent"``, ``"keep"``,
-        ``"error"``); overrides the mapping's option. Default ``"absent"``.
+        ``"error"``); overrides the study's option.
 
     Returns
     -------
@@ -502,46 +739,15 @@ def load_cohort(
     Examples
     --------
     >>> cohort = load_cohort("data/synthetic/cohort.csv")  # doctest: +SKIP
-    >>> sorted(cohort["area"].cat.categories)  # doctest: +SKIP
+    >>> list(cohort["area"].cat.categories)  # doctest: +SKIP
     ['Dudley', 'Sandwell', 'Walsall', 'Wolverhampton']
     """
-    path = Path(path)
-    spec = dict(mapping) if isinstance(mapping, Mapping) else read_mapping(mapping)
-    frame = _read_table(path)
-    problems: list[Problem] = []
+    if mapping is not None and study is not None:
+        raise ValueError("give a study or a mapping, not both (a mapping is a study file)")
+    spec = study if study is not None else mapping
+    if spec is None and path is not None:
+        from .paths import DEFAULT_COHORT, DEFAULT_STUDY
 
-    derived = _derive(frame, spec.get("derive", {}), problems)
-    renames = {str(k): str(v) for k, v in spec.get("columns", {}).items()}
-    not_there = [k for k in renames if k not in frame.columns]
-    if not_there:
-        problems.append(
-            Problem(
-                ", ".join(not_there),
-                "the mapping renames column(s) that are not in the file",
-                fix=f"use the file's own column names ({', '.join(map(str, frame.columns[:15]))})",
-            )
-        )
-    frame = frame.rename(columns=renames)
-    for target, values in derived.items():
-        frame[target] = values
-    _apply_values(frame, spec.get("values", {}), problems)
-
-    policy = missing_flags or spec.get("options", {}).get("missing_flags", "absent")
-    if policy not in MISSING_FLAG_POLICIES:
-        problems.append(Problem("(options)", f"missing_flags = {policy!r} is not a policy", fix=f"use one of {', '.join(MISSING_FLAG_POLICIES)}"))
-        policy = "absent"
-    try:
-        cohort = validate_cohort(frame, source=str(path), missing_flags=policy)
-    except CohortError as err:
-        raise CohortError(str(path), problems + err.problems) from None
-    if problems:
-        raise CohortError(str(path), problems)
-    extra = [c for c in cohort if c not in REQUIRED and c not in OPTIONAL]
-    keep = [c for c in (*REQUIRED, *OPTIONAL) if c in cohort] + extra
-    result = cohort[keep].copy()
-    if extra:  # other columns pass through; those that are wholly numeric become numbers
-        numeric = _numeric_view(result[extra])
-        for column in extra:
-            result[column] = numeric[column]
-    result.attrs.update(cohort.attrs)
-    return result
+        if Path(path).resolve() == Path(DEFAULT_COHORT).resolve():
+            spec = DEFAULT_STUDY
+    return open_study(spec, path, missing_flags=missing_flags).cohort

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .intervals import proportion_ci
-from .schema import FLAG_LABELS, FLAGS, OUTCOME
+from .schema import FLAG_LABELS, OUTCOME, flags_in
 
 __all__ = ["flag_prevalence", "flag_cooccurrence", "flag_combinations", "rates_by", "rates_by_flag", "data_quality"]
 
@@ -38,8 +38,23 @@ def _with_ci(counts: pd.DataFrame, x: str, n: str, statistic: str, confidence: f
     return out
 
 
-def flag_prevalence(cohort: pd.DataFrame, flags: Sequence[str] = FLAGS, confidence: float = 0.95) -> pd.DataFrame:
+def _flags(cohort: pd.DataFrame, flags: Sequence[str] | None) -> list[str]:
+    """The flags asked for, or every flag the cohort holds (the six present, then its extras)."""
+    if flags is not None:
+        return list(flags)
+    return flags_in(cohort, cohort.attrs.get("flags", ()))
+
+
+def _label(flag: str, labels: dict[str, str] | None) -> str:
+    return (labels or {}).get(flag) or FLAG_LABELS.get(flag, flag)
+
+
+def flag_prevalence(cohort: pd.DataFrame, flags: Sequence[str] | None = None, confidence: float = 0.95,
+                    labels: dict[str, str] | None = None) -> pd.DataFrame:
     """Prevalence of each flag, among the people whose flag is recorded.
+
+    ``flags`` defaults to every flag the cohort holds; ``labels`` maps a flag to its label
+    (default: the six flags' labels, else the name).
 
     Returns
     -------
@@ -49,12 +64,12 @@ def flag_prevalence(cohort: pd.DataFrame, flags: Sequence[str] = FLAGS, confiden
     """
     not_recorded = cohort.attrs.get("not_recorded", {})
     rows = []
-    for flag in flags:
+    for flag in _flags(cohort, flags):
         values = cohort[flag]
         rows.append(
             {
                 "flag": flag,
-                "label": FLAG_LABELS.get(flag, flag),
+                "label": _label(flag, labels),
                 "n": int(values.notna().sum()),
                 "flagged": int((values == 1).sum()),
                 "not_recorded": int(not_recorded.get(flag, values.isna().sum())),
@@ -65,7 +80,7 @@ def flag_prevalence(cohort: pd.DataFrame, flags: Sequence[str] = FLAGS, confiden
     return _with_ci(counts, "flagged", "n", "prevalence", confidence)
 
 
-def flag_cooccurrence(cohort: pd.DataFrame, flags: Sequence[str] = FLAGS, measure: str = "conditional") -> pd.DataFrame:
+def flag_cooccurrence(cohort: pd.DataFrame, flags: Sequence[str] | None = None, measure: str = "conditional") -> pd.DataFrame:
     """How flags occur together, as a square table (rows and columns are flags).
 
     Parameters
@@ -82,7 +97,7 @@ def flag_cooccurrence(cohort: pd.DataFrame, flags: Sequence[str] = FLAGS, measur
     >>> float(flag_cooccurrence(f, ["a", "b"]).loc["b", "a"])
     1.0
     """
-    data = cohort[list(flags)].astype(float)
+    data = cohort[_flags(cohort, flags)].astype(float)
     if measure == "phi":
         return data.corr()
     both = data.T @ data  # counts with both flags (NaN-free data assumed)
@@ -93,7 +108,8 @@ def flag_cooccurrence(cohort: pd.DataFrame, flags: Sequence[str] = FLAGS, measur
     raise ValueError("measure must be 'conditional', 'joint' or 'phi'")
 
 
-def flag_combinations(cohort: pd.DataFrame, flags: Sequence[str] = FLAGS, top: int | None = 15) -> pd.DataFrame:
+def flag_combinations(cohort: pd.DataFrame, flags: Sequence[str] | None = None, top: int | None = 15,
+                      labels: dict[str, str] | None = None) -> pd.DataFrame:
     """Counts and reoffending rates of each combination of flags (an UpSet-style table).
 
     Returns
@@ -103,11 +119,11 @@ def flag_combinations(cohort: pd.DataFrame, flags: Sequence[str] = FLAGS, top: i
         ``n_flags``, ``combination`` (labels joined by " + ", or "none"), ``n``,
         ``share`` and ``rate`` (proportion reoffending).
     """
-    keys = list(flags)
+    keys = _flags(cohort, flags)
     grouped = cohort.groupby(keys, observed=True)[OUTCOME].agg(n="size", reoffenders="sum").reset_index()
     grouped["n_flags"] = grouped[keys].sum(axis=1).astype(int)
     grouped["combination"] = [
-        " + ".join(FLAG_LABELS.get(f, f) for f in keys if row[f] == 1) or "none" for _, row in grouped.iterrows()
+        " + ".join(_label(f, labels) for f in keys if row[f] == 1) or "none" for _, row in grouped.iterrows()
     ]
     grouped["share"] = grouped["n"] / grouped["n"].sum()
     grouped["rate"] = grouped["reoffenders"] / grouped["n"]
@@ -137,7 +153,8 @@ def rates_by(cohort: pd.DataFrame, by: str | Sequence[str], confidence: float = 
     return _with_ci(counts, "reoffenders", "n", "reoffending rate", confidence)
 
 
-def rates_by_flag(cohort: pd.DataFrame, flags: Sequence[str] = FLAGS, confidence: float = 0.95) -> pd.DataFrame:
+def rates_by_flag(cohort: pd.DataFrame, flags: Sequence[str] | None = None, confidence: float = 0.95,
+                  labels: dict[str, str] | None = None) -> pd.DataFrame:
     """Reoffending rate with and without each flag (people whose flag is recorded).
 
     Returns
@@ -146,10 +163,10 @@ def rates_by_flag(cohort: pd.DataFrame, flags: Sequence[str] = FLAGS, confidence
         ``flag``, ``label``, ``value`` (1 flagged, 0 not), then the columns of :func:`rates_by`.
     """
     frames = []
-    for flag in flags:
+    for flag in _flags(cohort, flags):
         recorded = cohort[cohort[flag].notna()]
         table = rates_by(recorded, flag, confidence).rename(columns={flag: "value"})
-        table.insert(0, "label", FLAG_LABELS.get(flag, flag))
+        table.insert(0, "label", _label(flag, labels))
         table.insert(0, "flag", flag)
         frames.append(table)
     out = pd.concat(frames, ignore_index=True)
@@ -174,8 +191,8 @@ def data_quality(cohort: pd.DataFrame) -> pd.DataFrame:
             "type": "category" if isinstance(values.dtype, pd.CategoricalDtype) else str(values.dtype),
             "rows": int(len(values)),
             "missing": int(values.isna().sum()),
-            "not_recorded": int(not_recorded.get(column, 0)) if column in FLAGS else 0,
-            "policy": policy if column in FLAGS else "",
+            "not_recorded": int(not_recorded.get(column, 0)) if column in not_recorded else 0,
+            "policy": policy if column in not_recorded else "",
             "distinct": int(values.nunique(dropna=True)),
             "min": float(values.min()) if numeric and values.notna().any() else np.nan,
             "max": float(values.max()) if numeric and values.notna().any() else np.nan,

@@ -13,6 +13,9 @@ Examples
 
 from __future__ import annotations
 
+import re
+from typing import Iterable
+
 OUTCOME: str = "reoffended"
 """Proven reoffending within the 12-month follow-up (0/1)."""
 
@@ -101,3 +104,68 @@ MISSING_FLAG_POLICIES: tuple[str, ...] = ("absent", "keep", "error")
 ``error``
     Any missing flag is a validation error.
 """
+
+CATEGORICAL: tuple[str, ...] = ("area", "sex", "age_band", "offence_group", "period")
+"""Canonical categorical columns; all optional in the open schema, and their labels are the extract's own."""
+
+CANONICAL: tuple[str, ...] = (OUTCOME, *FLAGS, *CATEGORICAL, "age", "expected", "reoffences", "person_id")
+"""Every canonical column name (a column renamed to one of these takes its role)."""
+
+_FIRST_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+def natural_key(label: object) -> tuple:
+    """Sort key that orders numbers inside labels by value: "2" before "10", "Area 9" before "Area 10".
+
+    Examples
+    --------
+    >>> sorted(["10", "2", "1", "Area 10", "Area 9"], key=natural_key)
+    ['1', '2', '10', 'Area 9', 'Area 10']
+    """
+    text = str(label)
+    parts = re.split(r"(\d+)", text.lower())
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts if p != "")
+
+
+def age_band_key(label: object) -> tuple:
+    """Sort key for age bands: by their first number, "under 18" before "18-20", "50+" last among equals.
+
+    Examples
+    --------
+    >>> sorted(["48 or older", "23-27", "18-22", "under 18"], key=age_band_key)
+    ['under 18', '18-22', '23-27', '48 or older']
+    """
+    text = str(label).strip().lower()
+    match = _FIRST_NUMBER.search(text)
+    first = float(match.group()) if match else float("inf")
+    before = text.startswith(("under", "<", "below", "less than", "up to"))
+    after = text.endswith(("+", "older", "over", "more", "above"))
+    return (first, 0 if before else (2 if after else 1), natural_key(text))
+
+
+def ordered_levels(column: str, values: "Iterable[object]") -> list[str]:
+    """The levels of a categorical column in reading order: age bands by age, everything else naturally.
+
+    Examples
+    --------
+    >>> ordered_levels("area", ["11", "2", "1"]), ordered_levels("age_band", ["50+", "18-20", "10-17"])
+    (['1', '2', '11'], ['10-17', '18-20', '50+'])
+    """
+    levels = [str(v) for v in dict.fromkeys(values)]
+    known = CATEGORIES.get(column)
+    if known and set(levels) <= set(known):  # the toolkit's own codes keep their documented order
+        return [k for k in known if k in set(levels)]
+    return sorted(levels, key=age_band_key if column == "age_band" else natural_key)
+
+
+def flags_in(frame: "object", extra: "Iterable[str]" = ()) -> list[str]:
+    """The flags a cohort holds: the six canonical ones present, then any extras present.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> flags_in(pd.DataFrame(columns=["reoffended", "homeless", "dv", "gang"]), extra=["gang"])
+    ['dv', 'homeless', 'gang']
+    """
+    columns = set(getattr(frame, "columns", frame))
+    return [f for f in FLAGS if f in columns] + [f for f in extra if f in columns and f not in FLAGS]

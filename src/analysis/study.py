@@ -1,0 +1,335 @@
+"""The study file: what an extract's columns mean and the words its paper uses.
+
+A study file is TOML (``docs/study-file.md`` documents every key). It has the
+paper's words (``[study]``), the mapping of the file onto the toolkit's names
+(``[columns]``, ``[values.COLUMN]``, ``[derive]``), which rows to keep
+(``[filter]``), flags beyond the six (``[flags]``), what the adjusted model
+holds (``[model]``) and how to read the file (``[options]``). A mapping file,
+the older form, is a study file with only the mapping sections.
+
+:func:`read_study` checks the file itself (unknown sections and keys, wrong
+types) and reports every problem at once as a :class:`~analysis.errors.CohortError`.
+
+Examples
+--------
+>>> study = study_from_mapping({"study": {"title": "Rearrest", "area_label": "PUMA"},
+...                             "flags": {"gang": "Gang affiliated"}})
+>>> study.title, study.area_plural, study.flag_label("gang"), study.flag_label("dv")
+('Rearrest', 'PUMAs', 'Gang affiliated', 'Domestic violence perpetrator')
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import CohortError, Problem
+from .schema import FLAG_LABELS, FLAGS, MISSING_FLAG_POLICIES
+
+__all__ = ["Study", "read_study", "study_from_mapping", "DEFAULT_OUTCOME", "PUBLISHED_REFERENCES", "OGRS3_AGE_EDGES"]
+
+DEFAULT_OUTCOME = "Proven reoffending within 12 months"
+
+PUBLISHED_REFERENCES: dict[str, str] = {
+    "black-country-2018": "Black Country Reducing Reoffending Strategy 2018-2020, section 5 (City of Wolverhampton Council, 10 April 2018)",
+}
+"""Published references a study may name in ``[study] published``."""
+
+OGRS3_AGE_EDGES: tuple[int, ...] = (18, 21, 25, 30, 35, 40, 50)
+"""Lower edges of the OGRS3 age bands (18-20, 21-24, ..., 50+), the default banding of an ``age`` column."""
+
+_STUDY_KEYS: dict[str, type | tuple[type, ...]] = {
+    "title": str, "organisation": str, "author": str, "date": (str, _dt.date), "version": (str, int, float),
+    "data_source": str, "extract": str, "outcome": str, "event": str, "follow_up_months": int,
+    "area_label": str, "area_label_plural": str, "period": str, "expected_label": str,
+    "published": str, "synthetic": bool,
+}
+_MODEL_KEYS: dict[str, type] = {"flags": list, "adjust": list, "interactions": list, "expected": list}
+_OPTION_KEYS: dict[str, type | tuple[type, ...]] = {
+    "missing_flags": str, "delimiter": str, "decimal": str, "encoding": str, "sheet": str, "age_bands": list,
+}
+_SECTIONS = ("study", "columns", "values", "derive", "filter", "flags", "model", "options")
+
+
+@dataclass(frozen=True)
+class Study:
+    """Everything a study file says, with the defaults filled in.
+
+    The attributes follow the file's sections: the paper's words (``title``
+    ... ``synthetic``), the mapping (``columns``, ``values``, ``derive``),
+    ``filter``, the extra flags and labels (``flag_labels``), the model
+    (``model_flags``, ``adjust``, ``interactions``, ``expected_casemix``; None
+    means "the default for the data") and the reading options.
+    """
+
+    title: str = "Risk flags and reoffending"
+    organisation: str | None = None
+    author: str | None = None
+    date: str | None = None
+    version: str | None = None
+    data_source: str | None = None
+    extract: str | None = None
+    outcome: str = DEFAULT_OUTCOME
+    event: str = "reoffended"
+    follow_up_months: int = 12
+    area_label: str = "area"
+    area_label_plural: str | None = None
+    period: str | None = None
+    expected_label: str = "the expected probability supplied with the extract"
+    published: str | None = None
+    synthetic: bool = False
+    columns: Mapping[str, str] = field(default_factory=dict)
+    values: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    derive: Mapping[str, str] = field(default_factory=dict)
+    filter: str | None = None
+    flag_labels: Mapping[str, str] = field(default_factory=dict)
+    model_flags: tuple[str, ...] | None = None
+    adjust: tuple[str, ...] | None = None
+    interactions: tuple[str, ...] = ()
+    expected_casemix: tuple[str, ...] | None = None
+    missing_flags: str = "absent"
+    delimiter: str | None = None
+    decimal: str | None = None
+    encoding: str | None = None
+    sheet: str | None = None
+    age_bands: tuple[int, ...] = OGRS3_AGE_EDGES
+    source: str | None = None
+
+    # ----------------------------------------------------------------- words
+    @property
+    def area_plural(self) -> str:
+        """The plural of ``area_label`` ("PUMAs", "local authorities")."""
+        if self.area_label_plural:
+            return self.area_label_plural
+        label = self.area_label
+        if label.endswith("y") and not label.endswith(("ay", "ey", "oy", "uy")):
+            return label[:-1] + "ies"
+        return label + ("es" if label.endswith(("s", "x", "ch", "sh")) else "s")
+
+    @property
+    def extra_flags(self) -> tuple[str, ...]:
+        """Flags declared in ``[flags]`` beyond the six."""
+        return tuple(f for f in self.flag_labels if f not in FLAGS)
+
+    @property
+    def all_flags(self) -> tuple[str, ...]:
+        """The six flags and the declared extras, in that order."""
+        return (*FLAGS, *self.extra_flags)
+
+    def flag_label(self, flag: str) -> str:
+        """The label the paper uses for a flag."""
+        return self.flag_labels.get(flag) or FLAG_LABELS.get(flag, flag.replace("_", " ").capitalize())
+
+    def labels(self) -> dict[str, str]:
+        """Every flag's label (the six and the extras)."""
+        return {f: self.flag_label(f) for f in self.all_flags}
+
+    @property
+    def published_reference(self) -> str | None:
+        """The full name of the published reference, if the study names one."""
+        return PUBLISHED_REFERENCES.get(self.published) if self.published else None
+
+    def resolve_extract(self) -> Path | None:
+        """The extract named by the study, relative to the study file."""
+        if not self.extract:
+            return None
+        path = Path(self.extract)
+        if not path.is_absolute() and self.source:
+            path = Path(self.source).resolve().parent / path
+        return path
+
+    def mapping(self) -> dict[str, Any]:
+        """The mapping part, as the structure of an old mapping file."""
+        return {
+            "columns": dict(self.columns), "values": {k: dict(v) for k, v in self.values.items()},
+            "derive": dict(self.derive), "options": {"missing_flags": self.missing_flags},
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain structure (for JSON); :func:`study_from_dict` reads it back."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, tuple):
+                value = list(value)
+            elif isinstance(value, Mapping):
+                value = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in value.items()}
+            out[f.name] = value
+        return out
+
+    def with_(self, **changes: Any) -> "Study":
+        """A copy with some attributes changed."""
+        return replace(self, **changes)
+
+
+def study_from_dict(data: Mapping[str, Any]) -> Study:
+    """Rebuild a :class:`Study` from :meth:`Study.to_dict` output."""
+    kwargs = dict(data)
+    for name in ("model_flags", "adjust", "expected_casemix"):
+        if kwargs.get(name) is not None:
+            kwargs[name] = tuple(kwargs[name])
+    for name in ("interactions", "age_bands"):
+        if name in kwargs:
+            kwargs[name] = tuple(kwargs[name])
+    return Study(**kwargs)
+
+
+def _check_keys(section: str, given: Mapping[str, Any], allowed: Mapping[str, Any], problems: list[Problem]) -> None:
+    for key, value in given.items():
+        if key not in allowed:
+            problems.append(Problem("(study file)", f"[{section}] has an unknown key {key!r}",
+                                    fix=f"use only {', '.join(allowed)} (docs/study-file.md)"))
+        elif not isinstance(value, allowed[key]) or (allowed[key] is int and isinstance(value, bool)):
+            kinds = allowed[key] if isinstance(allowed[key], tuple) else (allowed[key],)
+            problems.append(Problem("(study file)", f"[{section}] {key} should be {' or '.join(k.__name__ for k in kinds)}, not {value!r}",
+                                    fix="see docs/study-file.md"))
+
+
+def _string_table(section: str, value: Any, problems: list[Problem]) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        problems.append(Problem("(study file)", f"[{section}] should be a table of name = \"text\" lines", fix="see docs/study-file.md"))
+        return {}
+    out = {}
+    for key, text in value.items():
+        if not isinstance(text, str):
+            problems.append(Problem("(study file)", f"[{section}] {key} should be text in quotes, not {text!r}", fix="put the value in quotes"))
+            continue
+        out[str(key).strip()] = text
+    return out
+
+
+def study_from_mapping(spec: Mapping[str, Any], *, source: str | None = None) -> Study:
+    """A :class:`Study` from the parsed TOML (or an equivalent dict), checked.
+
+    Raises
+    ------
+    CohortError
+        Listing every problem with the file: unknown sections or keys, wrong
+        types, unknown policies.
+    """
+    problems: list[Problem] = []
+    name = source or "study file"
+    unknown = [s for s in spec if s not in _SECTIONS]
+    if unknown:
+        problems.append(Problem("(study file)", f"unknown section(s) {', '.join('[' + s + ']' for s in unknown)}",
+                                fix=f"use only {', '.join('[' + s + ']' for s in _SECTIONS)} (docs/study-file.md)"))
+    head = spec.get("study", {}) or {}
+    if not isinstance(head, Mapping):
+        problems.append(Problem("(study file)", "[study] should be a table", fix="see docs/study-file.md"))
+        head = {}
+    _check_keys("study", head, _STUDY_KEYS, problems)
+    model = spec.get("model", {}) or {}
+    _check_keys("model", model, _MODEL_KEYS, problems)
+    options = spec.get("options", {}) or {}
+    _check_keys("options", options, _OPTION_KEYS, problems)
+
+    columns = _string_table("columns", spec.get("columns", {}), problems)
+    derive = _string_table("derive", spec.get("derive", {}), problems)
+    flag_labels = _string_table("flags", spec.get("flags", {}), problems)
+    values = spec.get("values", {}) or {}
+    if not isinstance(values, Mapping) or any(not isinstance(v, Mapping) for v in values.values()):
+        problems.append(Problem("(study file)", "[values.COLUMN] sections should be tables of \"value in the file\" = new value",
+                                fix="e.g. [values.reoffended] Y = 1 and N = 0"))
+        values = {}
+    filt = spec.get("filter", {}) or {}
+    keep = None
+    if isinstance(filt, Mapping):
+        extra = [k for k in filt if k != "keep"]
+        if extra:
+            problems.append(Problem("(study file)", f"[filter] has unknown key(s) {extra}", fix='write [filter] keep = "expression"'))
+        keep = filt.get("keep")
+        if keep is not None and not isinstance(keep, str):
+            problems.append(Problem("(study file)", "[filter] keep should be an expression in quotes", fix='e.g. keep = "age >= 18"'))
+            keep = None
+    else:
+        problems.append(Problem("(study file)", "[filter] should be a table", fix='write [filter] keep = "expression"'))
+
+    policy = str(options.get("missing_flags", "absent"))
+    if policy not in MISSING_FLAG_POLICIES:
+        problems.append(Problem("(study file)", f"[options] missing_flags = {policy!r} is not a policy", fix=f"use one of {', '.join(MISSING_FLAG_POLICIES)}"))
+    age_bands = tuple(options.get("age_bands", OGRS3_AGE_EDGES))
+    if not all(isinstance(a, int) and not isinstance(a, bool) for a in age_bands) or list(age_bands) != sorted(set(age_bands)) or not age_bands:
+        problems.append(Problem("(study file)", f"[options] age_bands should be increasing whole numbers (lower edges), not {list(age_bands)}",
+                                fix="e.g. age_bands = [18, 21, 25, 30, 35, 40, 50]"))
+        age_bands = OGRS3_AGE_EDGES
+    published = head.get("published") or None
+    if published and published not in PUBLISHED_REFERENCES:
+        problems.append(Problem("(study file)", f"[study] published = {published!r} is not a known published reference",
+                                fix=f"use one of {', '.join(PUBLISHED_REFERENCES)}, or leave it out"))
+    follow_up = head.get("follow_up_months", 12)
+    if isinstance(follow_up, int) and follow_up <= 0:
+        problems.append(Problem("(study file)", "[study] follow_up_months should be a positive number of months", fix="e.g. 12 or 36"))
+    for key in ("flags", "adjust", "expected"):
+        items = model.get(key)
+        if items is not None and not all(isinstance(i, str) for i in items):
+            problems.append(Problem("(study file)", f"[model] {key} should be a list of column names in quotes", fix=f'e.g. {key} = ["sex", "age_band"]'))
+    interactions = model.get("interactions", [])
+    for term in interactions or []:
+        if not isinstance(term, str) or term.count(":") != 1:
+            problems.append(Problem("(study file)", f"[model] interactions: {term!r} is not of the form \"flag:column\"", fix='e.g. interactions = ["dv:area"]'))
+    if problems:
+        raise CohortError(name, problems)
+
+    date = head.get("date")
+    return Study(
+        title=head.get("title", Study.title),
+        organisation=head.get("organisation"),
+        author=head.get("author"),
+        date=date.isoformat() if isinstance(date, _dt.date) else date,
+        version=str(head["version"]) if "version" in head else None,
+        data_source=head.get("data_source"),
+        extract=head.get("extract"),
+        outcome=head.get("outcome", DEFAULT_OUTCOME),
+        event=head.get("event", "reoffended"),
+        follow_up_months=int(follow_up),
+        area_label=head.get("area_label", "area"),
+        area_label_plural=head.get("area_label_plural"),
+        period=head.get("period"),
+        expected_label=head.get("expected_label", Study.expected_label),
+        published=published,
+        synthetic=bool(head.get("synthetic", False)),
+        columns=columns,
+        values={str(k): {str(kk).strip(): vv for kk, vv in v.items()} for k, v in values.items()},
+        derive=derive,
+        filter=keep,
+        flag_labels=flag_labels,
+        model_flags=tuple(model["flags"]) if "flags" in model else None,
+        adjust=tuple(model["adjust"]) if "adjust" in model else None,
+        interactions=tuple(interactions or ()),
+        expected_casemix=tuple(model["expected"]) if "expected" in model else None,
+        missing_flags=policy,
+        delimiter=options.get("delimiter"),
+        decimal=options.get("decimal"),
+        encoding=options.get("encoding"),
+        sheet=options.get("sheet"),
+        age_bands=age_bands,
+        source=source,
+    )
+
+
+def read_study(path: str | Path | None) -> Study:
+    """Read and check a study (or mapping) file; ``None`` gives the defaults.
+
+    Examples
+    --------
+    >>> read_study(None).outcome
+    'Proven reoffending within 12 months'
+    """
+    if path is None:
+        return Study()
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise CohortError(str(path), [Problem("(study file)", "the study file does not exist", fix="check the path given as --study (or --mapping)")]) from None
+    except (UnicodeDecodeError, IsADirectoryError):
+        raise CohortError(str(path), [Problem("(study file)", "the study file is not a UTF-8 text file", fix="save it as UTF-8 text (TOML)")]) from None
+    try:
+        spec = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CohortError(str(path), [Problem("(study file)", f"the study file is not valid TOML: {exc}",
+                                              fix="correct the TOML syntax; see docs/study-file.md")]) from None
+    return study_from_mapping(spec, source=str(path))
