@@ -292,7 +292,7 @@ AREA_LOG_ODDS: dict[int, float] = {
 
 
 def true_log_odds() -> dict[str, float]:
-    """The true coefficients, named as a ``statsmodels`` formula over the study's columns names them.
+    """The true coefficients, named as ``statsmodels`` names the terms of a formula over the study's columns.
 
     The formula is ``reoffended ~ dv + mental_health + substance_misuse +
     unemployed + gang + risk_score + C(age_band) + C(sex, Treatment('Male'))
