@@ -1,16 +1,19 @@
 """Command line: ``python -m analysis report|tables ...``.
 
-``report`` validates an extract, then executes every notebook against it and
-writes HTML without code. ``tables`` writes the headline tables as CSV.
-A bad extract prints the :class:`~analysis.cohort.CohortError`, exits with
-status 2 and writes nothing.
+``report`` validates an extract with its study file once, then executes the
+study's papers on the canonical cohort and writes them as HTML without code
+(and PDF with ``--pdf``). ``tables`` writes the headline tables as CSV, from
+the same published tables the papers show. Bad input (an extract, a study
+file, a period) prints the reason, exits with status 2 and writes nothing;
+no traceback reaches the analyst.
 
 Examples
 --------
 ::
 
-    python -m analysis report --cohort data/private/extract.csv --mapping examples/mapping.toml --out reports/
-    python -m analysis tables --cohort data/private/extract.csv --out tables/
+    python -m analysis report --study examples/rearrest/study.toml --out reports/rearrest
+    python -m analysis report --cohort data/private/extract.csv --study my_study.toml --out reports/
+    python -m analysis tables --study examples/rearrest/study.toml --out tables/
 """
 
 from __future__ import annotations
@@ -21,46 +24,45 @@ import tempfile
 from pathlib import Path
 from typing import Sequence
 
-from .cohort import CohortError, load_cohort
-from .paths import DEFAULT_COHORT, REPORTS_DIR
+from .errors import CohortError, Problem
+from .paths import REPORTS_DIR
 
 EXIT_BAD_INPUT = 2
 
 
-def _canonical_extract(
-    cohort: str, mapping: str | None, reference: str | None, workdir: Path, period: str | None = None
-) -> tuple[Path, str, str | None]:
-    """Validate (and map) the extract, plus an optional reference-period extract, into one canonical Parquet file.
-
-    Returns the file, the period to report (``period``, or the latest in the
-    extract) and the reference period (the reference extract's period, or the
-    period before the reported one in the extract, or ``None``).
-    """
+def _study_data(args: argparse.Namespace):
+    """The validated study, with a reference-period extract appended when one is given."""
     import pandas as pd
 
-    from .cohort import Problem
-    from .headline import latest_period, previous_period
+    from .cohort import StudyData, open_study
 
-    main = load_cohort(cohort, mapping)
-    periods = sorted(main["period"].astype(str).unique())
-    period = period or latest_period(main)
-    if period not in periods:
-        raise CohortError(cohort, [Problem("period", f"the period {period!r} is not in the extract (it has {', '.join(periods)})",
-                                           fix="pass one of those to --period")])
-    frames = [main]
-    reference_period = previous_period(main, period)
-    if reference:
-        ref = load_cohort(reference, mapping)
-        ref_periods = sorted(ref["period"].astype(str).unique())
-        if len(ref_periods) != 1 or ref_periods[0] == period:
-            raise CohortError(reference, [Problem("period", f"the reference extract must hold one period other than {period!r} (it has {', '.join(ref_periods)})",
-                                                  fix="give the reference (baseline) year's extract")])
-        reference_period = ref_periods[0]
-        frames.append(ref)
-    combined = pd.concat([f.astype({c: "object" for c in f.select_dtypes("category").columns}) for f in frames], ignore_index=True)
-    target = workdir / "cohort.parquet"
-    combined.to_parquet(target, index=False)
-    return target, period, reference_period
+    study = args.study or args.mapping
+    data = open_study(study, args.cohort)
+    if args.reference:
+        ref = open_study(data.study, args.reference)
+        ref_periods = ref.periods
+        if len(ref_periods) != 1 or ref_periods[0] in data.periods:
+            raise CohortError(args.reference, [Problem("period", f"the reference extract must hold one period that is not in the main extract (it has {', '.join(ref_periods)})",
+                                                       fix="give the reference (baseline) period's extract, with its own period label")])
+        frames = [ref.cohort, data.cohort]
+        combined = pd.concat([f.astype({c: "object" for c in f.select_dtypes("category").columns}) for f in frames], ignore_index=True)
+        for col in data.cohort.select_dtypes("category").columns:
+            from .schema import ordered_levels
+
+            combined[col] = pd.Categorical(combined[col], categories=ordered_levels(col, combined[col].dropna().unique()))
+        combined.attrs.update(data.cohort.attrs)
+        data = StudyData(data.study, combined, data.quality)
+    return data
+
+
+def _checked_periods(data, period: str | None, reference: str | None) -> tuple[str, str | None]:
+    from .results import analyse
+
+    try:
+        results = analyse(data, period, reference)
+    except ValueError as exc:
+        raise CohortError(data.quality.source, [Problem("period", str(exc), fix="pass one of the periods in the data to --period / --reference-period")]) from None
+    return results.period, results.reference_period
 
 
 def _threshold(args: argparse.Namespace) -> int:
@@ -70,14 +72,16 @@ def _threshold(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from .build import build_reports, discover_notebooks
+    from .build import build_reports, papers_for
 
     threshold = _threshold(args)
+    data = _study_data(args)
+    period, reference = _checked_periods(data, args.period, args.reference_period)
     with tempfile.TemporaryDirectory(prefix="analysis-") as tmp:
-        extract, period, reference_period = _canonical_extract(args.cohort, args.mapping, args.reference, Path(tmp), args.period)
-        parameters = {"cohort_path": str(extract), "period": period, "reference_period": reference_period,
+        resolved = data.save(Path(tmp))
+        parameters = {"study_path": str(resolved), "cohort_path": None, "period": period, "reference_period": reference,
                       "disclosure_threshold": threshold, "disclosure_rounding": args.round_to}
-        written = build_reports(discover_notebooks(), args.out, parameters, progress=not args.quiet)
+        written = build_reports(papers_for(data.study), args.out, parameters, progress=not args.quiet, pdf=args.pdf)
     for path in written:
         print(path)
     return 0
@@ -87,15 +91,13 @@ def _tables(args: argparse.Namespace) -> int:
     from .headline import headline_tables
 
     threshold = _threshold(args)
-    with tempfile.TemporaryDirectory(prefix="analysis-") as tmp:
-        extract, period, reference_period = _canonical_extract(args.cohort, args.mapping, args.reference, Path(tmp), args.period)
-        cohort = load_cohort(extract)
-    results = headline_tables(cohort, period, reference_period=args.reference_period or reference_period, threshold=threshold,
-                              rounding=args.round_to)
+    data = _study_data(args)
+    period, reference = _checked_periods(data, args.period, args.reference_period)
+    results = headline_tables(data, period, reference_period=reference, threshold=threshold, rounding=args.round_to)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     frames = dict(results.tables)
-    frames["disclosure_log"] = results.log.to_frame()
+    frames["disclosure_log"] = results.log
     staged = []
     for name, frame in frames.items():  # write every file first, then move them all into place
         partial = out / f".{name}.csv.tmp"
@@ -110,15 +112,17 @@ def _tables(args: argparse.Namespace) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m analysis",
-        description="Risk flags and proven reoffending: evidence reports from a case-level extract.",
+        description="Risk flags and reoffending: evidence papers from a case-level extract and its study file.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--cohort", default=str(DEFAULT_COHORT), help="extract: CSV or Parquet, one row per person and period (default: the synthetic cohort)")
-        p.add_argument("--mapping", default=None, help="TOML mapping file: rename, recode and derive columns (see examples/mapping.toml)")
-        p.add_argument("--reference", default=None, help="extract of the reference (baseline) period, if in a separate file")
-        p.add_argument("--period", default=None, help="cohort period to report (default: the latest in the data)")
+        p.add_argument("--study", default=None, help="study file (TOML): the extract's columns and the paper's words (docs/study-file.md); default: the synthetic example")
+        p.add_argument("--mapping", default=None, help="a mapping file (a study file with only [columns], [values], [derive], [options])")
+        p.add_argument("--cohort", default=None, help="the extract: CSV, Excel or Parquet (default: the one the study file names)")
+        p.add_argument("--reference", default=None, help="extract of the reference (baseline) period, if it is in a separate file")
+        p.add_argument("--period", default=None, help="period to report (default: the latest in the data)")
+        p.add_argument("--reference-period", default=None, help="baseline period (default: the one before the period reported)")
         p.add_argument("--threshold", type=int, default=10, help="disclosure control: suppress counts below this (default 10)")
         p.add_argument("--preset", default=None, choices=["strict", "nhs", "ons"],
                        help="disclosure threshold preset: strict 10, nhs 7, ons 5 (overrides --threshold)")
@@ -126,14 +130,14 @@ def _parser() -> argparse.ArgumentParser:
                        help="disclosure control: also round visible counts to this base, e.g. 5 (default: no rounding)")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    report = sub.add_parser("report", help="validate the extract, run every notebook on it, write HTML without code")
+    report = sub.add_parser("report", help="validate the extract, run the study's papers on it, write HTML without code")
     common(report)
-    report.add_argument("--out", default=str(REPORTS_DIR), help="folder for the HTML reports (default: reports/)")
+    report.add_argument("--out", default=str(REPORTS_DIR), help="folder for the papers (default: reports/)")
+    report.add_argument("--pdf", action="store_true", help="also print each paper to A4 PDF with headless Chromium")
     report.set_defaults(run=_report)
 
     tables = sub.add_parser("tables", help="write the headline tables as CSV (rates by flag, odds ratios, O/E by area, PAF), disclosure-controlled")
     common(tables)
-    tables.add_argument("--reference-period", default=None, help="baseline period for a case-mix expected model when the extract has no 'expected' column")
     tables.add_argument("--out", default="tables", help="folder for the CSV files (default: tables/)")
     tables.set_defaults(run=_tables)
     return parser
@@ -141,11 +145,20 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit status."""
+    from .build import BuildError
+
     args = _parser().parse_args(argv)
+    if args.study and args.mapping:
+        print("Give --study or --mapping, not both (a mapping file is a study file).", file=sys.stderr)
+        return EXIT_BAD_INPUT
     try:
         return int(args.run(args))
     except CohortError as err:
         print(str(err), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except BuildError as err:
+        print(f"The papers could not be built: {err}. Nothing was written to {args.out}. This is a fault in the toolkit, "
+              "not in your extract: please report it with the command you ran.", file=sys.stderr)
         return EXIT_BAD_INPUT
 
 

@@ -1,11 +1,14 @@
-"""Execute the notebooks and export them as HTML with the code hidden.
+"""Execute the notebooks and export them as papers: HTML (and PDF) with the code hidden.
 
-``python -m analysis.build`` (what ``make report`` runs) executes every
-numbered notebook in ``notebooks/`` with papermill, injecting the cohort
-path as a parameter, and writes ``reports/<notebook>.html`` without code
-cells. All HTML is first written to a temporary folder and moved into place
-only when every notebook has succeeded, so a failed run leaves the earlier
-reports intact.
+``python -m analysis report`` (what ``make report`` runs) validates the
+extract once, then executes the study's papers with papermill, as many at a
+time as there are cores, and exports each through the paper template
+(``analysis/paper/templates/evidence``): readable line length, a typographic
+scale, print CSS, no scripts, the paper's title as the page title, figures
+with their alternative text, and ``notebook-only`` cells left out. Each
+paper's full disclosure log is written beside it as CSV. Everything is
+written to a staging folder and moved into place only when every paper has
+succeeded, so a failed run leaves the earlier papers intact.
 
 Examples
 --------
@@ -17,16 +20,29 @@ Examples
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import shutil
+import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from .paths import REPO_ROOT, REPORTS_DIR
 
-__all__ = ["discover_notebooks", "execute_notebook", "export_html", "build_reports", "refresh_notebook"]
+__all__ = ["discover_notebooks", "papers_for", "execute_notebook", "export_html", "print_pdf", "build_reports",
+           "refresh_notebook", "BuildError", "TEMPLATE_DIR"]
 
 NOTEBOOK_DIR: Path = REPO_ROOT / "notebooks"
+TEMPLATE_DIR: Path = Path(__file__).resolve().parent / "paper" / "templates"
+"""nbconvert templates of the papers (``evidence``)."""
+
+DISCLOSURE_MIME = "application/vnd.analysis.disclosure+json"
+
+
+class BuildError(RuntimeError):
+    """A paper could not be built; the message names the paper and the reason (no traceback for the analyst)."""
 
 
 def discover_notebooks(directory: str | Path = NOTEBOOK_DIR) -> list[Path]:
@@ -34,36 +50,116 @@ def discover_notebooks(directory: str | Path = NOTEBOOK_DIR) -> list[Path]:
     return sorted(p for p in Path(directory).glob("[0-9][0-9]_*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 
 
+def papers_for(study: Any, directory: str | Path = NOTEBOOK_DIR) -> list[Path]:
+    """The notebooks a study's report holds: the published position (01) only when the study names a published reference."""
+    notebooks = discover_notebooks(directory)
+    if not getattr(study, "published", None):
+        notebooks = [p for p in notebooks if not p.name.startswith("01_")]
+    return notebooks
+
+
+def _kernel_manager_class() -> type:
+    """A kernel manager that talks to its kernel over local (IPC) sockets in a private temporary folder.
+
+    Nothing leaves the machine, and the kernel has no reason to warn about unencrypted TCP on stderr.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    class LocalKernelManager(AsyncKernelManager):
+        @default("transport")
+        def _default_transport(self) -> str:
+            return "ipc"
+
+        @default("ip")
+        def _default_ip(self) -> str:
+            import uuid
+
+            return str(Path(tempfile.gettempdir()) / f"analysis-kernel-{uuid.uuid4().hex[:12]}")
+
+    return LocalKernelManager
+
+
 def execute_notebook(source: Path, target: Path, parameters: dict[str, Any] | None = None, kernel_name: str = "python3") -> Path:
     """Run a notebook top to bottom with papermill; the executed copy is written to ``target``."""
     import papermill as pm
 
-    pm.execute_notebook(
-        str(source),
-        str(target),
-        parameters=parameters or {},
-        kernel_name=kernel_name,
-        cwd=str(source.parent),
-        progress_bar=False,
-        log_output=False,
-        report_mode=False,
-    )
+    try:
+        pm.execute_notebook(str(source), str(target), parameters=parameters or {}, kernel_name=kernel_name,
+                            cwd=str(source.parent), progress_bar=False, log_output=False, report_mode=False,
+                            kernel_manager_class=_kernel_manager_class())
+    except pm.PapermillExecutionError as exc:
+        raise BuildError(f"the paper {source.stem} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}") from None
     return target
+
+
+def _title(notebook: Any) -> str | None:
+    """The paper's title: the first level-one heading any output carries."""
+    import re
+
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            text = output.get("data", {}).get("text/html", "")
+            text = "".join(text) if isinstance(text, list) else text
+            match = re.search(r"<h1[^>]*>(.*?)</h1>", text, flags=re.S)
+            if match:
+                import html as _html
+
+                return _html.unescape(re.sub(r"<[^>]+>", "", match.group(1))).strip()
+    return None
 
 
 def export_html(executed: Path, target: Path) -> Path:
-    """Export an executed notebook to HTML with code cells and prompts hidden."""
+    """Export an executed notebook as a paper (HTML, code hidden), and its disclosure log as CSV beside it.
+
+    Returns the HTML's path; the log is ``<stem>.disclosure.csv`` when the paper has one.
+    """
     import nbformat
+    import pandas as pd
     from nbconvert import HTMLExporter
+    from nbconvert.preprocessors import TagRemovePreprocessor
 
     notebook = nbformat.read(str(executed), as_version=4)
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(notebook)
+    details = None
+    for cell in notebook.cells:
+        kept = []
+        for output in cell.get("outputs", []):
+            if DISCLOSURE_MIME in output.get("data", {}):
+                details = output["data"][DISCLOSURE_MIME]
+                continue
+            kept.append(output)
+        if cell.get("cell_type") == "code":
+            cell["outputs"] = kept
+    title = _title(notebook) or executed.stem
+    exporter = HTMLExporter(template_name="evidence", extra_template_basedirs=[str(TEMPLATE_DIR)], exclude_input=True,
+                            exclude_input_prompt=True, exclude_output_prompt=True)
+    remover = TagRemovePreprocessor(remove_cell_tags={"notebook-only"}, remove_input_tags={"parameters", "injected-parameters"})
+    exporter.register_preprocessor(remover, enabled=True)
+    body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": title}})
     target.write_text(body, encoding="utf-8")
+    if details is not None:
+        frame = pd.DataFrame(details, columns=["table", "location", "rule", "detail"])
+        frame.to_csv(target.with_name(f"{target.stem}.disclosure.csv"), index=False, lineterminator="\n")
     return target
 
 
-def refresh_notebook(path: Path, timeout: int = 600) -> Path:
+def print_pdf(html: Path, pdf: Path, *, chromium: str | None = None, timeout: int = 120) -> Path:
+    """Print a paper to A4 PDF with headless Chromium (the paper's print CSS sets the page)."""
+    browser = chromium or shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if browser is None:
+        raise BuildError("printing to PDF needs Chromium (apt-get install chromium); the HTML papers were not changed")
+    with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
+        result = subprocess.run(
+            [browser, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
+             "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}", "--no-pdf-header-footer",
+             f"--print-to-pdf={pdf}", html.resolve().as_uri()],
+            capture_output=True, text=True, timeout=timeout)
+    if result.returncode != 0 or not pdf.exists() or pdf.stat().st_size == 0:
+        raise BuildError(f"Chromium could not print {html.name} to PDF")
+    return pdf
+
+
+def refresh_notebook(path: Path, timeout: int = 900) -> Path:
     """Execute a notebook top to bottom in place on the default data, for committing.
 
     Cell timing metadata is dropped so that a rerun changes only what the
@@ -85,62 +181,92 @@ def build_reports(
     out_dir: str | Path = REPORTS_DIR,
     parameters: dict[str, Any] | None = None,
     progress: bool = True,
+    *,
+    workers: int | None = None,
+    pdf: bool = False,
 ) -> list[Path]:
-    """Execute notebooks and write their HTML reports atomically.
+    """Execute notebooks concurrently and write their papers atomically.
 
     Parameters
     ----------
     notebooks
         Notebooks to run (default: every numbered notebook).
     out_dir
-        Folder for ``<notebook>.html``.
+        Folder for ``<notebook>.html`` (and ``.pdf``, ``.disclosure.csv``).
     parameters
-        Papermill parameters for every notebook (e.g. ``{"cohort_path": ...}``).
+        Papermill parameters for every notebook (e.g. ``{"study_path": ...}``).
     progress
         Show a progress bar (tqdm) on stderr.
+    workers
+        Papers executed at once (default: the number of cores).
+    pdf
+        Also print each paper to A4 PDF with headless Chromium.
 
     Returns
     -------
     list of Path
-        The HTML files written.
+        The files written (HTML, then PDF and CSV where made).
+
+    Raises
+    ------
+    BuildError
+        A paper failed; nothing in ``out_dir`` was changed.
     """
     notebooks = list(notebooks) if notebooks is not None else discover_notebooks()
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
+    workers = workers or max(1, min(len(notebooks), os.cpu_count() or 1))
     with tempfile.TemporaryDirectory(prefix="reports-") as tmp:
         staging = Path(tmp)
-        iterator: Iterable[Path] = notebooks
+        bar = None
         if progress:
             from tqdm.auto import tqdm
 
-            iterator = tqdm(notebooks, desc="notebooks", unit="nb")
-        for notebook in iterator:
+            bar = tqdm(total=len(notebooks), desc="papers", unit="paper")
+
+        def one(notebook: Path) -> Path:
             executed = execute_notebook(notebook, staging / notebook.name, parameters)
-            export_html(executed, staging / f"{notebook.stem}.html")
+            html = export_html(executed, staging / f"{notebook.stem}.html")
+            if pdf:
+                print_pdf(html, staging / f"{notebook.stem}.pdf")
+            if bar is not None:
+                bar.update(1)
+            return html
+
+        try:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                list(pool.map(one, notebooks))
+        finally:
+            if bar is not None:
+                bar.close()
+        out.mkdir(parents=True, exist_ok=True)
+        written: list[Path] = []
         for notebook in notebooks:
-            final = out / f"{notebook.stem}.html"
-            partial = out / f".{notebook.stem}.html.tmp"
-            shutil.copyfile(staging / f"{notebook.stem}.html", partial)
-            partial.replace(final)
-            written.append(final)
+            for suffix in (".html", ".pdf", ".disclosure.csv"):
+                staged = staging / f"{notebook.stem}{suffix}"
+                if not staged.exists():
+                    continue
+                final = out / staged.name
+                partial = out / f".{staged.name}.tmp"
+                shutil.copyfile(staged, partial)
+                partial.replace(final)
+                written.append(final)
     return written
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Command line: ``python -m analysis.build [--out DIR] [--cohort PATH] [NOTEBOOK ...]``."""
-    parser = argparse.ArgumentParser(prog="python -m analysis.build", description="Execute the notebooks and write HTML reports (code hidden).")
+    """Command line: ``python -m analysis.build [--out DIR] [--in-place] [NOTEBOOK ...]``."""
+    parser = argparse.ArgumentParser(prog="python -m analysis.build", description="Execute the notebooks and write the papers (code hidden).")
     parser.add_argument("notebooks", nargs="*", type=Path, help="notebooks to run (default: all numbered notebooks)")
     parser.add_argument("--out", default=str(REPORTS_DIR), help="output folder (default: reports/)")
-    parser.add_argument("--cohort", default=None, help="cohort file passed to every notebook as cohort_path")
     parser.add_argument("--in-place", action="store_true", help="re-execute the notebooks in place on the default data (for committing)")
     args = parser.parse_args(argv)
     if args.in_place:
-        for path in args.notebooks or discover_notebooks():
-            print(refresh_notebook(Path(path)))
+        paths = args.notebooks or discover_notebooks()
+        with ThreadPoolExecutor(max_workers=max(1, min(len(paths), os.cpu_count() or 1))) as pool:
+            for path in pool.map(refresh_notebook, [Path(p) for p in paths]):
+                print(path)
         return
-    parameters = {"cohort_path": str(Path(args.cohort).resolve())} if args.cohort else {}
-    for path in build_reports(args.notebooks or None, args.out, parameters):
+    for path in build_reports(args.notebooks or None, args.out, {}):
         print(path)
 
 

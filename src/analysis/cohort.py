@@ -43,6 +43,7 @@ from .errors import CohortError, Problem
 from .reading import ReadInfo, read_extract
 from .schema import (
     CATEGORICAL,
+    CATEGORIES,
     FLAGS,
     MISSING_FLAG_POLICIES,
     OUTCOME,
@@ -306,6 +307,12 @@ def _categorical(series: pd.Series, column: str, problems: list[Problem]) -> pd.
                     fix=f"every row needs a {column}: recode blanks in the study file, e.g. [values.{column}] \"\" = \"Not recorded\", "
                         "or drop the rows with [filter] keep")
         )
+    known = CATEGORIES.get(column)
+    if known:  # the toolkit's own codes in another case ("MALE", "Violence") are read as those codes
+        lookup = {k.lower(): k for k in known}
+        values = [str(v) for v in pd.unique(text[~missing].to_numpy())]
+        if values and all(v.lower() in lookup for v in values) and any(v not in known for v in values):
+            text = pd.Series(_by_value(text, lambda v: lookup.get(str(v).lower(), v)), index=text.index)
     present = text[~missing]
     levels = ordered_levels(column, pd.unique(present.to_numpy()))
     return pd.Series(pd.Categorical(text.where(~missing, None), categories=levels), index=series.index, name=column)

@@ -1,152 +1,110 @@
-"""The headline tables of an evidence paper, disclosure-controlled, in one call.
+"""The headline tables of a study, disclosure-controlled, as the papers publish them.
 
-Used by ``python -m analysis tables`` (CSV for scripting) and by the
-evidence summary notebook, so both publish the same numbers under the same
-rules.
+``python -m analysis tables`` writes these as CSV for scripting. They are
+read from the evidence summary's published tables (:class:`analysis.paper.SummaryPaper`),
+so a CSV and a paper made with the same settings show the same numbers
+under the same suppression. Values are at full precision (rounding is left
+to whoever displays them); suppressed values are empty.
 
 Examples
 --------
 >>> import analysis
 >>> from analysis.headline import headline_tables
->>> tables, log = headline_tables(analysis.load_cohort(analysis.DEFAULT_COHORT))  # doctest: +SKIP
->>> sorted(tables)  # doctest: +SKIP
-['oe_by_area', 'odds_ratios', 'paf', 'rates_by_flag']
+>>> results = headline_tables(analysis.open_study())  # doctest: +SKIP
+>>> sorted(results.tables)  # doctest: +SKIP
+['attributable_fractions', 'odds_ratios', 'oe_by_area', 'rates_by_flag']
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
-from .attributable import attributable_fractions
-from .describe import rates_by_flag
-from .disclosure import DisclosureLog, apply_disclosure_control, check_model_dof, publish_observed_expected, publish_rates
-from .models import DEFAULT_ADJUST, FlagsModel, fit_flags_model
-from .observed_expected import expected_from, observed_vs_expected
-from .schema import FLAGS
+from .cohort import StudyData
+from .results import analyse
 
-MODEL_DOF_THRESHOLD: int = 10
-"""Model results need at least this many residual degrees of freedom (METHODS section 7), whatever the count threshold."""
-
-__all__ = ["HeadlineResults", "headline_tables", "choose_expected_source", "latest_period", "previous_period"]
-
-
-def latest_period(cohort: pd.DataFrame) -> str:
-    """The last cohort period in sort order (periods are labelled so that they sort in time)."""
-    return str(sorted(cohort["period"].astype(str).unique())[-1])
-
-
-def previous_period(cohort: pd.DataFrame, period: str) -> str | None:
-    """The period just before ``period`` in sort order (the natural baseline), or None.
-
-    Examples
-    --------
-    >>> previous_period(pd.DataFrame({"period": ["2022-23", "2023-24", "2024-25"]}), "2024-25")
-    '2023-24'
-    """
-    earlier = [p for p in sorted(cohort["period"].astype(str).unique()) if p < period]
-    return earlier[-1] if earlier else None
-
-
-def choose_expected_source(cohort: pd.DataFrame, period: str, reference_period: str | None = None) -> str:
-    """Which source of expected to use: the supplied column if present, else a reference-period
-    case-mix model if that period is in the data, else internal standardisation."""
-    if "expected" in cohort.columns:
-        return "supplied"
-    periods = set(cohort["period"].astype(str))
-    if reference_period and reference_period in periods and reference_period != period:
-        return "reference"
-    return "internal"
+__all__ = ["HeadlineTables", "headline_tables"]
 
 
 @dataclass
-class HeadlineResults:
-    """The controlled headline tables, the fitted model behind them and the disclosure log."""
+class HeadlineTables:
+    """The headline tables, the disclosure log and the period they describe."""
 
     tables: dict[str, pd.DataFrame]
-    log: DisclosureLog
-    model: FlagsModel
+    log: pd.DataFrame
     period: str
-    expected_source: str
-    notes: list[str] = field(default_factory=list)
-
-    def __iter__(self):  # allows ``tables, log = headline_tables(...)``
-        return iter((self.tables, self.log))
+    reference_period: str | None
 
 
 def headline_tables(
-    cohort: pd.DataFrame,
+    data: StudyData,
     period: str | None = None,
     *,
     reference_period: str | None = None,
     threshold: int = 10,
     rounding: int | None = None,
-    log: DisclosureLog | None = None,
-) -> HeadlineResults:
-    """Rates by flag, adjusted odds ratios, O/E by area and attributable fractions, disclosure-controlled.
+) -> HeadlineTables:
+    """Rates by flag, adjusted associations, O/E by area from each source, and attributable fractions.
 
     Parameters
     ----------
-    cohort
-        A validated cohort (:func:`analysis.load_cohort`).
-    period
-        The period reported (default: the latest).
-    reference_period
-        Baseline period for a case-mix expected model when no ``expected`` column is supplied.
-    threshold
-        Disclosure threshold: counts below it are suppressed, and so is everything derived from them.
-    rounding
-        Round visible counts to this base (e.g. 5) after suppression; ``None`` for none.
-    log
-        A disclosure log to add to (a new one by default).
+    data
+        A validated study (:func:`analysis.open_study`).
+    period, reference_period
+        The period reported and its baseline (defaults as :func:`analysis.results.analyse`).
+    threshold, rounding
+        Disclosure control, as for the papers.
 
     Returns
     -------
-    HeadlineResults
-        ``tables`` with ``rates_by_flag``, ``odds_ratios``, ``oe_by_area`` and ``paf``;
-        ``log``; the fitted ``model``; the ``period`` and ``expected_source`` used.
+    HeadlineTables
+        ``tables``: ``rates_by_flag`` (flag, value, n, events, rate and Wilson
+        interval), ``odds_ratios`` (per flag: people flagged, crude rates,
+        unadjusted and adjusted odds ratios, standardised risk ratio and
+        difference, with intervals and p-value), ``oe_by_area`` (per area and
+        source of expected: n, observed, expected, O/E and its interval,
+        label), ``attributable_fractions`` (single, Shapley and joint); each
+        with ``method`` and ``confidence``. ``log``: one line per suppressed
+        cell and rule.
     """
-    log = log if log is not None else DisclosureLog(default_threshold=threshold)
-    period = period or latest_period(cohort)
-    current = cohort[cohort["period"].astype(str) == period].copy()
-    if current.empty:
-        raise ValueError(f"no rows in period {period!r}; periods present: {sorted(cohort['period'].astype(str).unique())}")
-    notes: list[str] = []
+    from .paper import SummaryPaper
 
-    rates = publish_rates(rates_by_flag(current), log, name="rates by flag", labels=["flag", "value"], threshold=threshold,
-                          partition_by=["flag"], rounding=rounding)
+    results = analyse(data, period, reference_period)
+    paper = SummaryPaper(results, threshold=threshold, rounding=rounding)
+    flags_paper, oe_paper = paper.flags_paper, paper.oe_paper
+    tables: dict[str, pd.DataFrame] = {}
 
-    adjust = [c for c in DEFAULT_ADJUST if current[c].nunique(dropna=True) > 1]
-    flags = [f for f in FLAGS if current[f].nunique(dropna=True) > 1]
-    model = fit_flags_model(current, flags=flags, adjust=adjust)
-    dof = check_model_dof(model.nobs, len(model.params), threshold=MODEL_DOF_THRESHOLD, log=log, name="flags model")
-    odds = model.odds_ratios
-    odds, _ = apply_disclosure_control(
-        odds, count_columns=["n"], numerator=None, denominator=None,
-        derived_columns=["odds_ratio", "ci_lower", "ci_upper", "p_value"], labels=["term"], threshold=threshold,
-        log=log, name="adjusted odds ratios", rounding=rounding,
-    )
-    if not dof.passed:
-        odds[["odds_ratio", "ci_lower", "ci_upper", "p_value"]] = pd.NA
-        notes.append(dof.detail)
+    rates = []
+    for flag in results.flags:
+        t = paper.pub[flags_paper.flag_table(flag)].rename(columns={flag: "value", "reoffenders": "events"})
+        rates.append(t.assign(flag=flag, label=results.label(flag)))
+    columns = ["flag", "label", "value", "n", "events", "rate", "lower", "upper", "method", "confidence"]
+    tables["rates_by_flag"] = (pd.concat(rates, ignore_index=True)[columns] if rates else pd.DataFrame(columns=columns))
 
-    source = choose_expected_source(cohort, period, reference_period)
-    expected = expected_from(cohort, source, period=period, reference_period=reference_period)
-    oe = publish_observed_expected(observed_vs_expected(current, "area", expected=expected), log, name="O/E by area",
-                                   threshold=threshold, rounding=rounding)
+    eff = flags_paper.effects if results.flags else pd.DataFrame()
+    columns = ["flag", "label", "n_flagged", "rate_flagged", "rate_unflagged", "unadjusted_or", "unadjusted_lower",
+               "unadjusted_upper", "odds_ratio", "or_lower", "or_upper", "p_value", "risk_flagged", "risk_unflagged",
+               "risk_ratio", "rr_lower", "rr_upper", "risk_difference", "rd_lower", "rd_upper", "confidence", "method"]
+    tables["odds_ratios"] = eff[columns] if not eff.empty else pd.DataFrame(columns=columns)
 
-    paf = attributable_fractions(model)
-    paf, _ = apply_disclosure_control(
-        paf, count_columns=["n_flagged"], derived_columns=["par_pp", "par_lower", "par_upper", "paf", "paf_lower", "paf_upper"],
-        labels=["term"], threshold=threshold, log=log, name="attributable fractions", rounding=rounding,
-    )
-    if "sentence" in paf.columns:
-        paf["sentence"] = paf["sentence"].where(paf["paf"].notna(), "Suppressed: too few people flagged to publish.")
-    if not dof.passed:
-        paf[["par_pp", "par_lower", "par_upper", "paf", "paf_lower", "paf_upper"]] = pd.NA
+    oe = []
+    for source in oe_paper.sources if len(results.areas) >= 2 else []:
+        t = paper.pub[oe_paper._area_table(source)].assign(expected_source=source, expected_from=oe_paper.expected_words(source))
+        oe.append(t)
+    columns = ["area", "expected_source", "n", "observed", "expected", "observed_rate", "expected_rate", "ratio", "ratio_lower",
+               "ratio_upper", "significance", "ratio_method", "confidence", "expected_from"]
+    tables["oe_by_area"] = pd.concat(oe, ignore_index=True)[columns] if oe else pd.DataFrame(columns=columns)
 
-    return HeadlineResults(
-        tables={"rates_by_flag": rates, "odds_ratios": odds, "oe_by_area": oe, "paf": paf},
-        log=log, model=model, period=period, expected_source=str(expected.attrs.get("description", source)), notes=notes,
-    )
+    columns = ["term", "kind", "predicted_pct", "counterfactual_pct", "par_pp", "par_lower", "par_upper", "paf", "paf_lower",
+               "paf_upper", "n", "n_flagged", "method", "confidence"]
+    if results.flags and flags_paper.model_ok:
+        paf = results.attributable[columns].copy()
+        hidden = {f for f in results.flags if pd.isna(flags_paper.effects.set_index("flag").loc[f, "n_flagged"])}
+        numbers = ["predicted_pct", "counterfactual_pct", "par_pp", "par_lower", "par_upper", "paf", "paf_lower", "paf_upper", "n_flagged"]
+        paf.loc[paf["term"].isin(hidden), numbers] = np.nan
+        tables["attributable_fractions"] = paf
+    else:
+        tables["attributable_fractions"] = pd.DataFrame(columns=columns)
+    return HeadlineTables(tables=tables, log=paper.pub.details(), period=results.period, reference_period=results.reference_period)

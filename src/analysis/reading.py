@@ -113,7 +113,7 @@ def _detect_delimiter(text: str, source: str) -> str:
     lines = [line for line in text.splitlines()[:50] if line.strip()]
     if len(lines) > 1 and not text.endswith(("\n", "\r")):
         lines = lines[:-1]  # the last line of the sample may be cut
-    best: tuple[int, int, str] | None = None
+    best: tuple[float, int, str] | None = None
     for delimiter in DELIMITERS:
         try:
             widths = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
@@ -121,9 +121,9 @@ def _detect_delimiter(text: str, source: str) -> str:
             continue
         if not widths or widths[0] < 2:
             continue
-        consistent = sum(w == widths[0] for w in widths)
-        score = (consistent, widths[0], delimiter)
-        if consistent == len(widths) and (best is None or score[:2] > best[:2]):
+        share = sum(w == widths[0] for w in widths) / len(widths)  # a stray bad row is reported later, with its delimiter
+        score = (share, widths[0], delimiter)
+        if share >= 0.5 and (best is None or score[:2] > best[:2]):
             best = score
     if best is None:
         header = lines[0] if lines else ""
@@ -135,7 +135,7 @@ def _detect_delimiter(text: str, source: str) -> str:
     return best[2]
 
 
-def _decimal_columns(frame: pd.DataFrame, explicit: bool) -> list[str]:
+def _decimal_columns(frame: pd.DataFrame) -> list[str]:
     """Columns whose every value is a number written with a decimal comma (at least one comma)."""
     found = []
     for column in frame.columns:
@@ -143,7 +143,7 @@ def _decimal_columns(frame: pd.DataFrame, explicit: bool) -> list[str]:
         if not isinstance(values.dtype, pd.CategoricalDtype):
             continue
         cats = [str(c) for c in values.cat.categories]
-        if cats and all(_DECIMAL_COMMA.match(c) for c in cats) and (explicit or any("," in c for c in cats)):
+        if cats and any("," in c for c in cats) and all(_DECIMAL_COMMA.match(c) for c in cats):
             found.append(column)
     return found
 
@@ -226,7 +226,7 @@ def _read_csv(path: Path, source: str, delimiter: str | None, decimal: str | Non
     frame = _categorical_frame(table)
     decimal_cols: list[str] = []
     if decimal == "," or (decimal is None and delimiter != ","):
-        decimal_cols = _decimal_columns(frame, explicit=decimal == ",")
+        decimal_cols = _decimal_columns(frame)
         for column in decimal_cols:
             frame[column] = frame[column].cat.rename_categories(lambda c: str(c).replace(",", "."))
     elif decimal not in (None, "."):

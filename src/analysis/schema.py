@@ -169,3 +169,29 @@ def flags_in(frame: "object", extra: "Iterable[str]" = ()) -> list[str]:
     """
     columns = set(getattr(frame, "columns", frame))
     return [f for f in FLAGS if f in columns] + [f for f in extra if f in columns and f not in FLAGS]
+
+OFFENCE_LABELS: dict[str, str] = {
+    "violence": "Violence", "robbery": "Robbery", "public_order": "Public order", "sexual_not_child": "Sexual (not against a child)",
+    "sexual_child": "Sexual (against a child)", "soliciting": "Soliciting", "burglary_domestic": "Burglary (domestic)",
+    "burglary_other": "Burglary (other)", "theft_non_motor": "Theft (non-motor)", "handling": "Handling stolen goods",
+    "fraud_forgery": "Fraud and forgery", "absconding_bail": "Absconding or bail offences",
+    "taking_driving_away": "Taking and driving away", "theft_from_vehicles": "Theft from vehicles",
+    "other_motoring": "Other motoring", "drink_driving": "Drink driving", "criminal_damage": "Criminal damage",
+    "drug_import_export_production": "Drug import, export or production", "drug_possession_supply": "Drug possession or supply",
+    "other": "Other",
+}
+"""How the toolkit's own offence codes (OGRS3's groups) read in a paper; an extract's own labels are shown as written."""
+
+
+def value_label(column: str, value: object) -> str:
+    """A category value as a paper shows it: the toolkit's own codes in words, anything else as written.
+
+    Examples
+    --------
+    >>> value_label("offence_group", "burglary_domestic"), value_label("offence_group", "Property")
+    ('Burglary (domestic)', 'Property')
+    """
+    text = str(value)
+    if column == "offence_group":
+        return OFFENCE_LABELS.get(text, text)
+    return text

@@ -1,0 +1,287 @@
+"""The charts of the papers, each with alternative text that says what it shows.
+
+Every function takes tidy, disclosure-controlled data (rows whose values
+were suppressed are left out of the chart, and the caller says how many) and
+returns ``(png, alt)``: the chart as PNG bytes and a plain description of it
+for screen readers. Charts are drawn on their own matplotlib figure (no
+pyplot state), sized by the number of rows so labels never overlap; long
+labels wrap. The paper frame (:class:`analysis.paper.frame.Paper`) numbers
+and captions them.
+
+Examples
+--------
+>>> png, alt = dot_plot(["A", "B"], [0.4, 0.55], [0.35, 0.5], [0.45, 0.6], xlabel="Rate (%)", percent=True)
+>>> png[:4] == b"\\x89PNG", alt
+(True, 'Dot chart of 2 values with 95% intervals: highest B (55.0%), lowest A (40.0%).')
+"""
+
+from __future__ import annotations
+
+import io
+import textwrap
+from typing import Any, Sequence
+
+import numpy as np
+
+from .text import chart_text, pct, ratio
+
+__all__ = ["dot_plot", "forest_plot", "heatmap", "bar_chart", "funnel_chart", "calibration_chart", "to_png"]
+
+WIDTH_IN = 8.0
+COLOURS = ("#1f5fa0", "#d4722a", "#3a923a", "#8c564b")
+
+
+def _figure(rows: int, *, width: float = WIDTH_IN, per_row: float = 0.42, extra: float = 1.3, min_height: float = 2.4):
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    height = max(min_height, extra + per_row * rows)
+    fig = Figure(figsize=(width, height), dpi=100)
+    return fig
+
+
+def to_png(fig: Any) -> bytes:
+    """The figure as PNG bytes (tight bounding box, 100 dpi)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight", metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def _wrap(label: Any, width: int = 34) -> str:
+    return "\n".join(textwrap.wrap(chart_text(label), width)) or " "
+
+
+def _style(ax: Any) -> None:
+    ax.grid(axis="x", color="0.88", linewidth=0.8)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+
+
+def _fmt(value: float, percent: bool) -> str:
+    return pct(value) if percent else ratio(value)
+
+
+def dot_plot(
+    labels: Sequence[Any],
+    values: Sequence[float],
+    lower: Sequence[float] | None = None,
+    upper: Sequence[float] | None = None,
+    *,
+    series: Sequence[Any] | None = None,
+    xlabel: str = "",
+    percent: bool = False,
+    reference: float | None = None,
+    confidence: float = 0.95,
+) -> tuple[bytes, str]:
+    """Horizontal dots with interval bars, one row per label; ``series`` splits each row into groups.
+
+    The interval bars are drawn at exactly the dots' positions (each series
+    is offset by the same amount for both).
+    """
+    labels = [str(x) for x in labels]
+    values = np.asarray(values, dtype=float)
+    lo = None if lower is None else np.asarray(lower, dtype=float)
+    hi = None if upper is None else np.asarray(upper, dtype=float)
+    groups = [str(s) for s in series] if series is not None else [""] * len(labels)
+    rows = list(dict.fromkeys(labels))
+    kinds = list(dict.fromkeys(groups))
+    fig = _figure(len(rows))
+    ax = fig.add_subplot()
+    scale = 100.0 if percent else 1.0
+    step = 0.22 if len(kinds) > 1 else 0.0
+    for k, kind in enumerate(kinds):
+        mask = np.array([g == kind for g in groups])
+        offset = (k - (len(kinds) - 1) / 2) * step
+        y = np.array([rows.index(l) for l, m in zip(labels, mask) if m], dtype=float) + offset
+        colour = COLOURS[k % len(COLOURS)]
+        if lo is not None and hi is not None:
+            ax.hlines(y, lo[mask] * scale, hi[mask] * scale, color=colour, linewidth=2, alpha=0.8)
+        ax.plot(values[mask] * scale, y, "o", color=colour, markersize=7, label=chart_text(kind) if kind else None, zorder=3)
+    if reference is not None:
+        ax.axvline(reference * scale, color="0.4", linestyle="--", linewidth=1)
+    ax.set_yticks(range(len(rows)), [_wrap(r) for r in rows])
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.set_xlabel(chart_text(xlabel))
+    _style(ax)
+    if len(kinds) > 1:
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16 - 0.02 * len(rows) ** 0.5), ncol=len(kinds), frameon=False)
+    png = to_png(fig)
+    level = f"{100 * confidence:g}%"
+    order = np.argsort(-values)
+    if len(kinds) > 1:
+        alt = f"Dot chart of {len(rows)} rows, each with {len(kinds)} values ({', '.join(kinds)})"
+        alt += f" and {level} intervals" if lo is not None else ""
+        alt += f": highest {labels[order[0]]} ({groups[order[0]]}, {_fmt(values[order[0]], percent)}), lowest {labels[order[-1]]} ({groups[order[-1]]}, {_fmt(values[order[-1]], percent)})."
+    else:
+        alt = f"Dot chart of {len(rows)} values" + (f" with {level} intervals" if lo is not None else "")
+        alt += f": highest {labels[order[0]]} ({_fmt(values[order[0]], percent)}), lowest {labels[order[-1]]} ({_fmt(values[order[-1]], percent)})."
+    return png, alt
+
+
+def forest_plot(
+    labels: Sequence[Any],
+    estimates: Sequence[float],
+    lower: Sequence[float],
+    upper: Sequence[float],
+    *,
+    series: Sequence[Any] | None = None,
+    xlabel: str = "Odds ratio (log scale)",
+    reference: float = 1.0,
+    log: bool = True,
+    confidence: float = 0.95,
+    what: str = "odds ratios",
+) -> tuple[bytes, str]:
+    """Estimates with intervals on a log scale against a reference line (1 = no difference)."""
+    labels = [str(x) for x in labels]
+    est = np.asarray(estimates, dtype=float)
+    lo, hi = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
+    groups = [str(s) for s in series] if series is not None else [""] * len(labels)
+    rows = list(dict.fromkeys(labels))
+    kinds = list(dict.fromkeys(groups))
+    fig = _figure(len(rows))
+    ax = fig.add_subplot()
+    step = 0.24 if len(kinds) > 1 else 0.0
+    for k, kind in enumerate(kinds):
+        mask = np.array([g == kind for g in groups])
+        offset = (k - (len(kinds) - 1) / 2) * step
+        y = np.array([rows.index(l) for l, m in zip(labels, mask) if m], dtype=float) + offset
+        colour = COLOURS[k % len(COLOURS)]
+        ax.hlines(y, lo[mask], hi[mask], color=colour, linewidth=2, alpha=0.85)
+        ax.plot(est[mask], y, "s" if k else "o", color=colour, markersize=7, label=chart_text(kind) if kind else None, zorder=3)
+    ax.axvline(reference, color="0.4", linestyle="--", linewidth=1)
+    if log:
+        ax.set_xscale("log")
+        finite = np.concatenate([lo[np.isfinite(lo) & (lo > 0)], hi[np.isfinite(hi)], [reference]])
+        left, right = max(finite.min() / 1.15, 1e-3), finite.max() * 1.15
+        ax.set_xlim(left, right)
+        ticks = [t for t in (0.1, 0.2, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 6, 8, 10, 20, 50) if left <= t <= right]
+        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        ax.minorticks_off()
+    ax.set_yticks(range(len(rows)), [_wrap(r) for r in rows])
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.set_xlabel(chart_text(xlabel))
+    _style(ax)
+    if len(kinds) > 1:
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16 - 0.02 * len(rows) ** 0.5), ncol=len(kinds), frameon=False)
+    png = to_png(fig)
+    level = f"{100 * confidence:g}%"
+    above = [l for l, a in zip(labels, lo) if a > reference]
+    below = [l for l, b in zip(labels, hi) if b < reference]
+    first = kinds[-1] if len(kinds) > 1 else None
+    alt = f"Forest chart of {what} with {level} intervals for {len(rows)} rows" + (f" ({', '.join(kinds)})" if first else "") + ". "
+    alt += (f"Interval wholly above {reference:g}: {', '.join(dict.fromkeys(above))}. " if above else f"No interval lies wholly above {reference:g}. ")
+    alt += (f"Wholly below {reference:g}: {', '.join(dict.fromkeys(below))}." if below else f"None lies wholly below {reference:g}.")
+    return png, alt
+
+
+def heatmap(matrix: Any, *, row_labels: Sequence[Any], col_labels: Sequence[Any], value_label: str, fmt: str = "{:.0f}",
+            cmap: str = "Blues", what: str = "values", skip_diagonal: bool = False) -> tuple[bytes, str]:
+    """A labelled grid of numbers: missing cells marked [c]; with ``skip_diagonal``, the diagonal shown as a dash."""
+    values = np.asarray(matrix, dtype=float).copy()
+    diagonal = np.zeros(values.shape, dtype=bool)
+    if skip_diagonal:
+        np.fill_diagonal(diagonal, True)
+        values[diagonal] = np.nan
+    fig = _figure(len(row_labels), per_row=0.5, extra=1.8)
+    ax = fig.add_subplot()
+    masked = np.ma.masked_invalid(values)
+    image = ax.imshow(masked, cmap=cmap, aspect="auto")
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            v = values[i, j]
+            text = "\u2013" if diagonal[i, j] else ("[c]" if not np.isfinite(v) else fmt.format(v))
+            shade = np.isfinite(v) and (v - np.nanmin(values)) > 0.6 * (np.nanmax(values) - np.nanmin(values) + 1e-12)
+            ax.text(j, i, text, ha="center", va="center", fontsize=9, color="white" if shade else "black")
+    ax.set_xticks(range(len(col_labels)), [_wrap(c, 14) for c in col_labels], rotation=30, ha="right")
+    ax.set_yticks(range(len(row_labels)), [_wrap(r, 28) for r in row_labels])
+    bar = fig.colorbar(image, ax=ax, fraction=0.04, pad=0.02)
+    bar.set_label(chart_text(value_label))
+    ax.grid(False)
+    png = to_png(fig)
+    finite = np.isfinite(values)
+    alt = f"Grid of {what}: {values.shape[0]} rows by {values.shape[1]} columns"
+    if finite.any():
+        i, j = np.unravel_index(np.nanargmax(values), values.shape)
+        alt += f"; highest {fmt.format(values[i, j])} for {row_labels[i]} and {col_labels[j]}"
+    if (~finite & ~diagonal).any():
+        alt += f"; {int((~finite & ~diagonal).sum())} cells suppressed"
+    return png, alt + "."
+
+
+def bar_chart(labels: Sequence[Any], values: Sequence[float], *, xlabel: str, highlight: Sequence[bool] | None = None,
+              percent: bool = False, what: str = "values", lower: Sequence[float] | None = None,
+              upper: Sequence[float] | None = None) -> tuple[bytes, str]:
+    """Horizontal bars, largest first as given; ``highlight`` colours some bars differently (e.g. a total)."""
+    labels = [str(x) for x in labels]
+    vals = np.asarray(values, dtype=float)
+    fig = _figure(len(labels))
+    ax = fig.add_subplot()
+    scale = 100.0 if percent else 1.0
+    colours = [COLOURS[1] if (highlight is not None and highlight[i]) else COLOURS[0] for i in range(len(labels))]
+    y = np.arange(len(labels))
+    ax.barh(y, vals * scale, color=colours, height=0.6)
+    if lower is not None and upper is not None:
+        lo, hi = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
+        ok = np.isfinite(lo) & np.isfinite(hi)
+        ax.errorbar(vals[ok] * scale, y[ok], xerr=[(vals - lo)[ok] * scale, (hi - vals)[ok] * scale], fmt="none", ecolor="black", capsize=3)
+    ax.axvline(0, color="0.3", linewidth=0.8)
+    ax.set_yticks(y, [_wrap(l) for l in labels])
+    ax.set_ylim(len(labels) - 0.5, -0.5)
+    ax.set_xlabel(chart_text(xlabel))
+    _style(ax)
+    png = to_png(fig)
+    order = np.argsort(-vals)
+    alt = (f"Bar chart of {what} for {len(labels)} rows: largest {labels[order[0]]} ({_fmt(vals[order[0]], percent) if percent else f'{vals[order[0]]:.1f}'}), "
+           f"smallest {labels[order[-1]]} ({_fmt(vals[order[-1]], percent) if percent else f'{vals[order[-1]]:.1f}'}).")
+    return png, alt
+
+
+def funnel_chart(units: Any, *, kind: str = "ratio", target: Any = None, overdispersion: str = "truncation",
+                 label_all: bool | None = None, unit_name: str = "unit", unit_plural: str | None = None,
+                 title: str | None = None, namer: Any = None, **kwargs: Any) -> tuple[bytes, str]:
+    """A funnel plot (see :func:`analysis.funnel.funnel_plot`), with every unit labelled when there are few."""
+    from ..funnel import funnel_plot, funnel_units
+
+    n_units = len(units.drop_duplicates(subset=["group"])) if "group" in units else len(units)
+    label_all = n_units <= 20 if label_all is None else label_all
+    fig = _figure(10, per_row=0.45, extra=1.0)
+    ax = fig.add_subplot()
+    funnel_plot(units, kind, target=target, overdispersion=overdispersion, ax=ax, title=chart_text(title) if title else None,
+                label_outside=True, **kwargs)
+    table = funnel_units(units, kind, target=target, overdispersion=overdispersion, **kwargs)
+    first = table[table["confidence"] == table["confidence"].min()]
+    if label_all:
+        marked = set(first.loc[first["significance"] != "Not significant", "group"]) if "group" in first else set()
+        x = "expected" if kind == "ratio" else "n"
+        for _, row in first.iterrows():
+            if row.get("group") in marked:
+                continue
+            name = str(row.get("group", "")).split("=", 1)[-1]
+            ax.annotate(chart_text(name), (row[x], row["estimate"] * (100 if kind == "proportion" else 1)), xytext=(4, -9),
+                        textcoords="offset points", fontsize=7, color="0.35")
+    png = to_png(fig)
+    outside = first[first["significance"] != "Not significant"]
+    name_of = namer or (lambda g: str(g).split("=", 1)[-1])
+    names = [name_of(g) for g in outside.get("group", [])]
+    alt = (f"Funnel plot of {n_units} {unit_plural or unit_name + 's'}: each {unit_name}'s "
+           + ("observed/expected ratio" if kind == "ratio" else "rate")
+           + " against its size, with 95% and 99.8% control limits. "
+           + (f"Outside the limits: {', '.join(names)}." if names else "Every point lies within the limits."))
+    return png, alt
+
+
+def calibration_chart(table: Any, *, title: str | None = None) -> tuple[bytes, str]:
+    """Observed against predicted by tenth of predicted risk (see :func:`analysis.diagnostics.calibration_plot`)."""
+    from ..diagnostics import calibration_plot
+
+    fig = _figure(10, per_row=0.45, extra=1.0, width=6.5)
+    ax = fig.add_subplot()
+    calibration_plot(table, ax=ax, title=chart_text(title) if title else "")
+    png = to_png(fig)
+    worst = (table["observed_pct"] - table["expected_pct"]).abs().max()
+    alt = (f"Calibration chart: observed against predicted percentage in {len(table)} groups of predicted risk; "
+           f"the largest gap between them is {worst:.1f} percentage points.")
+    return png, alt
