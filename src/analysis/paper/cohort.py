@@ -30,6 +30,7 @@ class CohortPaper(Paper):
     """Who is in the cohort (see the module docstring)."""
 
     number = "02"
+    parts = ('data_quality', 'prevalence', 'together', 'by_flag', 'by_group')
     terms = ("crude_rate", "wilson")
 
     @property

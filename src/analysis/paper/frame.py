@@ -69,6 +69,8 @@ class Paper:
     part: str = ""
     #: Glossary terms this paper uses (keys of :data:`analysis.paper.glossary.TERMS`)
     terms: tuple[str, ...] = ()
+    #: The section methods, in the order the notebook calls them (between the front matter and the closing)
+    parts: tuple[str, ...] = ()
 
     def __init__(self, results: StudyResults, *, threshold: int = 10, rounding: int | None = None) -> None:
         self.results = results
@@ -231,6 +233,21 @@ class Paper:
         for note in notes:
             s.add(Paragraph(note))
         return s
+
+    def render(self) -> Section:
+        """The whole paper as one section: front matter, every part in order, and the closing appendices.
+
+        What the notebook shows cell by cell, in one call (for tests and for scripts).
+        """
+        whole = Section([self.front_matter()])
+        for name in self.parts:
+            whole.add(getattr(self, name)())
+        whole.add(self.closing())
+        return whole
+
+    def closing(self) -> Section:
+        """Limitations, glossary, methods and the disclosure appendix (each paper writes its own)."""
+        return Section([self.glossary(), self.disclosure()])
 
     def disclosure(self) -> "DisclosureAppendix":
         """The disclosure appendix: the rules, a line per table, and the full log for the CSV beside the paper."""

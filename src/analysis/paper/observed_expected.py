@@ -41,6 +41,7 @@ class ObservedExpectedPaper(Paper):
     """Areas and groups against their expected rates (see the module docstring)."""
 
     number = "04"
+    parts = ('no_areas', 'sources_section', 'funnel', 'published_section', 'by_sex', 'fine', 'baseline')
     terms = ("expected", "oe", "case_mix", "internal_standardisation", "adjusted_baseline", "funnel_plot", "overdispersion",
              "wilson")
 

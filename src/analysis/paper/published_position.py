@@ -40,6 +40,7 @@ class PublishedPositionPaper(Paper):
     """The published reference's figures (see the module docstring)."""
 
     number = "01"
+    parts = ('moj', 'offences', 'youth', 'crc_areas', 'crc_flags', 'implied', 'focus', 'discrepancies')
     terms = ("published_reference", "wilson", "expected", "p_value")
 
     @property

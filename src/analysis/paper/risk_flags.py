@@ -58,6 +58,7 @@ class RiskFlagsPaper(Paper):
     """Each flag's association once case mix is allowed for (see the module docstring)."""
 
     number = "03"
+    parts = ('no_flags', 'adjusted', 'differences', 'fit', 'attributable', 'expected')
     terms = ("adjusted", "case_mix", "odds_ratio", "risk_ratio", "marginal_effect", "interaction", "p_value",
              "c_statistic", "calibration", "vif", "paf", "expected", "oe", "internal_standardisation", "adjusted_baseline")
 

@@ -31,6 +31,7 @@ class SummaryPaper(Paper):
     """The evidence summary (see the module docstring)."""
 
     number = "05"
+    parts = ('flags', 'differences', 'areas', 'share', 'charts')
     terms = ("odds_ratio", "risk_ratio", "marginal_effect", "adjusted", "case_mix", "expected", "oe", "adjusted_baseline",
              "internal_standardisation", "funnel_plot", "overdispersion", "paf", "c_statistic", "calibration", "interaction")
 

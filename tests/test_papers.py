@@ -1,0 +1,151 @@
+"""The papers on extracts shaped nothing like the default: degenerate data get a sentence, not a crash;
+labels from the data are text, never markup; the summary quotes the other papers' numbers."""
+
+from __future__ import annotations
+
+import html as _html
+import re
+
+import pandas as pd
+import pytest
+
+from analysis import load_cohort
+from analysis.cohort import open_study
+from analysis.paper import CohortPaper, ObservedExpectedPaper, RiskFlagsPaper, SummaryPaper
+from analysis.paths import DEFAULT_COHORT
+from analysis.results import analyse
+from analysis.schema import FLAGS
+
+PAPERS = (CohortPaper, RiskFlagsPaper, ObservedExpectedPaper, SummaryPaper)
+
+
+@pytest.fixture(scope="module")
+def base() -> pd.DataFrame:
+    """1,500 people from each period of the default cohort, as text (like an analyst's CSV)."""
+    cohort = load_cohort(DEFAULT_COHORT)
+    sample = cohort.groupby("period", observed=True, group_keys=False).sample(1500, random_state=3)
+    return sample.drop(columns=["ogrs3", "age", "previous_sanctions", "age_first_sanction", "reoffences"]).astype(
+        {c: object for c in sample.select_dtypes("category").columns})
+
+
+def _papers(frame: pd.DataFrame, tmp_path, study: dict | None = None, name: str = "x.csv"):
+    path = tmp_path / name
+    frame.to_csv(path, index=False)
+    data = open_study(study or {}, path)
+    results = analyse(data)
+    return results, {cls.number: cls(results) for cls in PAPERS}
+
+
+def _visible(section) -> str:
+    """The text a reader sees (tags dropped, entities decoded)."""
+    return _html.unescape(re.sub(r"<[^>]+>", " ", str(section.html())))
+
+
+def _render(papers) -> dict[str, str]:
+    out = {number: _visible(paper.render()) for number, paper in papers.items()}
+    for number, text in out.items():
+        for bad in ("nan%", "NaN", "<NA>", " None", "Traceback"):
+            assert bad not in text, f"paper {number} shows {bad!r}"
+    return out
+
+
+def test_every_flag_zero_gets_a_sentence(base, tmp_path):
+    frame = base.copy()
+    for flag in FLAGS:
+        frame[flag] = 0
+    results, papers = _papers(frame, tmp_path)
+    assert results.flags == [] and set(results.flags_left_out) == set(FLAGS)
+    text = _render(papers)
+    assert "No flag has both values in the period" in text["03"]
+    assert "no one in the period has it" in text["02"]
+    assert "“Domestic violence perpetrator”" not in text["03"]  # named only as left out, never as analysed
+
+
+def test_a_single_area_and_a_single_period(base, tmp_path):
+    frame = base[base["period"] == "2015-10/2016-09"].copy()
+    frame["area"] = "Dudley"
+    results, papers = _papers(frame, tmp_path)
+    assert results.reference_period is None and results.areas == ["Dudley"]
+    text = _render(papers)
+    assert "holds one area (Dudley), so there is nothing to compare it with" in text["04"]
+    assert "There is no baseline period" in text["03"]
+    assert "Does the association differ by area" not in text["03"] and "differ by age band" in text["03"]
+
+
+def test_an_area_under_the_threshold_is_suppressed_everywhere(base, tmp_path):
+    frame = base.copy()
+    current = frame.index[frame["period"] == "2015-10/2016-09"]
+    frame.loc[current[:7], "area"] = "Tiny"
+    results, papers = _papers(frame, tmp_path)
+    text = _render(papers)
+    for number in ("02", "04"):
+        assert "[c]" in text[number]
+        row = re.search(r"Tiny\s+([^\n]*)", text[number])
+        assert row and "[c]" in row.group(1)
+    log = papers["04"].pub.details()
+    assert (log["location"].str.contains("Tiny")).any()
+
+
+def test_a_flag_everyone_has_is_named_once_as_left_out(base, tmp_path):
+    frame = base.copy()
+    frame["homeless"] = 1
+    results, papers = _papers(frame, tmp_path)
+    assert results.flags_left_out == {"homeless": "everyone in the period has it"}
+    text = _render(papers)
+    assert "everyone in the period has it" in text["03"]
+    assert "“Homeless”" not in text["03"]  # never written about as if analysed
+
+
+def test_an_extract_without_areas_or_case_mix(base, tmp_path):
+    frame = base[["reoffended", "dv", "mental_health", "period"]].copy()
+    results, papers = _papers(frame, tmp_path, {"study": {"area_label": "PUMA"}})
+    assert results.flags == ["dv", "mental_health"] and results.adjust == []
+    text = _render(papers)
+    assert "The extract has no PUMA column" in text["04"]
+    assert "Child protection" not in text["05"] and "six" not in text["05"]
+
+
+HOSTILE = {
+    "Dudley": "<script>alert(1)</script>Dudley",
+    "Sandwell": "Walsall_North *A*",
+    "Walsall": "Sandwell | #1 & <img src=x onerror=alert(2)>",
+    "Wolverhampton": "Wolves `code` " + "very long label " * 12,
+}
+
+
+def test_hostile_labels_are_shown_exactly_and_never_as_markup(base, tmp_path):
+    frame = base.copy()
+    frame["area"] = frame["area"].map(HOSTILE)
+    frame.loc[frame["offence_group"] == "violence", "offence_group"] = "Violence <b>bold</b> & _under_"
+    study = {"study": {"title": "Title <script>x()</script> & *stars*", "organisation": "Org <i onmouseover=alert(3)>"}}
+    results, papers = _papers(frame, tmp_path, study)
+    for number, paper in papers.items():
+        raw = str(paper.render().html())
+        assert "<script" not in raw.lower(), number
+        assert not re.search(r"<[^>]+\son\w+\s*=", raw), number  # no event handler attribute from the data
+        assert "<b>bold</b>" not in raw and "<img" not in raw
+        seen = _visible(paper.render())
+        for label in (*HOSTILE.values(), "Title <script>x()</script> & *stars*"):
+            if number in ("02", "04", "05") or "Title" in label:
+                assert label in seen, (number, label)
+        for table in re.findall(r"<table.*?</table>", raw, flags=re.S):
+            head = len(re.findall(r"<th scope=\"col\"", table))
+            for row in re.findall(r"<tbody>(.*?)</tbody>", table, flags=re.S)[0].split("</tr>")[:-1]:
+                assert len(re.findall(r"<t[hd] ", row)) == head  # every row keeps its columns
+
+
+def test_the_summary_quotes_the_other_papers_numbers(base, tmp_path):
+    results, papers = _papers(base, tmp_path, {"study": {"published": "black-country-2018"}})
+    summary = papers["05"]
+    rf = papers["03"]
+    for row in rf.effects.to_dict("records"):
+        quoted = summary.flags_paper.effects.set_index("flag").loc[row["flag"]]
+        for col in ("odds_ratio", "risk_ratio", "risk_difference", "rate_flagged"):
+            assert quoted[col] == pytest.approx(row[col]), (row["flag"], col)
+    text = _visible(summary.flags())
+    for row in rf.effects.to_dict("records"):
+        assert f"odds ratio {row['odds_ratio']:.2f}" in text
+        assert f"a risk {row['risk_ratio']:.2f} times as high" in text or "could be chance" in text
+    oe = papers["04"]
+    for sentence in oe.together_sentences():
+        assert _html.unescape(re.sub(r"<[^>]+>", "", str(sentence))) in _visible(summary.areas())
