@@ -353,6 +353,10 @@ def test_score_and_exact_proportion_limits_differ_at_small_n():
     assert 0 < exact.loc[0, "lower"] <= 1 / 3
     assert exact.loc[0, "upper"] == 1  # P(X >= 3) = 0.512: nothing is High
     assert exact.loc[0, "lower"] != pytest.approx(score.loc[0, "lower"], abs=0.01)
+    # So x = 1 of 3 is Low by score (1/3 < 0.3474) but not by the exact test (P(X <= 1) = 0.104).
+    one = pd.DataFrame({"group": ["u"], "observed": [1], "n": [3]})
+    assert funnel_units(one, "proportion", target=0.8, overdispersion="none", method="score")["significance"].iloc[0] == "Low (0.025)"
+    assert funnel_units(one, "proportion", target=0.8, overdispersion="none")["significance"].iloc[0] == "Not significant"
 
 
 # ----------------------------------------------------------------- false alarms, from the distributions
@@ -504,3 +508,11 @@ def test_truncation_rule_reaches_the_funnel_and_is_checked():
         funnel_units(units, truncation_rule="decile")
     with pytest.raises(ValueError):
         estimate_overdispersion(Z25, S25, truncation_rule="decile")
+
+
+def test_four_units_percentile_drops_two_rank_rule_keeps_all():
+    # Percentile: 10th at position 1.3, 90th at 3.7 -> the lowest and highest are dropped.
+    # Rank rule: groups floor(10 r / 5) = 2, 4, 6, 8 -> none is 0 or 9, all four kept.
+    z, s = [-2.0, -0.5, 1.0, 3.0], [0.1] * 4
+    assert estimate_overdispersion(z, s).iloc[0]["n_used"] == 2
+    assert estimate_overdispersion(z, s, truncation_rule="rank").iloc[0]["n_used"] == 4
