@@ -1,7 +1,8 @@
-"""Intervals for proportions and for O/E ratios, checked against METHODS.md section 3 worked values.
+"""Intervals for proportions and for O/E ratios, checked against worked values (docs/methods.md).
 
-Every expected number here is independent of the code: a METHODS worked value,
-or a closed form evaluated by hand (noted beside it).
+Every expected number here is independent of the code: a published worked value,
+UKHSA's convention (PHEindicatormethods), or a closed form evaluated by hand
+(noted beside it).
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ def test_ratio_ci_vectorised_with_series_and_levels():
     assert {"observed", "expected", "statistic", "method", "confidence"} <= set(t.columns)
 
 
-@pytest.mark.parametrize("o, e", [(-1, 2.0), (3, 0.0), (2.5, 1.0), (np.nan, 1.0)])
+@pytest.mark.parametrize("o, e", [(-1, 2.0), (3, 0.0), (2.5, 1.0)])
 def test_ratio_ci_rejects_bad_counts(o, e):
     with pytest.raises(ValueError):
         ratio_ci(o, e)
@@ -113,7 +114,12 @@ levels = st.floats(min_value=0.5, max_value=0.999)
 @given(o=counts, e=expecteds, method=st.sampled_from(["auto", "byar", "exact"]))
 def test_ratio_interval_contains_its_estimate(o, e, method):
     t = ratio_ci(o, e, method=method)
-    assert (t["lower"] <= t["estimate"] + 1e-12).all() and (t["estimate"] <= t["upper"] + 1e-12).all()
+    assert (t["estimate"] <= t["upper"] + 1e-12).all()
+    # Byar's lower limit is undefined (NaN) only where its formula is negative: small O at high confidence.
+    z = np.array([1.959964, 3.090232])
+    byar_negative = (t["method"] == "Byar's approximation").to_numpy() & (o > 0) & (1 - 1 / (9 * max(o, 1)) < z / (3 * np.sqrt(max(o, 1))))
+    assert (t["lower"].isna().to_numpy() == byar_negative).all()
+    assert (t["lower"][~byar_negative] <= t["estimate"][~byar_negative] + 1e-12).all()
 
 
 @settings(max_examples=60, deadline=None)
@@ -125,3 +131,52 @@ def test_ratio_interval_widens_with_confidence(o, e, a, b):
     assert t.loc[1, "upper"] >= t.loc[0, "upper"] - 1e-12
 
 
+
+
+# ----------------------------------------------------------------- edge cases (UKHSA's conventions)
+
+
+def test_byar_lower_limit_is_missing_where_the_formula_goes_negative():
+    # O = 1: 95%: (1 - 1/9 - 1.959964/3)^3 = 0.013072; 99.8%: (1 - 1/9 - 3.090232/3)^3 = -0.002814 < 0,
+    # where UKHSA's byars_lower returns NA. The upper limit is unaffected: 2 (1 - 1/18 + z / (3 sqrt 2))^3.
+    t = ratio_ci(1, 1.0, method="byar")
+    assert t.loc[0, "observed_lower"] == pytest.approx((1 - 1 / 9 - 1.959964 / 3) ** 3, rel=1e-5)
+    assert (1 - 1 / 9 - 3.090232 / 3) ** 3 == pytest.approx(-0.002814, abs=1e-6)
+    assert math.isnan(t.loc[1, "observed_lower"]) and math.isnan(t.loc[1, "lower"])
+    assert t.loc[1, "observed_upper"] == pytest.approx(2 * (1 - 1 / 18 + 3.090232 / (3 * math.sqrt(2))) ** 3, rel=1e-6)
+    # At O = 0 the lower limit is 0 (Byar's formula is undefined there; 0 is the exact limit), and
+    # "auto" uses the exact interval below 10 anyway: chi2(0.001; 2) / 2 = -ln(0.999).
+    assert ratio_ci(0, 1.0, method="byar").loc[1, "lower"] == 0
+    assert ratio_ci(1, 1.0).loc[1, "observed_lower"] == pytest.approx(-math.log(0.999), rel=1e-9)
+
+
+def test_missing_counts_give_na_rows():
+    t = proportion_ci([3, np.nan, 5, None], [10, 10, np.nan, 7], confidence=0.95)
+    assert t.loc[0, "lower"] == pytest.approx(proportion_ci(3, 10, confidence=0.95).loc[0, "lower"])
+    assert t.loc[1:, ["estimate", "lower", "upper"]].isna().all().all()
+    assert (t["statistic"] == "proportion").all() and (t["method"] == "wilson").all() and (t["confidence"] == 0.95).all()
+    r = ratio_ci(pd.Series([4, np.nan, 12], index=list("abc")), pd.Series([2.0, 3.0, np.nan], index=list("abc")))
+    assert list(r["group"]) == ["a", "a", "b", "b", "c", "c"]
+    assert r.loc[0, "upper"] == pytest.approx(ratio_ci(4, 2.0).loc[0, "upper"])
+    assert r.loc[2:, ["estimate", "lower", "upper", "observed_lower", "observed_upper"]].isna().all().all()
+    assert set(r.loc[2:, "method"]) == {"not computed: count missing"}
+    assert (r["statistic"] == "standardised ratio (O/E)").all()
+    with pytest.raises(ValueError):
+        proportion_ci([3, np.nan], [2, 10])  # a known count that is wrong is still an error
+
+
+@pytest.mark.parametrize("method", ["wilson", "clopper-pearson", "jeffreys"])
+def test_full_confidence_gives_zero_to_one_for_proportions(method):
+    # UKHSA's wilson_lower / wilson_upper return 0 and 1 at confidence = 1.
+    t = proportion_ci([0, 3, 10], [10, 10, 10], method=method, confidence=[0.95, 1])
+    full = t[t["confidence"] == 1]
+    assert (full["lower"] == 0).all() and (full["upper"] == 1).all()
+
+
+def test_full_confidence_for_ratios_follows_ukhsa():
+    # Exact: chi2 quantiles at 0 and 1 are 0 and infinity; Byar's: the lower formula is -infinity (NA), the upper infinity.
+    t = ratio_ci([3, 30], [2.0, 2.0], confidence=1)
+    assert t.loc[0, "lower"] == 0 and math.isinf(t.loc[0, "upper"])
+    assert math.isnan(t.loc[1, "lower"]) and math.isinf(t.loc[1, "upper"])
+    with pytest.raises(ValueError):
+        ratio_ci(3, 2.0, confidence=1.5)

@@ -47,6 +47,7 @@ __all__ = [
     "interaction_tests",
     "flag_effect_by",
     "auc_from_counts",
+    "RISK_GROUPINGS",
 ]
 
 
@@ -166,34 +167,101 @@ def calibration(model: FlagsModel, data: pd.DataFrame | None = None, confidence:
     return pd.DataFrame(rows)
 
 
-def calibration_table(model: FlagsModel, data: pd.DataFrame | None = None, groups: int = 10, confidence: float = 0.95) -> pd.DataFrame:
+RISK_GROUPINGS: dict[str, str] = {
+    "equal-size": "groups of equal size by predicted risk (people with the same prediction kept together)",
+    "quantile": "groups cut at the quantiles of predicted risk (R quantile type 7, intervals closed on the right), "
+                "as ResourceSelection's hoslem.test",
+}
+"""Ways of forming the risk groups of :func:`calibration_table` and :func:`hosmer_lemeshow`."""
+
+
+def _risk_groups(p: np.ndarray, n: np.ndarray, groups: int, grouping: str) -> np.ndarray:
+    """Group number (0-based) of each cell, given predictions ``p`` sorted ascending and people per cell ``n``.
+
+    ``"equal-size"``: a cell goes in group ``floor(groups x m / N)``, m the
+    midpoint of its people in the sorted order. ``"quantile"``: breaks at the
+    type-7 quantiles of the N people's predictions at 0, 1/groups, ..., 1
+    (duplicates removed); a cell goes in the interval ``(b_k, b_k+1]`` that
+    holds its prediction, the first interval also holding ``b_0``.
+    """
+    N = n.sum()
+    if grouping == "equal-size":
+        mid = np.cumsum(n) - n / 2
+        return np.minimum((mid / N * groups).astype(int), groups - 1)
+    cum = np.cumsum(n)
+    probs = np.minimum(np.arange(groups + 1) * (1 / groups), 1.0)  # R: seq(0, 1, 1/g)
+    index = 1 + (N - 1) * probs  # 1-based position, as R's quantile(type = 7)
+    lo, hi = np.floor(index), np.ceil(index)
+
+    def person(i: np.ndarray) -> np.ndarray:  # prediction of the i-th person (1-based) in sorted order
+        return p[np.searchsorted(cum, i - 1, side="right")]
+
+    qs, x_hi = person(lo), person(hi)
+    h = index - lo
+    qs = np.where((index > lo) & (x_hi != qs), (1 - h) * qs + h * x_hi, qs)
+    breaks = np.unique(qs)
+    if breaks.size < 2:
+        return np.zeros(p.shape, dtype=int)
+    return np.clip(np.searchsorted(breaks, p, side="left") - 1, 0, breaks.size - 2)
+
+
+def calibration_table(
+    model: FlagsModel,
+    data: pd.DataFrame | None = None,
+    groups: int = 10,
+    confidence: float = 0.95,
+    grouping: str = "equal-size",
+) -> pd.DataFrame:
     """Observed and predicted reoffending by group (tenth) of predicted risk.
 
-    People are sorted by predicted probability and cut into ``groups`` groups
-    of (as near as ties allow) equal size; people with the same prediction
-    stay together.
+    Parameters
+    ----------
+    model
+        The fitted model.
+    data
+        Rows to assess the model on (default: the fitted data).
+    groups
+        Number of risk groups requested (default 10).
+    confidence
+        Level of the Wilson interval for each group's observed percentage.
+    grouping
+        ``"equal-size"`` (default): people are sorted by predicted probability
+        and cut into ``groups`` groups of (as near as ties allow) equal size;
+        people with the same prediction stay together, and a group of tied
+        people goes where the middle of the tie falls. ``"quantile"``: the
+        groups are cut at the quantiles of predicted risk as R's
+        ``ResourceSelection::hoslem.test`` does (``cut(p, unique(quantile(p,
+        seq(0, 1, 1/g))), include.lowest = TRUE)``). The two differ when many
+        people share a prediction; empty groups are dropped.
 
     Returns
     -------
     pandas.DataFrame
         ``group`` (1 = lowest risk), ``n``, ``observed``, ``expected``,
         ``observed_pct``, ``expected_pct``, ``ci_lower``/``ci_upper`` (Wilson,
-        of the observed percentage), ``statistic``, ``method``, ``confidence``.
+        of the observed percentage), ``grouping``, ``statistic``, ``method``,
+        ``confidence``.
+
+    Examples
+    --------
+    >>> import analysis
+    >>> analysis.calibration_table(fit, grouping="quantile")  # doctest: +SKIP
     """
+    if grouping not in RISK_GROUPINGS:
+        raise ValueError(f"grouping must be one of {list(RISK_GROUPINGS)}, not {grouping!r}")
     lp, s, n = _scored(model, data)
     p = expit(lp)
     order = np.argsort(p, kind="stable")
     p, s, n = p[order], s[order], n[order]
-    N = n.sum()
-    mid = np.cumsum(n) - n / 2
-    g = np.minimum((mid / N * groups).astype(int), groups - 1)
-    n_g = np.bincount(g, weights=n, minlength=groups)
-    o_g = np.bincount(g, weights=s, minlength=groups)
-    e_g = np.bincount(g, weights=n * p, minlength=groups)
+    g = _risk_groups(p, n, groups, grouping)
+    size = max(groups, int(g.max()) + 1 if g.size else 0)
+    n_g = np.bincount(g, weights=n, minlength=size)
+    o_g = np.bincount(g, weights=s, minlength=size)
+    e_g = np.bincount(g, weights=n * p, minlength=size)
     used = n_g > 0
     ci = proportion_ci(o_g[used], n_g[used], method="wilson", confidence=confidence)
     out = pd.DataFrame({
-        "group": np.arange(1, groups + 1)[used],
+        "group": np.arange(1, size + 1)[used],
         "n": n_g[used].astype(np.int64),
         "observed": o_g[used].astype(np.int64),
         "expected": e_g[used],
@@ -201,28 +269,49 @@ def calibration_table(model: FlagsModel, data: pd.DataFrame | None = None, group
         "expected_pct": 100 * e_g[used] / n_g[used],
         "ci_lower": 100 * ci["lower"].to_numpy(),
         "ci_upper": 100 * ci["upper"].to_numpy(),
+        "grouping": grouping,
         "statistic": "observed_vs_expected_by_risk_group",
-        "method": f"groups of equal size by predicted risk; Wilson interval for the observed percentage; {_label(data)}",
+        "method": f"{RISK_GROUPINGS[grouping]}; Wilson interval for the observed percentage; {_label(data)}",
         "confidence": confidence,
     })
     return out
 
 
-def hosmer_lemeshow(model: FlagsModel, data: pd.DataFrame | None = None, groups: int = 10) -> pd.DataFrame:
+def hosmer_lemeshow(
+    model: FlagsModel, data: pd.DataFrame | None = None, groups: int = 10, grouping: str = "equal-size"
+) -> pd.DataFrame:
     """Hosmer-Lemeshow goodness-of-fit test over groups of predicted risk.
 
-    ``H = sum_g (O_g - E_g)^2 / (E_g (1 - E_g / n_g))`` on ``groups - 2``
-    degrees of freedom for the fitted data, ``groups`` for other data
-    (Hosmer and Lemeshow 2000). With tens of thousands of people it rejects
-    for trivial miscalibration: read it with the calibration plot.
+    ``H = sum_g (O_g - E_g)^2 / (E_g (1 - E_g / n_g))`` (the same as summing
+    ``(O - E)^2 / E`` over reoffenders and non-reoffenders in each group) on
+    ``G - 2`` degrees of freedom for the fitted data and ``G`` for other data
+    (Hosmer and Lemeshow 2000), G the number of non-empty groups. With tens of
+    thousands of people it rejects for trivial miscalibration: read it with
+    the calibration plot.
+
+    Parameters
+    ----------
+    model, data, groups
+        As for :func:`calibration_table`.
+    grouping
+        ``"equal-size"`` (default) or ``"quantile"``, as for
+        :func:`calibration_table`. ``grouping="quantile"`` on the fitted data
+        reproduces R's ``ResourceSelection::hoslem.test(y, fitted(model), g)``
+        (statistic, degrees of freedom and p-value); on other data
+        ``hoslem.test`` would still use ``G - 2`` degrees of freedom.
 
     Returns
     -------
     pandas.DataFrame
         One row: ``statistic`` ("hosmer_lemeshow"), ``estimate`` (H), ``df``,
-        ``p_value``, ``groups``, ``n``, ``method``.
+        ``p_value``, ``groups``, ``n``, ``grouping``, ``method``.
+
+    Examples
+    --------
+    >>> import analysis
+    >>> analysis.hosmer_lemeshow(fit, grouping="quantile")  # doctest: +SKIP
     """
-    t = calibration_table(model, data, groups)
+    t = calibration_table(model, data, groups, grouping=grouping)
     o, e, n = t["observed"].to_numpy(float), t["expected"].to_numpy(float), t["n"].to_numpy(float)
     h = float(((o - e) ** 2 / (e * (1 - e / n))).sum())
     df = len(t) - (2 if data is None else 0)
@@ -233,7 +322,8 @@ def hosmer_lemeshow(model: FlagsModel, data: pd.DataFrame | None = None, groups:
         "p_value": float(stats.chi2.sf(h, df)),
         "groups": len(t),
         "n": int(n.sum()),
-        "method": f"Hosmer-Lemeshow chi-squared over groups of equal size by predicted risk; {_label(data)}",
+        "grouping": grouping,
+        "method": f"Hosmer-Lemeshow chi-squared over {RISK_GROUPINGS[grouping]}; {_label(data)}",
     }])
 
 

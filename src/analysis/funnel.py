@@ -1,4 +1,4 @@
-"""Funnel plots for proportions and for O/E ratios, with overdispersion (METHODS section 4).
+"""Funnel plots for proportions and for O/E ratios, with overdispersion (``docs/methods.md``).
 
 The method is Spiegelhalter's (2005), as used for the NHS SHMI and by CQC:
 
@@ -6,23 +6,39 @@ The method is Spiegelhalter's (2005), as used for the NHS SHMI and by CQC:
    ``ln(theta)`` (theta = 1 by default); proportions ``Y = asin(sqrt(x/n))``,
    ``s = 1/(2 sqrt(n))``, target ``asin(sqrt(sum x / sum n))``.
 2. ``z_i = (Y_i - target) / s_i``.
-3. Outlying z-scores are handled by **SHMI truncation** (units below the 10th
-   or above the 90th percentile of z are dropped) or **CQC winsorisation**
-   (z is capped at those percentiles); percentiles by linear interpolation.
+3. Outlying z-scores are set aside before phi is estimated, by one of:
+   **truncation** (SHMI: units dropped), with either the *percentile rule*
+   (z below the 10th or above the 90th percentile, percentiles by linear
+   interpolation; the default) or *NHS Digital's rank rule* (rank r of N in
+   group ``floor(10 r / (N + 1))``, groups 0 and 9 dropped, as FunnelPlotR
+   does); or **CQC winsorisation** (z capped at the 10th and 90th percentiles).
 4. ``phi = mean(z_i^2)`` over the n units used.
 5. With ``w_i = 1/s_i^2``: ``tau2 = 0`` if ``n phi < n - 1``, else
    ``tau2 = (n phi - (n - 1)) / (sum w - sum w^2 / sum w)``.
 6. Limits at precision E (or n): ``theta exp(+/- z_a sqrt(1/E + tau2))``;
    proportions ``sin^2(asin(sqrt(p)) +/- z_a sqrt(1/(4n) + tau2))``.
-7. If ``phi <= 1`` (or no adjustment is asked for) the unadjusted exact limits
-   are used -- Poisson(theta E) or Binomial(n, p) quantiles with
-   Spiegelhalter's interpolation -- and the tables say so.
+7. If ``phi <= 1`` (or no adjustment is asked for) the unadjusted limits are
+   used, and the tables say which:
+
+   * ``method="exact"`` (the default): the exact one-sided test. A unit is
+     "High" at a level when ``P(X >= O) < tail`` and "Low" when
+     ``P(X <= O) < tail``, with X ~ Poisson(theta E) for ratios and
+     X ~ Binomial(n, p) for proportions (tail = (1 - level) / 2). The line
+     drawn is the count at which that p-value equals the tail (the p-value
+     is continuous in the count through the regularised incomplete gamma
+     and beta functions), divided by E or n: a unit lies beyond the line
+     exactly when its p-value is below the tail, and the line passes through
+     UKHSA's ``calculate_funnel_limits`` points.
+   * ``method="score"`` (proportions only): ``p +/- z_a sqrt(p (1 - p) / n)``
+     clipped to [0, 1], as UKHSA's PHEindicatormethods does for proportions.
 
 Units are labelled as UKHSA's funnel tools do (PHEindicatormethods
 ``assign_funnel_significance``): ``"High (0.001)"`` and ``"Low (0.001)"``
 outside the 99.8% limits, ``"High (0.025)"`` and ``"Low (0.025)"`` outside
 the 95% limits only, otherwise ``"Not significant"`` (the number is the
-one-sided tail probability of the limit crossed, so other levels label the same way).
+one-sided tail probability of the limit crossed, so other levels label the
+same way). Unadjusted, these labels equal UKHSA's on all 300 ratio and all
+303 proportion units of its test vectors (``tests/data/ukhsa``).
 
 Examples
 --------
@@ -39,18 +55,21 @@ Examples
 from __future__ import annotations
 
 import textwrap
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 from .intervals import _levels
 
 __all__ = [
     "FUNNEL_KINDS",
+    "FUNNEL_LIMIT_METHODS",
     "OVERDISPERSION_METHODS",
+    "TRUNCATION_RULES",
     "estimate_overdispersion",
+    "exact_funnel_p_values",
     "funnel_units",
     "funnel_limits",
     "funnel_plot",
@@ -59,14 +78,48 @@ __all__ = [
 FUNNEL_KINDS: tuple[str, ...] = ("ratio", "proportion")
 
 OVERDISPERSION_METHODS: dict[str, str] = {
-    "truncation": "SHMI truncation (units beyond the 10th/90th percentiles of z dropped)",
-    "winsorisation": "CQC winsorisation (z capped at the 10th/90th percentiles)",
+    "truncation": "SHMI truncation (units with outlying z dropped)",
+    "winsorisation": "CQC winsorisation (outlying z capped at the percentiles)",
     "none": "no overdispersion adjustment",
 }
 """Names accepted for ``overdispersion`` and how each is described in the outputs."""
 
+TRUNCATION_RULES: dict[str, str] = {
+    "percentile": "percentile rule: z below the lower or above the upper percentile (linear interpolation) dropped",
+    "rank": "NHS Digital's rank rule: rank r of N in group floor(r k / (N + 1)), k = 1/trim; groups 0 and k - 1 dropped",
+}
+"""Rules accepted for ``truncation_rule``: which units SHMI truncation drops."""
+
+FUNNEL_LIMIT_METHODS: dict[str, str] = {
+    "exact": "exact test limits (Poisson for ratios, binomial for proportions)",
+    "score": "score limits p +/- z sqrt(p (1 - p) / n), clipped to [0, 1] (UKHSA; proportions only)",
+}
+"""Unadjusted limits accepted for ``method`` (used when there is no overdispersion adjustment)."""
+
 
 # --------------------------------------------------------------------------- overdispersion
+
+
+def _pct_word(q: float) -> str:
+    value = f"{100 * q:.10g}"
+    last = value[-1] if value[-1].isdigit() else ""
+    tens = value[-2:-1] if len(value) >= 2 else ""
+    if tens == "1" or last not in "123":
+        return value + "th"
+    return value + {"1": "st", "2": "nd", "3": "rd"}[last]
+
+
+def _od_text(method: str, trim: float, rule: str) -> str:
+    if method == "none" or trim == 0:
+        return OVERDISPERSION_METHODS["none"] if method == "none" else f"{OVERDISPERSION_METHODS[method].split(' (')[0]} with trim = 0 (all units)"
+    lo, hi = _pct_word(trim), _pct_word(1 - trim)
+    if method == "winsorisation":
+        return f"CQC winsorisation (z capped at the {lo} and {hi} percentiles, linear interpolation)"
+    if rule == "rank":
+        k = 1 / trim
+        return (f"SHMI truncation, NHS Digital's rank rule (unit of rank r of N in group floor(r x {k:.10g} / (N + 1)); "
+                f"groups 0 and {k - 1:.10g} or above dropped, as FunnelPlotR)")
+    return f"SHMI truncation, percentile rule (units with z below the {lo} or above the {hi} percentile dropped, linear interpolation)"
 
 
 def estimate_overdispersion(
@@ -74,6 +127,7 @@ def estimate_overdispersion(
     s: Sequence[float] | np.ndarray,
     method: str = "truncation",
     trim: float = 0.1,
+    truncation_rule: str = "percentile",
 ) -> pd.DataFrame:
     """Overdispersion factor phi and between-unit variance tau-squared from unit z-scores.
 
@@ -84,17 +138,26 @@ def estimate_overdispersion(
     s
         Standard errors ``s_i`` on the transformed scale.
     method
-        ``"truncation"`` (SHMI: drop units below the ``trim`` or above the
-        ``1 - trim`` quantile of z), ``"winsorisation"`` (CQC: cap z at those
-        quantiles) or ``"none"`` (all units as they are).
+        ``"truncation"`` (SHMI: drop the outlying units), ``"winsorisation"``
+        (CQC: cap z at the ``trim`` and ``1 - trim`` quantiles) or ``"none"``
+        (all units as they are).
     trim
         Fraction trimmed or capped at each end (default 0.1).
+    truncation_rule
+        Which units truncation drops. ``"percentile"`` (default): z below the
+        ``trim`` or above the ``1 - trim`` quantile (linear interpolation,
+        R's type 7); with 25 units and ``trim=0.1`` that is 3 at each end.
+        ``"rank"``: NHS Digital's SHMI rule as FunnelPlotR applies it: with
+        ``k = 1/trim`` and ranks r = 1..N of z (ties averaged), the unit goes
+        in group ``floor(r k / (N + 1))`` and groups 0 and ``k - 1`` or above
+        are dropped; with 25 units that is 2 at each end. Ignored unless
+        ``method="truncation"``.
 
     Returns
     -------
     pandas.DataFrame
         One row: ``phi``, ``tau2``, ``n_units``, ``n_used``, ``trim``,
-        ``statistic`` ("overdispersion"), ``method``.
+        ``statistic`` ("overdispersion"), ``method`` (naming the rule).
 
     Examples
     --------
@@ -104,6 +167,8 @@ def estimate_overdispersion(
     """
     if method not in OVERDISPERSION_METHODS:
         raise ValueError(f"overdispersion must be one of {list(OVERDISPERSION_METHODS)}, not {method!r}")
+    if truncation_rule not in TRUNCATION_RULES:
+        raise ValueError(f"truncation_rule must be one of {list(TRUNCATION_RULES)}, not {truncation_rule!r}")
     if not 0 <= trim < 0.5:
         raise ValueError("trim must be in [0, 0.5)")
     z = np.asarray(z, dtype=float)
@@ -112,6 +177,11 @@ def estimate_overdispersion(
     z, s = z[ok], s[ok]
     if method == "none" or trim == 0 or z.size == 0:
         used_z, used_s = z, s
+    elif method == "truncation" and truncation_rule == "rank":
+        k = 1 / trim
+        group = np.floor(stats.rankdata(z, method="average") * k / (z.size + 1))
+        keep = (group > 0) & (group < k - 1)
+        used_z, used_s = z[keep], s[keep]
     else:
         low, high = np.percentile(z, [100 * trim, 100 * (1 - trim)])
         if method == "truncation":
@@ -137,9 +207,128 @@ def estimate_overdispersion(
             "n_used": [int(n)],
             "trim": [trim if method != "none" else 0.0],
             "statistic": ["overdispersion"],
-            "method": [OVERDISPERSION_METHODS[method]],
+            "method": [_od_text(method, trim, truncation_rule)],
         }
     )
+
+
+# --------------------------------------------------------------------------- exact tests and their limits
+
+
+def exact_funnel_p_values(
+    kind: str,
+    observed: float | Sequence[float] | np.ndarray,
+    precision: float | Sequence[float] | np.ndarray,
+    target: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One-sided exact p-values ``P(X >= O)`` and ``P(X <= O)`` behind the unadjusted funnel limits.
+
+    X is Poisson(target x E) for ``kind="ratio"`` and Binomial(n, target)
+    for ``kind="proportion"``. For whole counts these are the Poisson and
+    binomial tail sums; between whole counts they continue smoothly through
+    the regularised incomplete gamma and beta functions
+    (``P(X >= O) = P(O, mu)``, ``P(X <= O) = Q(O + 1, mu)``;
+    ``P(X >= x) = I_p(x, n - x + 1)``, ``P(X <= x) = I_{1-p}(n - x, x + 1)``),
+    which is how the funnel lines are drawn between whole counts and how
+    non-whole counts (e.g. weighted numerators) are tested.
+
+    Parameters
+    ----------
+    kind
+        ``"ratio"`` or ``"proportion"``.
+    observed
+        Observed counts O (or x).
+    precision
+        Expected counts E (ratios) or sizes n (proportions).
+    target
+        Target ratio theta (ratios) or proportion p (proportions).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(p_high, p_low)``.
+
+    Examples
+    --------
+    >>> p_high, p_low = exact_funnel_p_values("ratio", [1, 3], [0.2, 1.0], 1.0)
+    >>> p_high.round(4).tolist()  # 1 - exp(-0.2); 1 - exp(-1) (1 + 1 + 1/2)
+    [0.1813, 0.0803]
+    """
+    if kind not in FUNNEL_KINDS:
+        raise ValueError(f"kind must be one of {list(FUNNEL_KINDS)}, not {kind!r}")
+    o, prec = np.broadcast_arrays(np.asarray(observed, dtype=float), np.asarray(precision, dtype=float))
+    o, prec = np.atleast_1d(o), np.atleast_1d(prec)
+    return _p_high(kind, o, prec, target), _p_low(kind, o, prec, target)
+
+
+def _p_high(kind: str, o: np.ndarray, prec: np.ndarray, target: float) -> np.ndarray:
+    """``P(X >= o)``, continuous in o (see :func:`exact_funnel_p_values`)."""
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore", under="ignore"):
+        if kind == "ratio":
+            return np.where(o <= 0, 1.0, special.gammainc(np.maximum(o, 1e-300), target * prec))
+        inner = (o > 0) & (o < prec)
+        x = np.where(inner, o, 0.5 * prec)  # placeholder where the tail is known in closed form
+        return np.where(o <= 0, 1.0, np.where(o >= prec, target**prec, special.betainc(x, prec - x + 1, target)))
+
+
+def _p_low(kind: str, o: np.ndarray, prec: np.ndarray, target: float) -> np.ndarray:
+    """``P(X <= o)``, continuous in o (see :func:`exact_funnel_p_values`)."""
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore", under="ignore"):
+        if kind == "ratio":
+            return special.gammaincc(o + 1, target * prec)
+        inner = (o > 0) & (o < prec)
+        x = np.where(inner, o, 0.5 * prec)
+        return np.where(o >= prec, 1.0, np.where(o <= 0, (1 - target) ** prec, special.betainc(prec - x, x + 1, 1 - target)))
+
+
+def _boundary(pred: Callable[[np.ndarray], np.ndarray], false_at: np.ndarray, true_at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised bisection for a predicate that changes once between ``false_at`` and ``true_at``.
+
+    Returns ``(a, b)``: a point where ``pred`` is false and one where it is
+    true, at most 1e-12 apart (relative to their size when above 1).
+    ``pred`` is evaluated only strictly between the starting points.
+    """
+    a, b = np.array(false_at, dtype=float), np.array(true_at, dtype=float)
+    for _ in range(2100):  # ample for any float interval; stops once every element has converged
+        mid = a + (b - a) / 2
+        done = (mid == a) | (mid == b) | (np.abs(b - a) <= 1e-12 * np.maximum(1.0, np.maximum(np.abs(a), np.abs(b))))
+        if done.all():
+            break
+        true = pred(mid)
+        a = np.where(~done & ~true, mid, a)
+        b = np.where(~done & true, mid, b)
+    return a, b
+
+
+def _exact_limit_counts(kind: str, precision: np.ndarray, target: float, tail: float) -> tuple[np.ndarray, np.ndarray]:
+    """Counts at which the exact one-sided p-values equal ``tail``: (lower, upper).
+
+    A count O is "Low" exactly when ``O < lower`` and "High" exactly when
+    ``O > upper``; lower is at least 0 and, for proportions, upper at most n.
+    """
+    prec = np.atleast_1d(np.asarray(precision, dtype=float))
+
+    def p_high(o: np.ndarray) -> np.ndarray:
+        return _p_high(kind, o, prec, target)
+
+    def p_low(o: np.ndarray) -> np.ndarray:
+        return _p_low(kind, o, prec, target)
+
+    if kind == "ratio":
+        mu = target * prec
+        top = mu + 40 * np.sqrt(mu) + 50  # beyond both tails for any tail used in practice; checked below
+        for _ in range(60):
+            grow = ~((p_high(top) < tail) & (p_low(top) >= tail))
+            if not grow.any():
+                break
+            top = np.where(grow, 2 * top, top)
+        upper = _boundary(lambda o: p_high(o) < tail, np.zeros_like(prec), top)[0]
+    else:
+        top = prec.copy()
+        upper = _boundary(lambda o: p_high(o) < tail, np.zeros_like(prec), top)[0]
+        upper = np.where(p_high(top) < tail, upper, top)  # not even x = n is high: the line is at 1
+    lower = _boundary(lambda o: p_low(o) >= tail, -np.ones_like(prec), top)[1]
+    return np.maximum(lower, 0.0), upper
 
 
 # --------------------------------------------------------------------------- the model behind a funnel
@@ -167,7 +356,7 @@ def _units_frame(data: pd.DataFrame, label: str | Sequence[str] | None) -> tuple
 
 
 class _Funnel:
-    """Transformed values, target and overdispersion for a set of units (internal)."""
+    """Transformed values, target, overdispersion and limits for a set of units (internal)."""
 
     def __init__(
         self,
@@ -180,11 +369,17 @@ class _Funnel:
         target: float | str | None,
         overdispersion: str,
         trim: float,
+        method: str,
+        truncation_rule: str,
     ) -> None:
         if kind not in FUNNEL_KINDS:
             raise ValueError(f"kind must be one of {list(FUNNEL_KINDS)}, not {kind!r}")
         if overdispersion not in OVERDISPERSION_METHODS:
             raise ValueError(f"overdispersion must be one of {list(OVERDISPERSION_METHODS)}, not {overdispersion!r}")
+        if method not in FUNNEL_LIMIT_METHODS:
+            raise ValueError(f"method must be one of {list(FUNNEL_LIMIT_METHODS)}, not {method!r}")
+        if method == "score" and kind == "ratio":
+            raise ValueError("method='score' is for proportions; ratio funnels use the exact Poisson test")
         self.kind = kind
         self.units, self.label_cols = _units_frame(data, label)
         u = self.units
@@ -207,7 +402,7 @@ class _Funnel:
             self.precision_name = "expected"
         else:
             self.precision = u[n].to_numpy(dtype=float)
-            if (self.precision <= 0).any() or (self.observed > self.precision).any():
+            if (self.precision <= 0).any() or (self.observed > self.precision).any() or (self.observed < 0).any():
                 raise ValueError("proportions need 0 <= x <= n and n > 0")
             self.estimate = self.observed / self.precision
             if target is None or target == "overall":
@@ -219,8 +414,7 @@ class _Funnel:
             self.target_y = float(np.arcsin(np.sqrt(self.target)))
             self.precision_name = "n"
         self.z = (self.y - self.target_y) / self.s
-        od_method = "none" if overdispersion == "none" else overdispersion
-        od = estimate_overdispersion(self.z, self.s, method=od_method, trim=trim).iloc[0]
+        od = estimate_overdispersion(self.z, self.s, method=overdispersion, trim=trim, truncation_rule=truncation_rule).iloc[0]
         self.phi = float(od["phi"])
         self.tau2 = float(od["tau2"])
         self.n_used = int(od["n_used"])
@@ -228,30 +422,38 @@ class _Funnel:
         if overdispersion == "none":
             self.od_text = "no overdispersion adjustment (phi and tau2 over all units, for information)"
         elif self.adjusted:
-            self.od_text = OVERDISPERSION_METHODS[overdispersion]
+            self.od_text = str(od["method"])
         else:
-            self.od_text = OVERDISPERSION_METHODS[overdispersion] + "; phi <= 1, so no adjustment"
+            self.od_text = str(od["method"]) + "; phi <= 1, so no adjustment"
+        self.method_name = method
         if self.adjusted:
+            self.limits_name = "random-effects"
             self.limits_text = (
                 "random-effects limits on the log scale, exp(+/- z sqrt(1/E + tau2))"
                 if kind == "ratio"
                 else "random-effects limits on the arcsine scale, sin^2(asin(sqrt(p)) +/- z sqrt(1/(4n) + tau2))"
             )
+        elif method == "score":
+            self.limits_name = "score"
+            self.limits_text = "score limits p +/- z sqrt(p (1 - p) / n), clipped to [0, 1] (UKHSA)"
+        elif kind == "ratio":
+            self.limits_name = "exact Poisson"
+            self.limits_text = ("exact Poisson test limits: outside when P(X >= O) or P(X <= O) is below the tail, "
+                                "X ~ Poisson(target x E)")
         else:
-            self.limits_text = (
-                "exact Poisson limits (Spiegelhalter interpolation)"
-                if kind == "ratio"
-                else "exact binomial limits (Spiegelhalter interpolation)"
-            )
+            self.limits_name = "exact binomial"
+            self.limits_text = ("exact binomial test limits: outside when P(X >= x) or P(X <= x) is below the tail, "
+                                "X ~ Binomial(n, target)")
         self.statistic = "standardised ratio (O/E)" if kind == "ratio" else "proportion"
         self.method = f"funnel plot ({self.limits_text}); overdispersion: {self.od_text}"
         self.overdispersion = overdispersion
 
     def limits(self, precision: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
-        precision = np.asarray(precision, dtype=float)
+        """Lower and upper limits (on the scale of the estimate) at each precision."""
+        precision = np.atleast_1d(np.asarray(precision, dtype=float))
         tail = (1 - level) / 2
+        z = float(stats.norm.ppf(1 - tail))
         if self.adjusted:
-            z = float(stats.norm.ppf(1 - tail))
             if self.kind == "ratio":
                 half = z * np.sqrt(1 / precision + self.tau2)
                 return self.target * np.exp(-half), self.target * np.exp(half)
@@ -259,25 +461,38 @@ class _Funnel:
             low = np.clip(self.target_y - half, 0, np.pi / 2)
             high = np.clip(self.target_y + half, 0, np.pi / 2)
             return np.sin(low) ** 2, np.sin(high) ** 2
-        if self.kind == "ratio":
-            dist = stats.poisson(self.target * precision)
+        if self.limits_name == "score":
+            half = z * np.sqrt(self.target * (1 - self.target) / precision)
+            return np.clip(self.target - half, 0, 1), np.clip(self.target + half, 0, 1)
+        low, high = _exact_limit_counts(self.kind, precision, self.target, tail)
+        return low / precision, high / precision
+
+    def outside(self, level: float) -> np.ndarray:
+        """"High", "Low" or "" for each unit at one level."""
+        if self.limits_name.startswith("exact"):
+            tail = (1 - level) / 2
+            p_high, p_low = exact_funnel_p_values(self.kind, self.observed, self.precision, self.target)
+            high, low = p_high < tail, p_low < tail
         else:
-            dist = stats.binom(np.round(precision).astype(int), self.target)
-        return _interpolated_quantile(dist, tail) / precision, _interpolated_quantile(dist, 1 - tail) / precision
+            lower, upper = self.limits(self.precision, level)
+            high, low = self.estimate > upper, self.estimate < lower
+        return np.where(high, "High", np.where(low, "Low", ""))
 
-
-def _interpolated_quantile(dist: stats.rv_discrete, p: float) -> np.ndarray:
-    """Spiegelhalter (2005) interpolated quantile of a count: ``r_p - (F(r_p) - p) / (F(r_p) - F(r_p - 1))``."""
-    r = np.asarray(dist.ppf(p), dtype=float)
-    f_r = dist.cdf(r)
-    f_before = dist.cdf(r - 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        alpha = np.where(f_r > f_before, (f_r - p) / (f_r - f_before), 0.0)
-    return np.maximum(r - alpha, 0.0)
+    def stamp(self, out: pd.DataFrame) -> pd.DataFrame:
+        out["phi"] = self.phi
+        out["tau2"] = self.tau2
+        out["n_used"] = self.n_used
+        out["adjusted"] = self.adjusted
+        out["overdispersion"] = self.overdispersion
+        out["limits"] = self.limits_name
+        out["statistic"] = self.statistic
+        out["method"] = self.method
+        conf = out.pop("confidence")
+        out["confidence"] = conf
+        return out
 
 
 # --------------------------------------------------------------------------- public tables
-
 
 def funnel_units(
     data: pd.DataFrame,
@@ -291,6 +506,8 @@ def funnel_units(
     confidence: float | Iterable[float] = (0.95, 0.998),
     overdispersion: str = "truncation",
     trim: float = 0.1,
+    method: str = "exact",
+    truncation_rule: str = "percentile",
 ) -> pd.DataFrame:
     """Each unit's position in the funnel, its limits and its UKHSA-style significance label.
 
@@ -316,6 +533,15 @@ def funnel_units(
         ``"truncation"`` (SHMI), ``"winsorisation"`` (CQC) or ``"none"``.
     trim
         Fraction trimmed or capped at each end when estimating phi.
+    method
+        Limits used when there is no overdispersion adjustment (``phi <= 1``
+        or ``overdispersion="none"``): ``"exact"`` (default; the exact
+        one-sided Poisson or binomial test, a unit is outside exactly when
+        its p-value is below the tail) or ``"score"`` (proportions only:
+        ``p +/- z sqrt(p (1 - p) / n)`` clipped to [0, 1], as UKHSA).
+    truncation_rule
+        With ``overdispersion="truncation"``: ``"percentile"`` (default) or
+        ``"rank"`` (NHS Digital's rule); see :func:`estimate_overdispersion`.
 
     Returns
     -------
@@ -326,8 +552,10 @@ def funnel_units(
         ``target``, ``lower``, ``upper`` (the limits at the unit's precision),
         ``outside`` ("High", "Low" or "" at that level), ``significance``
         (over all levels, e.g. "High (0.001)"), ``phi``, ``tau2``,
-        ``n_used``, ``adjusted``, ``overdispersion``, ``statistic``,
-        ``method``, ``confidence``.
+        ``n_used``, ``adjusted``, ``overdispersion``, ``limits`` (the
+        limits used: "exact Poisson", "exact binomial", "score" or
+        "random-effects"), ``statistic``, ``method`` (the limits and the
+        overdispersion rule in words), ``confidence``.
 
     Examples
     --------
@@ -335,7 +563,7 @@ def funnel_units(
     >>> funnel_units(units, overdispersion="none")["significance"].drop_duplicates().tolist()
     ['High (0.001)', 'Not significant']
     """
-    f = _Funnel(data, kind, observed, expected, n, label, target, overdispersion, trim)
+    f = _Funnel(data, kind, observed, expected, n, label, target, overdispersion, trim, method, truncation_rule)
     levels = sorted(_levels(confidence))
     base = f.units[f.label_cols].copy()
     base["observed"] = f.observed
@@ -352,24 +580,15 @@ def funnel_units(
         low, high = f.limits(f.precision, level)
         t = base.copy()
         t["lower"], t["upper"] = low, high
-        t["outside"] = np.where(f.estimate > high, "High", np.where(f.estimate < low, "Low", ""))
+        t["outside"] = f.outside(level)
         significance = np.where(t["outside"] != "", t["outside"] + f" ({_tail(level)})", significance)
         t["confidence"] = level
         t["_order"] = np.arange(len(t))
         frames.append(t)
     out = pd.concat(frames, ignore_index=True).sort_values(["_order", "confidence"], kind="stable")
     out = out.drop(columns="_order").reset_index(drop=True)
-    out["significance"] = np.tile(significance, 1)[np.repeat(np.arange(len(base)), len(levels))]
-    out["phi"] = f.phi
-    out["tau2"] = f.tau2
-    out["n_used"] = f.n_used
-    out["adjusted"] = f.adjusted
-    out["overdispersion"] = f.overdispersion
-    out["statistic"] = f.statistic
-    out["method"] = f.method
-    conf = out.pop("confidence")
-    out["confidence"] = conf
-    return out
+    out["significance"] = significance[np.repeat(np.arange(len(base)), len(levels))]
+    return f.stamp(out)
 
 
 def funnel_limits(
@@ -384,22 +603,29 @@ def funnel_limits(
     confidence: float | Iterable[float] = (0.95, 0.998),
     overdispersion: str = "truncation",
     trim: float = 0.1,
+    method: str = "exact",
+    truncation_rule: str = "percentile",
     precision: Sequence[float] | np.ndarray | None = None,
     points: int = 200,
 ) -> pd.DataFrame:
     """The funnel's control limits as a table, over a range of precision (E or n).
 
     phi and tau-squared are estimated from ``data`` exactly as in
-    :func:`funnel_units`; the arguments have the same meaning.
+    :func:`funnel_units`; the arguments have the same meaning. The exact
+    limits are the count at which the one-sided exact p-value equals the
+    tail, divided by E (or n): a smooth line on which a unit at its own
+    precision lies beyond exactly when :func:`funnel_units` labels it outside.
 
     Parameters
     ----------
-    data, kind, observed, expected, n, label, target, confidence, overdispersion, trim
+    data, kind, observed, expected, n, label, target, confidence, overdispersion, trim, method, truncation_rule
         As for :func:`funnel_units`.
     precision
         Values of E (ratios) or n (proportions) at which to give the limits;
         default ``points`` values spread geometrically from half the smallest
-        unit's precision to 1.1 times the largest (whole numbers for n).
+        unit's precision to 1.1 times the largest (whole numbers for n), plus
+        every unit's own precision, so that a line drawn through them passes
+        through each unit's limits.
     points
         Number of default precision values.
 
@@ -408,22 +634,23 @@ def funnel_limits(
     pandas.DataFrame
         One row per precision value and level: ``expected`` or ``n``,
         ``target``, ``lower``, ``upper``, ``phi``, ``tau2``, ``n_used``,
-        ``adjusted``, ``overdispersion``, ``statistic``, ``method``,
-        ``confidence``; sorted by level, then precision.
+        ``adjusted``, ``overdispersion``, ``limits``, ``statistic``,
+        ``method``, ``confidence``; sorted by level, then precision.
 
     Examples
     --------
     >>> units = pd.DataFrame({"group": ["A", "B"], "observed": [90, 40], "expected": [60.0, 40.0]})
     >>> lim = funnel_limits(units, overdispersion="none", precision=[100], confidence=0.95)
     >>> lim[["lower", "upper"]].round(3).values.tolist()
-    [[0.804, 1.196]]
+    [[0.804, 1.206]]
     """
-    f = _Funnel(data, kind, observed, expected, n, label, target, overdispersion, trim)
+    f = _Funnel(data, kind, observed, expected, n, label, target, overdispersion, trim, method, truncation_rule)
     if precision is None:
         lo, hi = max(f.precision.min() / 2, 1.0 if kind == "proportion" else 1e-3), f.precision.max() * 1.1
         grid = np.geomspace(lo, hi, points)
         if kind == "proportion":
-            grid = np.unique(np.round(grid))
+            grid = np.round(grid)
+        grid = np.unique(np.concatenate([grid, f.precision]))
     else:
         grid = np.asarray(precision, dtype=float)
     frames = []
@@ -431,16 +658,7 @@ def funnel_limits(
         low, high = f.limits(grid, level)
         frames.append(pd.DataFrame({f.precision_name: grid, "target": f.target, "lower": low, "upper": high, "confidence": level}))
     out = pd.concat(frames, ignore_index=True)
-    out["phi"] = f.phi
-    out["tau2"] = f.tau2
-    out["n_used"] = f.n_used
-    out["adjusted"] = f.adjusted
-    out["overdispersion"] = f.overdispersion
-    out["statistic"] = f.statistic
-    out["method"] = f.method
-    conf = out.pop("confidence")
-    out["confidence"] = conf
-    return out
+    return f.stamp(out)
 
 
 # --------------------------------------------------------------------------- the plot
@@ -465,6 +683,8 @@ def funnel_plot(
     confidence: float | Iterable[float] = (0.95, 0.998),
     overdispersion: str = "truncation",
     trim: float = 0.1,
+    method: str = "exact",
+    truncation_rule: str = "percentile",
     ax: "object | None" = None,
     title: str | None = None,
     expected_source: str | None = None,
@@ -475,7 +695,7 @@ def funnel_plot(
 
     Parameters
     ----------
-    data, kind, observed, expected, n, label, target, confidence, overdispersion, trim
+    data, kind, observed, expected, n, label, target, confidence, overdispersion, trim, method, truncation_rule
         As for :func:`funnel_units`.
     ax
         Matplotlib Axes to draw on (default: a new figure).
@@ -493,6 +713,8 @@ def funnel_plot(
     -------
     matplotlib.axes.Axes
         The Axes; the figure's footnote names the method, phi and tau-squared.
+        The limit lines pass through every unit's own limits, so a point
+        coloured "High" lies above the line it crossed, and vice versa.
 
     Examples
     --------
@@ -502,10 +724,10 @@ def funnel_plot(
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    units = funnel_units(data, kind, observed=observed, expected=expected, n=n, label=label, target=target,
-                         confidence=confidence, overdispersion=overdispersion, trim=trim)
-    limits = funnel_limits(data, kind, observed=observed, expected=expected, n=n, label=label, target=target,
-                           confidence=confidence, overdispersion=overdispersion, trim=trim)
+    options = dict(observed=observed, expected=expected, n=n, label=label, target=target, confidence=confidence,
+                   overdispersion=overdispersion, trim=trim, method=method, truncation_rule=truncation_rule)
+    units = funnel_units(data, kind, **options)
+    limits = funnel_limits(data, kind, **options)
     if ax is None:
         _, ax = plt.subplots()
     prec = "expected" if kind == "ratio" else "n"
@@ -543,7 +765,7 @@ def funnel_plot(
         if expected_source is None and "expected_source" in data:
             expected_source = str(data["expected_source"].iloc[0])
     lines = [f"phi = {phi_text}, tau\u00b2 = {tau_text}, from {int(first['n_used'])} of {len(one)} units; "
-             + ("limits adjusted for overdispersion" if first["adjusted"] else "unadjusted exact limits")]
+             + ("limits adjusted for overdispersion" if first["adjusted"] else f"unadjusted {first['limits']} limits")]
     lines += textwrap.wrap("Method: " + str(first["method"]), 110)
     if kind == "ratio" and expected_source:
         lines += textwrap.wrap(f"Expected: {expected_source}", 110)

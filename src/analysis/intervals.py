@@ -35,11 +35,13 @@ PROPORTION_METHODS: dict[str, str] = {
 """Public method names and the statsmodels ``proportion_confint`` method behind each."""
 
 
-def _levels(confidence: float | Iterable[float]) -> list[float]:
+def _levels(confidence: float | Iterable[float], allow_one: bool = False) -> list[float]:
+    """Confidence levels as floats, each in (0, 1), or (0, 1] when ``allow_one``."""
     levels = [float(confidence)] if np.isscalar(confidence) else [float(c) for c in confidence]  # type: ignore[arg-type]
     for level in levels:
-        if not 0 < level < 1:
-            raise ValueError(f"confidence must be between 0 and 1 (e.g. 0.95), not {level}")
+        if not (0 < level < 1 or (allow_one and level == 1)):
+            upper = "1 inclusive" if allow_one else "1"
+            raise ValueError(f"confidence must be between 0 and {upper} (e.g. 0.95), not {level}")
     return levels
 
 
@@ -54,15 +56,18 @@ def _stack_levels(frames: list[pd.DataFrame], index: pd.Index | None) -> pd.Data
 
 
 def _counts(x: object, n: object) -> tuple[np.ndarray, np.ndarray, pd.Index | None]:
+    """Counts as float arrays; missing values (NaN) are allowed and give NA rows."""
     index = x.index if isinstance(x, pd.Series) else (n.index if isinstance(n, pd.Series) else None)
     xs = np.atleast_1d(np.asarray(x, dtype=float))
     ns = np.atleast_1d(np.asarray(n, dtype=float))
     xs, ns = np.broadcast_arrays(xs, ns)
-    if np.any(ns <= 0) or np.any(xs < 0) or np.any(xs > ns) or np.any(np.isnan(xs)) or np.any(np.isnan(ns)):
-        bad = np.flatnonzero((ns <= 0) | (xs < 0) | (xs > ns) | np.isnan(xs) | np.isnan(ns))[:5]
+    with np.errstate(invalid="ignore"):
+        bad = (ns <= 0) | (xs < 0) | (xs > ns)
+    if bad.any():
+        where = np.flatnonzero(bad)[:5]
         raise ValueError(
-            "counts must satisfy 0 <= x <= n and n > 0; offending positions "
-            + ", ".join(f"{i} (x={xs[i]:g}, n={ns[i]:g})" for i in bad)
+            "counts must satisfy 0 <= x <= n and n > 0 (missing counts are allowed); offending positions "
+            + ", ".join(f"{i} (x={xs[i]:g}, n={ns[i]:g})" for i in where)
         )
     return xs, ns, index
 
@@ -79,12 +84,16 @@ def proportion_ci(
     ----------
     x, n
         Numbers of events and trials: scalars, arrays or Series (a Series index
-        is carried into the ``group`` column).
+        is carried into the ``group`` column). A missing count (NaN or None)
+        gives a row whose estimate and limits are NaN, as UKHSA's
+        ``phe_proportion`` gives NA.
     method
         ``"wilson"`` (score interval, the PHE default), ``"clopper-pearson"``
         (exact, from beta quantiles) or ``"jeffreys"`` (Bayesian, Jeffreys prior).
     confidence
-        One level or several; each input row is repeated once per level.
+        One level or several in (0, 1]; each input row is repeated once per
+        level. At ``confidence=1`` every method gives [0, 1] (UKHSA's
+        ``wilson_lower``/``wilson_upper`` do the same).
 
     Returns
     -------
@@ -103,32 +112,36 @@ def proportion_ci(
     if method not in PROPORTION_METHODS:
         raise ValueError(f"method must be one of {sorted(PROPORTION_METHODS)}, not {method!r}")
     xs, ns, index = _counts(x, n)
+    known = ~(np.isnan(xs) | np.isnan(ns))
     frames = []
-    for level in _levels(confidence):
-        lower, upper = proportion_confint(xs, ns, alpha=1 - level, method=PROPORTION_METHODS[method])
+    for level in _levels(confidence, allow_one=True):
+        lower, upper = np.full(xs.shape, np.nan), np.full(xs.shape, np.nan)
+        if level == 1:
+            lower[known], upper[known] = 0.0, 1.0
+        elif known.any():
+            lo, hi = proportion_confint(xs[known], ns[known], alpha=1 - level, method=PROPORTION_METHODS[method])
+            # Clopper-Pearson and Jeffreys give NaN at the boundaries in some versions: the bound is the boundary.
+            lower[known] = np.clip(np.nan_to_num(np.asarray(lo, dtype=float), nan=0.0), 0.0, 1.0)
+            upper[known] = np.clip(np.nan_to_num(np.asarray(hi, dtype=float), nan=1.0), 0.0, 1.0)
+            # At x = 0 (x = n) the lower (upper) bound is the boundary itself: exact for
+            # Clopper-Pearson, and the Brown-Cai-DasGupta (2001) modification for Jeffreys,
+            # whose beta quantile otherwise excludes the estimate.
+            lower[known & (xs == 0)] = 0.0
+            upper[known & (xs == ns)] = 1.0
         frame = pd.DataFrame(
             {
                 "x": xs,
                 "n": ns,
                 "estimate": xs / ns,
-                "lower": np.asarray(lower, dtype=float),
-                "upper": np.asarray(upper, dtype=float),
+                "lower": lower,
+                "upper": upper,
                 "statistic": "proportion",
                 "method": method,
                 "confidence": level,
             }
         )
         frames.append(frame)
-    out = _stack_levels(frames, index)
-    # Clopper-Pearson and Jeffreys give NaN at the boundaries in some versions: the bound is the boundary.
-    out["lower"] = out["lower"].fillna(0.0).clip(lower=0.0)
-    out["upper"] = out["upper"].fillna(1.0).clip(upper=1.0)
-    # At x = 0 (x = n) the lower (upper) bound is the boundary itself: exact for
-    # Clopper-Pearson, and the Brown-Cai-DasGupta (2001) modification for Jeffreys,
-    # whose beta quantile otherwise excludes the estimate.
-    out.loc[out["x"] == 0, "lower"] = 0.0
-    out.loc[out["x"] == out["n"], "upper"] = 1.0
-    return out
+    return _stack_levels(frames, index)
 
 
 def compare_proportions(
@@ -208,7 +221,9 @@ RATIO_METHODS: tuple[str, ...] = ("auto", "byar", "exact")
 ``auto``
     PHE ``calculate_ISRatio``: exact Poisson when O < 10, Byar's approximation otherwise.
 ``byar``
-    Byar's approximation to the exact Poisson interval, for every O.
+    Byar's approximation to the exact Poisson interval, for every O. Its lower
+    limit is 0 at O = 0 and NaN where the formula goes negative (O = 1 at
+    99.8%, for example), as UKHSA's ``byars_lower`` returns NA there.
 ``exact``
     Exact Poisson (Garwood) interval from chi-squared quantiles, for every O.
 """
@@ -219,17 +234,21 @@ _RATIO_METHOD_NAMES = {"byar": "Byar's approximation", "exact": "exact Poisson"}
 def _poisson_exact(o: np.ndarray, z_tail: float) -> tuple[np.ndarray, np.ndarray]:
     """Exact (Garwood) limits for a Poisson count; ``z_tail`` is the one-sided tail probability."""
     with np.errstate(invalid="ignore"):
-        lower = np.where(o > 0, stats.chi2.ppf(z_tail, 2 * o) / 2, 0.0)
-    upper = stats.chi2.ppf(1 - z_tail, 2 * o + 2) / 2
+        lower = np.where(o > 0, stats.chi2.ppf(z_tail, np.where(o > 0, 2 * o, 1)) / 2, 0.0)
+        upper = stats.chi2.ppf(1 - z_tail, 2 * o + 2) / 2
     return lower, upper
 
 
 def _poisson_byar(o: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray]:
-    """Byar's approximation to the exact Poisson limits (lower bound 0 at O = 0)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
+    """Byar's approximation to the exact Poisson limits.
+
+    The lower limit is 0 at O = 0 (as the exact limit) and NaN where Byar's
+    formula is negative, e.g. O = 1 at 99.8% (UKHSA's ``byars_lower`` gives NA).
+    """
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         lower = np.where(o > 0, o * (1 - 1 / (9 * o) - z / (3 * np.sqrt(o))) ** 3, 0.0)
-    upper = (o + 1) * (1 - 1 / (9 * (o + 1)) + z / (3 * np.sqrt(o + 1))) ** 3
-    return np.maximum(lower, 0.0), upper
+        upper = (o + 1) * (1 - 1 / (9 * (o + 1)) + z / (3 * np.sqrt(o + 1))) ** 3
+    return np.where(lower < 0, np.nan, lower), upper
 
 
 def ratio_ci(
@@ -249,11 +268,14 @@ def ratio_ci(
     ----------
     observed
         Observed counts O (whole numbers >= 0): scalar, array or Series (a
-        Series index is carried into the ``group`` column).
+        Series index is carried into the ``group`` column). A missing O or E
+        (NaN or None) gives a row whose estimate and limits are NaN.
     expected
         Expected counts E (> 0), e.g. the sum of predicted probabilities.
     confidence
-        One level or several; each input row is repeated once per level.
+        One level or several in (0, 1]; each input row is repeated once per
+        level. At ``confidence=1`` the exact interval is [0, inf) and Byar's
+        is [NaN, inf), as UKHSA's ``calculate_ISRatio``.
     method
         ``"auto"`` (exact if O < 10, else Byar), ``"byar"`` or ``"exact"``;
         see :data:`RATIO_METHODS`.
@@ -265,8 +287,8 @@ def ratio_ci(
         ``expected``, ``estimate`` (O/E), ``lower``, ``upper``,
         ``observed_lower``, ``observed_upper`` (the limits for O),
         ``statistic`` ("standardised ratio (O/E)"), ``method`` (the interval
-        used on that row) and ``confidence``; sorted by input order, then
-        confidence.
+        used on that row; "not computed: count missing" for a missing count)
+        and ``confidence``; sorted by input order, then confidence.
 
     Examples
     --------
@@ -281,22 +303,27 @@ def ratio_ci(
     o = np.atleast_1d(np.asarray(observed, dtype=float))
     e = np.atleast_1d(np.asarray(expected, dtype=float))
     o, e = np.broadcast_arrays(o, e)
-    bad = np.isnan(o) | np.isnan(e) | (o < 0) | (e <= 0) | (o % 1 != 0)
+    missing = np.isnan(o) | np.isnan(e)
+    with np.errstate(invalid="ignore"):
+        bad = ~missing & ((o < 0) | (e <= 0) | (o % 1 != 0))
     if bad.any():
         where = np.flatnonzero(bad)[:5]
         raise ValueError(
-            "observed must be whole numbers >= 0 and expected > 0; offending positions "
+            "observed must be whole numbers >= 0 and expected > 0 (missing counts are allowed); offending positions "
             + ", ".join(f"{i} (O={o[i]:g}, E={e[i]:g})" for i in where)
         )
     use_exact = o < 10 if method == "auto" else np.full(o.shape, method == "exact")
+    names = np.where(use_exact, _RATIO_METHOD_NAMES["exact"], _RATIO_METHOD_NAMES["byar"]).astype(object)
+    names[missing] = "not computed: count missing"
     frames = []
-    for level in _levels(confidence):
+    for level in _levels(confidence, allow_one=True):
         tail = (1 - level) / 2
         z = float(stats.norm.ppf(1 - tail))
         ex_lo, ex_hi = _poisson_exact(o, tail)
         by_lo, by_hi = _poisson_byar(o, z)
         o_lo = np.where(use_exact, ex_lo, by_lo)
         o_hi = np.where(use_exact, ex_hi, by_hi)
+        o_lo[missing], o_hi[missing] = np.nan, np.nan
         frame = pd.DataFrame(
             {
                 "observed": o,
@@ -307,7 +334,7 @@ def ratio_ci(
                 "observed_lower": o_lo,
                 "observed_upper": o_hi,
                 "statistic": "standardised ratio (O/E)",
-                "method": np.where(use_exact, _RATIO_METHOD_NAMES["exact"], _RATIO_METHOD_NAMES["byar"]),
+                "method": names,
                 "confidence": level,
             }
         )
