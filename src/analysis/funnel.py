@@ -690,6 +690,7 @@ def funnel_plot(
     expected_source: str | None = None,
     label_outside: bool = True,
     percent: bool = True,
+    footnote: bool = True,
 ) -> "object":
     """Draw a funnel plot: units, target, control limits, labels for units outside, and phi/tau2.
 
@@ -706,6 +707,9 @@ def funnel_plot(
         or an ``expected_source`` column, if present).
     label_outside
         Write the names of units outside any limit next to their points.
+    footnote
+        Write phi, tau-squared, the method and the source of expected under the plot (a paper that
+        states them in its table notes leaves this off).
     percent
         Proportions: show the y axis as percentages.
 
@@ -769,7 +773,8 @@ def funnel_plot(
     lines += textwrap.wrap("Method: " + str(first["method"]), 110)
     if kind == "ratio" and expected_source:
         lines += textwrap.wrap(f"Expected: {expected_source}", 110)
-    ax.text(0.0, -0.17, "\n".join(lines), transform=ax.transAxes, fontsize=8, va="top", ha="left")
+    if footnote:
+        ax.text(0.0, -0.17, "\n".join(lines), transform=ax.transAxes, fontsize=8, va="top", ha="left")
     return ax
 
 

@@ -313,8 +313,15 @@ class StudyResults:
             sources["internal"] = e
         if self.baseline is not None:
             casemix = [c for c in ["area", *self.expected_casemix] if c in self.baseline.columns]
-            sources["baseline"] = expected_from(cohort, "reference", period=self.period, reference_period=self.reference_period,
-                                                casemix=casemix)
+            if casemix:
+                sources["baseline"] = expected_from(cohort, "reference", period=self.period, reference_period=self.reference_period,
+                                                    casemix=casemix)
+            else:
+                rate = float(self.baseline[OUTCOME].mean())
+                e = pd.Series(rate, index=self.current.index, name="expected")
+                e.attrs.update(source="reference", internal=False, terms=[], interactions=[], n_fit=len(self.baseline),
+                               description="Expected: the baseline period's overall rate (the study has no case-mix columns).")
+                sources["baseline"] = e
         return sources
 
     def oe_by(self, by: str | list[str], source: str) -> pd.DataFrame:
@@ -337,7 +344,7 @@ class StudyResults:
         if source not in self.expected_sources:
             return pd.DataFrame()
         expected = self.expected_sources[source]
-        if source == "baseline":  # the area is in the baseline model; for flags use the case mix alone
+        if source == "baseline" and self.expected_casemix:  # the area is in the baseline model; for flags use the case mix alone
             from .observed_expected import expected_from
 
             expected = expected_from(self.data.cohort, "reference", period=self.period, reference_period=self.reference_period,
@@ -355,9 +362,9 @@ class StudyResults:
         """O/E by area against the adjusted baseline, with the baseline model's own uncertainty."""
         from .expected_uncertainty import oe_with_model_uncertainty
 
-        if self.baseline is None or len(self.areas) < 2:
+        casemix = [c for c in ["area", *self.expected_casemix] if self.baseline is not None and c in self.baseline.columns]
+        if self.baseline is None or len(self.areas) < 2 or not casemix:
             return pd.DataFrame()
-        casemix = [c for c in ["area", *self.expected_casemix] if c in self.baseline.columns]
         return oe_with_model_uncertainty(self.baseline, self.current, "area", casemix=casemix, confidence=self.confidence)
 
     def describe(self) -> dict[str, Any]:

@@ -250,7 +250,7 @@ def funnel_chart(units: Any, *, kind: str = "ratio", target: Any = None, overdis
     fig = _figure(10, per_row=0.45, extra=1.0)
     ax = fig.add_subplot()
     funnel_plot(units, kind, target=target, overdispersion=overdispersion, ax=ax, title=chart_text(title) if title else None,
-                label_outside=True, **kwargs)
+                label_outside=True, footnote=False, **kwargs)
     table = funnel_units(units, kind, target=target, overdispersion=overdispersion, **kwargs)
     first = table[table["confidence"] == table["confidence"].min()]
     if label_all:

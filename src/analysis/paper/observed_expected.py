@@ -55,20 +55,24 @@ class ObservedExpectedPaper(Paper):
         self.sources = list(r.expected_sources)
         for source in self.sources:
             if r.oe_by_area:
-                t = r.oe_by_area[source]
-                self.pub.observed_expected(self._area_table(source), self._wide(t, "area"), keys=["area"])
+                t = self._wide(r.oe_by_area[source], "area")
+                self.pub.observed_expected(self._area_table(source), t, keys=["area"], population=self._population(t, source))
         if len(r.areas) > 1 and "internal" in r.expected_sources and "sex" in r.current.columns and r.current["sex"].nunique() > 1:
-            t = r.oe_by(["area", "sex"], "internal")
-            self.pub.observed_expected(self._area_sex_table, self._wide(t, ["area", "sex"]), keys=["area", "sex"])
+            t = self._wide(r.oe_by(["area", "sex"], "internal"), ["area", "sex"])
+            self.pub.observed_expected(self._area_sex_table, t, keys=["area", "sex"], population=self._population(t, "internal"))
         self.fine_keys = [k for k in ("area", "sex", "age_band") if k in r.current.columns and r.current[k].nunique() > 1]
         if len(self.fine_keys) >= 2 and "internal" in r.expected_sources and len(r.areas) > 1:
-            t = r.oe_by(self.fine_keys, "internal")
-            self.pub.observed_expected(self._fine_table, self._wide(t, self.fine_keys), keys=self.fine_keys)
+            t = self._wide(r.oe_by(self.fine_keys, "internal"), self.fine_keys)
+            self.pub.observed_expected(self._fine_table, t, keys=self.fine_keys, population=self._population(t, "internal"))
         if not r.oe_baseline_with_model_uncertainty.empty:
             t = r.oe_baseline_with_model_uncertainty.copy()
             t["group"] = "area=" + t["area"].astype(str)
-            self.pub.observed_expected(self._uncertainty_table, t, keys=["area"])
+            self.pub.observed_expected(self._uncertainty_table, t, keys=["area"], population=self._population(t, "baseline"))
         self.published = self._published_rates()
+
+    def _population(self, table: pd.DataFrame, source: str) -> str:
+        """The cohort, or (when a model could not score everyone) the people that source scored."""
+        return "cohort" if int(table["n"].sum()) == self.results.overall["n"] else f"cohort scored by the {source} model"
 
     @staticmethod
     def _wide(t: pd.DataFrame, by: str | list[str]) -> pd.DataFrame:
@@ -216,20 +220,29 @@ class ObservedExpectedPaper(Paper):
         rates = [Column("area", tx.capitalise(self.study.area_label)), Column("n", "People", "count"),
                  Column("observed_rate", f"Observed (%)", "pct")]
         ratios = [Column("area", tx.capitalise(self.study.area_label))]
+        unscored = False
         for source in self.sources:
             t = self.pub[self._area_table(source)].set_index("area")
             key = source[:4]
-            base[f"{key}_exp"] = base["area"].map(t["expected_rate"])
-            base[f"{key}_oe"] = [tx.SUPPRESSED if tx.is_missing(t.loc[a, "ratio"]) else
+            present = set(t.index)
+            t = t.reindex(base["area"])
+            base[f"{key}_exp"] = [v if a in present else "not scored" for a, v in zip(base["area"], t["expected_rate"])]
+            base[f"{key}_oe"] = ["not scored" if a not in present else tx.SUPPRESSED if tx.is_missing(t.loc[a, "ratio"]) else
                                  f"{tx.ratio(t.loc[a, 'ratio'])} ({tx.interval(t.loc[a, 'ratio_lower'], t.loc[a, 'ratio_upper'])})"
                                  for a in base["area"]]
-            base[f"{key}_label"] = base["area"].map(t["significance"])
-            rates.append(Column(f"{key}_exp", f"Expected: {SOURCE_NAMES[source].lower()} (%)", "pct"))
+            unscored |= len(present) < len(base)
+            rates.append(Column(f"{key}_exp", f"Expected: {SOURCE_NAMES[source].lower()} (%)",
+                                lambda v: v if isinstance(v, str) else tx.pct(v)))
             ratios.append(Column(f"{key}_oe", f"{SOURCE_NAMES[source]}: O/E (95% interval)", "numtext"))
         s.add(self.table(base, rates, html("{} by {}: observed and expected from each source", self.outcome, self.study.area_label)))
+        notes = ["O/E interval: exact Poisson below 10 observed, Byar's approximation otherwise (as UKHSA), 95%. "
+                 "Above 1: more than expected."]
+        if unscored:
+            notes.append(html("Not scored: the {}'s people have a case mix the baseline period's model never saw "
+                              "(e.g. a {} absent from the baseline), so it cannot set their expected rate.",
+                              self.study.area_label, self.study.area_label))
         s.add(self.table(base, ratios, html("Observed / expected (O/E) by {}, from each source of expected", self.study.area_label),
-                         notes=["O/E interval: exact Poisson below 10 observed, Byar's approximation otherwise (as UKHSA), 95%. "
-                                "Above 1: more than expected."]))
+                         notes=notes))
         labels, est, lo, hi, series = [], [], [], [], []
         for source in self.sources:
             t = self.pub[self._area_table(source)].dropna(subset=["ratio"])

@@ -91,9 +91,13 @@ class RiskFlagsPaper(Paper):
                                 measures=["n"], derived=["odds_ratio", "ci_lower", "ci_upper", "p_value"], complete=False)
         oe = r.oe_by_flag
         if not oe.empty:
+            rates = r.rates_by_flag
             for flag in r.flags:
                 rows = oe[(oe["flag"] == flag) & (oe["confidence"] == 0.95)].assign(**{flag: 1})
-                self.pub.observed_expected(self._oe_table(flag), rows, keys=[flag], complete=False)
+                flagged = int(rates.loc[(rates["flag"] == flag) & (rates["value"] == 1), "n"].sum())
+                scored_all = len(rows) == 1 and int(rows["n"].iloc[0]) == flagged
+                self.pub.observed_expected(self._oe_table(flag), rows, keys=[flag], complete=False,
+                                           population="cohort" if scored_all else "cohort scored by the case-mix model")
 
     def flag_table(self, flag: str) -> str:
         return f"{self.outcome_lower} by {self.results.label(flag).lower()}"
