@@ -23,7 +23,7 @@ The mapping file
     F = "Female"
 
     [derive]                  # a column from an expression over the user's columns
-    unemployed = "pct_days_employed < 50"
+    unemployed = "pct_days_employed < 50"   # (the language: analysis.expressions, docs/expressions.md)
 
     [options]
     missing_flags = "absent"  # or "keep" or "error"; see analysis.schema
@@ -38,7 +38,6 @@ Examples
 
 from __future__ import annotations
 
-import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +46,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from .expressions import ALLOWED, ExpressionError, evaluate_column
 from .schema import (
     CASEMIX,
     CATEGORIES,
@@ -228,11 +228,11 @@ def _examples(series: pd.Series, mask: pd.Series) -> tuple[str, ...]:
 
 
 def _numeric_view(frame: pd.DataFrame) -> pd.DataFrame:
-    """Columns that are entirely numeric text become numbers (for derive expressions)."""
+    """Columns that are entirely numeric text become numbers (for the extra columns a cohort passes through)."""
     out = {}
     for col in frame.columns:
         s = frame[col]
-        if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+        if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s) or pd.api.types.is_datetime64_any_dtype(s):
             out[col] = s
             continue
         parsed = pd.to_numeric(s, errors="coerce")
@@ -240,30 +240,35 @@ def _numeric_view(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=frame.index)
 
 
-def _derive(frame: pd.DataFrame, derive: Mapping[str, str], problems: list[Problem]) -> dict[str, pd.Series]:
-    """Evaluate each ``[derive]`` expression over the user's (unrenamed) columns."""
+def _derive(frame: pd.DataFrame, derive: Mapping[str, Any], problems: list[Problem]) -> dict[str, pd.Series]:
+    """Evaluate each ``[derive]`` expression over the user's (unrenamed) columns.
+
+    The expressions are the safe language of :mod:`analysis.expressions`: each is
+    checked against its whitelist before anything is evaluated, and a refused or
+    ill-typed expression becomes a :class:`Problem` for its target column.
+    Conditions become 0/1 (missing where the condition is missing); numbers,
+    text and dates keep their values; a bare constant fills the column.
+    """
     derived: dict[str, pd.Series] = {}
-    if not derive:
-        return derived
-    numeric = _numeric_view(frame)
-    for target, expression in derive.items():
+    for target, expression in (derive or {}).items():
+        if isinstance(expression, (bool, int, float)):  # TOML: unemployed = 0 is the constant 0
+            expression = str(expression)
+        if not isinstance(expression, str):
+            problems.append(Problem(target, f"the derive expression {expression!r} is not text", fix="write the expression in quotes, e.g. unemployed = \"`Days Employed Pct` < 50\""))
+            continue
         try:
-            result = numeric.eval(str(expression), engine="python")
-        except Exception as exc:  # any failure of a user expression is reported, not raised
+            derived[target] = evaluate_column(expression, frame)
+        except ExpressionError as exc:
+            hint = exc.hint if exc.hint.endswith(("?", ".")) else exc.hint + "."
+            problems.append(Problem(target, f"the derive expression {expression!r} {exc.message}", fix=f"{hint} {ALLOWED[0].upper()}{ALLOWED[1:]}"))
+        except Exception as exc:  # never a traceback for a user's expression, even on a bug of ours
             problems.append(
                 Problem(
                     target,
                     f"the derive expression {expression!r} could not be evaluated ({type(exc).__name__}: {exc})",
-                    fix=f"write it over the file's columns ({', '.join(map(str, frame.columns[:12]))}); quote names with spaces in backticks",
+                    fix="simplify the expression; see docs/expressions.md",
                 )
             )
-            continue
-        if not isinstance(result, pd.Series):
-            result = pd.Series(result, index=frame.index)
-        used = [c for c in frame.columns if re.search(r"(?<![\w`])" + re.escape(c) + r"(?![\w`])", str(expression)) or f"`{c}`" in str(expression)]
-        missing_inputs = pd.Series(np.logical_or.reduce([_is_missing(frame[c]).to_numpy() for c in used]) if used else False, index=frame.index)
-        values = result.astype("object").where(~missing_inputs, None)
-        derived[target] = values.map(lambda v: v if v is None else int(bool(v)))
     return derived
 
 
