@@ -1077,7 +1077,8 @@ class _Evaluator:
             av, bv = a.values, b.values
         elif TEXT in kinds:
             other = b if a.kind == TEXT else a
-            if other.kind != TEXT and (other.text is None or op not in (ast.Eq, ast.NotEq)):
+            wholly_missing_text = other.text is not None and bool(np.all(other.missing))
+            if other.kind != TEXT and (other.text is None or (op not in (ast.Eq, ast.NotEq) and not wholly_missing_text)):
                 self.fail_text_vs(a, a_node, b, b_node, symbol)
             a, b = self.text(a, a_node, "a comparison"), self.text(b, b_node, "a comparison")
             av, bv = _text_ranks(a, b)
