@@ -66,6 +66,7 @@ import keyword
 import operator
 import re
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Callable, Mapping, NoReturn, Sequence
 
 import numpy as np
@@ -92,7 +93,7 @@ MAX_DEPTH = 50
 MAX_EXPONENT = 100
 """The largest exponent (in absolute value) after ``**``; the exponent must be a number written out."""
 
-FUNCTIONS: dict[str, str] = {
+FUNCTIONS: Mapping[str, str] = MappingProxyType({
     "isna": "isna(x): true where x is missing (never missing itself)",
     "notna": "notna(x): true where x is recorded (never missing itself)",
     "abs": "abs(x): the absolute value of a number",
@@ -109,8 +110,8 @@ FUNCTIONS: dict[str, str] = {
     "month": "month(x): the month (1-12) of a date",
     "date": "date(x): a text such as 2016-03-31 or 31/03/2016 (day first) as a date",
     "months_between": "months_between(a, b): whole months from date a to date b",
-}
-"""The functions an expression may call, each with its signature and meaning."""
+})
+"""The functions an expression may call, each with its signature and meaning (read-only)."""
 
 _ARITY: dict[str, tuple[int, int]] = {
     "isna": (1, 1), "notna": (1, 1), "abs": (1, 1), "round": (1, 2), "clip": (3, 3), "where": (3, 3),
@@ -310,9 +311,12 @@ def _scan(text: str, columns: Sequence[str]) -> tuple[str, dict[str, str]]:
                         f"uses the backticked name {name!r}, which is not a column",
                     )
                 raise ExpressionError(text, f"the column name `{name}`", _unknown_name_hint(name, columns), f"uses `{name}`, which is not a column")
-            placeholder = f"{prefix}{len(placeholders)}"
-            placeholders[placeholder] = name
-            out.append(f" {placeholder} ")
+            if _name(name) == name:  # a plain identifier: written bare, so `age` and age are the same name
+                out.append(f" {name} ")
+            else:  # one placeholder per column, so `a b` == `a b` is seen as a self-comparison
+                placeholder = next((k for k, v in placeholders.items() if v == name), f"{prefix}{len(placeholders)}")
+                placeholders[placeholder] = name
+                out.append(f" {placeholder} ")
             i = j + 1
         elif ch == "@":
             raise ExpressionError(
@@ -323,27 +327,14 @@ def _scan(text: str, columns: Sequence[str]) -> tuple[str, dict[str, str]]:
             )
         elif ch == "#":
             raise ExpressionError(text, "a comment (#)", "put comments after the quoted expression in the TOML file", "uses #, which is not allowed")
-        elif ch == "&":
-            out.append(" and ")
-            i += 1
-            continue
-        elif ch == "|":
-            out.append(" or ")
-            i += 1
-            continue
-        elif ch == "~":
-            out.append(" not ")
-            i += 1
-            continue
-        elif ch in "\r\n\t\f\v":
-            out.append(" ")
-            i += 1
-            continue
         else:
-            out.append(ch)
+            out.append(_REPLACED.get(ch, ch))
             i += 1
-            continue
     return "".join(out), placeholders
+
+
+# pandas' reading of & | ~ (as and / or / not, with their precedence); line breaks as spaces
+_REPLACED = {"&": " and ", "|": " or ", "~": " not ", "\r": " ", "\n": " ", "\t": " ", "\f": " ", "\v": " "}
 
 
 def _depth(tree: ast.AST) -> int:
@@ -542,14 +533,12 @@ class _Checker:
             self.refuse("the ^ operator", "write (a or b) and not (a and b) for either but not both; ** raises to a power")
         if op in (ast.LShift, ast.RShift):
             self.refuse("a shift operator (<< or >>)", "use * 2 or // 2, or a comparison such as x > 5")
-        if op in (ast.BitAnd, ast.BitOr):
-            pass  # written as & and | outside strings they became and/or; inside this tree only from forged input
-        elif op not in self._BINOPS:  # pragma: no cover
-            self.refuse(f"the operator {op.__name__}", "use + - * / // % **")
-        for side, other in ((node.left, node.right), (node.right, node.left)):
+        if op not in self._BINOPS:  # & and | were read as and / or by _scan, so no other operator remains
+            self.refuse(f"the operator {op.__name__}", "use + - * / // % **, and / or / not")
+        for side in (node.left, node.right):
             if op is ast.Mult and (isinstance(side, (ast.List, ast.Tuple, ast.Set)) or (isinstance(side, ast.Constant) and isinstance(side.value, str))):
                 self.refuse("repetition of a text or list (*)", "* multiplies numbers only; compare text with ==, contains() or startswith()")
-        if op is ast.Mod and isinstance(node.left, (ast.Constant, ast.JoinedStr)) and isinstance(getattr(node.left, "value", ""), str):
+        if op is ast.Mod and isinstance(node.left, ast.Constant) and isinstance(node.left.value, str):
             self.refuse("text formatting with %", "% is the remainder of numbers only; compare text with ==, contains() or startswith()")
         if op is ast.Pow:
             exponent = node.right
@@ -1040,10 +1029,8 @@ class _Evaluator:
         return result
 
     def eval_BinOp(self, node: ast.BinOp) -> _Value:
-        if isinstance(node.op, (ast.BitAnd, ast.BitOr)):
-            word = "and" if isinstance(node.op, ast.BitAnd) else "or"
-            a = self.condition(self.value(node.left), node.left, word)
-            return _logic(word, a, self.condition(self.value(node.right), node.right, word))
+        if type(node.op) not in _ARITHMETIC:  # only a hand-made Expression could get here
+            raise ExpressionError(self.expression.text, f"the operator {type(node.op).__name__}", "use + - * / // % **")
         symbol = _SYMBOL[type(node.op)]
         a = self.number(self.value(node.left), node.left, f"arithmetic ({symbol})")
         b = self.number(self.value(node.right), node.right, f"arithmetic ({symbol})")
