@@ -173,8 +173,9 @@ def test_missing_file_and_bad_mapping(tmp_path: Path, rows, write_csv):
         load_cohort(write_csv(rows), bad_toml)
     with pytest.raises(CohortError, match="not in the file"):
         load_cohort(write_csv(rows), {"columns": {"Nope": "area"}})
-    with pytest.raises(CohortError, match="could not be evaluated"):
+    with pytest.raises(CohortError, match="'no_such_column', which is not a column") as info:
         load_cohort(write_csv(rows), {"derive": {"unemployed": "no_such_column < 3"}})
+    assert _problem(info.value, "unemployed").fix.startswith("use one of the file's columns (person_id, period")
 
 
 def test_categories_are_matched_case_insensitively(rows, write_csv):

@@ -31,7 +31,6 @@ Examples
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -40,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import CohortError, Problem
+from .expressions import ALLOWED, ExpressionError, evaluate_column, evaluate_mask
 from .reading import ReadInfo, read_extract
 from .schema import (
     CATEGORICAL,
@@ -126,7 +126,7 @@ def _examples(series: pd.Series, mask: pd.Series | np.ndarray) -> tuple[str, ...
 
 def _numeric(series: pd.Series) -> pd.Series | None:
     """The column as numbers if every non-missing value is a number, else None."""
-    if pd.api.types.is_bool_dtype(series):
+    if pd.api.types.is_bool_dtype(series) or pd.api.types.is_datetime64_any_dtype(series):
         return None
     if pd.api.types.is_numeric_dtype(series):
         return series
@@ -215,46 +215,47 @@ class DataQuality:
 # --------------------------------------------------------------------------- expressions
 
 
-def _derive(frame: pd.DataFrame, derive: Mapping[str, str], problems: list[Problem]) -> dict[str, pd.Series]:
-    """Evaluate each ``[derive]`` expression over the user's (unrenamed) columns."""
+def _derive(frame: pd.DataFrame, derive: Mapping[str, Any], problems: list[Problem]) -> dict[str, pd.Series]:
+    """Evaluate each ``[derive]`` expression over the user's (unrenamed) columns.
+
+    The expressions are the safe language of :mod:`analysis.expressions`: each is
+    checked against its whitelist before anything is evaluated, and a refused or
+    ill-typed expression becomes a :class:`Problem` for its target column.
+    Conditions become 0/1 (missing where the condition is missing); numbers,
+    text and dates keep their values; a bare constant fills the column.
+    """
     derived: dict[str, pd.Series] = {}
-    if not derive:
-        return derived
-    numeric = _numeric_view(frame)
-    for target, expression in derive.items():
-        try:
-            result = numeric.eval(str(expression), engine="python")
-        except Exception as exc:  # any failure of a user expression is reported, not raised
-            problems.append(
-                Problem(
-                    target,
-                    f"the derive expression {expression!r} could not be evaluated ({type(exc).__name__}: {exc})",
-                    fix=f"write it over the file's columns ({', '.join(map(str, frame.columns[:12]))}); quote names with spaces in backticks",
-                )
-            )
+    for target, expression in (derive or {}).items():
+        if isinstance(expression, (bool, int, float)):  # TOML: unemployed = 0 is the constant 0
+            expression = str(expression)
+        if not isinstance(expression, str):
+            problems.append(Problem(target, f"the derive expression {expression!r} is not text",
+                                    fix="write the expression in quotes, e.g. unemployed = \"`Days Employed Pct` < 50\""))
             continue
-        if not isinstance(result, pd.Series):
-            result = pd.Series(result, index=frame.index)
-        used = [c for c in frame.columns if re.search(r"(?<![\w`])" + re.escape(c) + r"(?![\w`])", str(expression)) or f"`{c}`" in str(expression)]
-        missing_inputs = pd.Series(np.logical_or.reduce([_is_missing(frame[c]).to_numpy() for c in used]) if used else False, index=frame.index)
-        values = result.astype("object").where(~missing_inputs, None)
-        derived[target] = values.map(lambda v: v if v is None else int(bool(v)))
+        try:
+            derived[target] = evaluate_column(expression, frame)
+        except ExpressionError as exc:
+            hint = exc.hint if exc.hint.endswith(("?", ".")) else exc.hint + "."
+            problems.append(Problem(target, f"the derive expression {expression!r} {exc.message}", fix=f"{hint} {ALLOWED[0].upper()}{ALLOWED[1:]}"))
+        except Exception as exc:  # never a traceback for a user's expression, even on a bug of ours
+            problems.append(Problem(target, f"the derive expression {expression!r} could not be evaluated ({type(exc).__name__})",
+                                    fix="simplify the expression; see docs/expressions.md"))
     return derived
 
 
 def _filter(frame: pd.DataFrame, expression: str | None, problems: list[Problem]) -> np.ndarray | None:
-    """The rows the study's ``[filter] keep`` expression keeps (None: keep all)."""
+    """The rows the study's ``[filter] keep`` expression keeps (None: keep all); rows where it is missing are dropped."""
     if not expression:
         return None
-    numeric = _numeric_view(frame)
     try:
-        result = numeric.eval(str(expression), engine="python")
+        return np.asarray(evaluate_mask(expression, frame), dtype=bool)
+    except ExpressionError as exc:
+        hint = exc.hint if exc.hint.endswith(("?", ".")) else exc.hint + "."
+        problems.append(Problem("(filter)", f"the filter {expression!r} {exc.message}", fix=f"{hint} {ALLOWED[0].upper()}{ALLOWED[1:]}"))
     except Exception as exc:
-        problems.append(Problem("(filter)", f"the filter {expression!r} could not be evaluated ({type(exc).__name__}: {exc})",
-                                fix="write it over the file's columns; quote names with spaces in backticks"))
-        return None
-    keep = pd.Series(result, index=frame.index).fillna(False).astype(bool).to_numpy()
-    return keep
+        problems.append(Problem("(filter)", f"the filter {expression!r} could not be evaluated ({type(exc).__name__})",
+                                fix="simplify the expression; see docs/expressions.md"))
+    return None
 
 
 # --------------------------------------------------------------------------- validation
