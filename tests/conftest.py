@@ -48,3 +48,31 @@ def write_csv(tmp_path: Path):
         return path
 
     return _write
+
+
+def run_cli(*args: str, timeout: int = 1200):
+    """``python -m analysis ...`` as an analyst runs it (from the repository root)."""
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "analysis", *args], capture_output=True, text=True, cwd=REPO, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def default_reports(tmp_path_factory) -> Path:
+    """Every paper of the default (synthetic) study, built once by the README's command."""
+    out = tmp_path_factory.mktemp("reports-default")
+    result = run_cli("report", "--out", str(out), "--quiet")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stderr.strip() == "", f"the report command wrote to stderr: {result.stderr[-2000:]}"
+    return out
+
+
+@pytest.fixture(scope="session")
+def rearrest_reports(tmp_path_factory) -> Path:
+    """The papers of the second embedded example (examples/rearrest), built once by the README's command."""
+    out = tmp_path_factory.mktemp("reports-rearrest")
+    result = run_cli("report", "--study", "examples/rearrest/study.toml", "--out", str(out), "--quiet")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stderr.strip() == "", f"the report command wrote to stderr: {result.stderr[-2000:]}"
+    return out

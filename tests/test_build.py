@@ -1,34 +1,29 @@
-"""End to end: the report command on a small extract writes code-free HTML, atomically."""
+"""End to end: the report and tables commands on the default study, on an extract shaped nothing like it,
+on bad input (one clear error, exit 2, nothing written) and on labels that try to be markup."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import re
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
+import statsmodels.formula.api as smf
+from conftest import REPO, run_cli
 
 from analysis import load_cohort
 from analysis.build import discover_notebooks
-from analysis.paths import DEFAULT_COHORT, REPO_ROOT
+from analysis.paths import DEFAULT_COHORT
 
-NOTEBOOK = REPO_ROOT / "notebooks" / "02_cohort.ipynb"
-
-
-@pytest.fixture(scope="module")
-def small_extract(tmp_path_factory) -> Path:
-    cohort = load_cohort(DEFAULT_COHORT)
-    sample = cohort.groupby("period", observed=True, group_keys=False).head(400)
-    path = tmp_path_factory.mktemp("extract") / "small.csv"
-    sample.to_csv(path, index=False)
-    return path
+BLACK_COUNTRY_WORDS = ("black country", "dudley", "sandwell", "walsall", "wolverhampton", "crc", "12 months", "12-month",
+                       "six flags", "proven reoffending", "strategy")
 
 
-def _build(out: Path, cohort: Path, notebook: Path = NOTEBOOK) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "analysis.build", "--out", str(out), "--cohort", str(cohort), str(notebook)],
-        capture_output=True, text=True, cwd=REPO_ROOT, timeout=300,
-    )
+def _text(page: Path) -> str:
+    from bs4 import BeautifulSoup
+
+    return BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser").get_text(" ")
 
 
 def test_notebooks_are_numbered_and_found():
@@ -36,71 +31,120 @@ def test_notebooks_are_numbered_and_found():
     assert names[:2] == ["01_published_position.ipynb", "02_cohort.ipynb"]
 
 
-def test_report_on_a_small_extract_has_figures_and_no_code(tmp_path, small_extract):
-    result = _build(tmp_path, small_extract)
+def test_the_default_report_has_every_paper_with_its_frame(default_reports):
+    pages = sorted(p.name for p in default_reports.glob("*.html"))
+    assert pages == [f"{p.stem}.html" for p in discover_notebooks()]
+    for page in default_reports.glob("*.html"):
+        html = page.read_text(encoding="utf-8")
+        assert "<title>Risk flags and proven reoffending: the Black Country CRC cohort</title>" in html
+        text = _text(page)
+        for words in ("Synthetic data, not real findings", "Contents", "Summary", "Glossary", "Methods", "Disclosure control",
+                      "October 2015 to September 2016"):
+            assert words in text, (page.name, words)
+        assert "analysis.load_cohort(" not in html and "hl-ipython3" not in html  # no code
+        assert (default_reports / f"{page.stem}.disclosure.csv").exists()
+
+
+def test_the_second_example_speaks_its_own_words(rearrest_reports):
+    pages = sorted(p.name for p in rearrest_reports.glob("*.html"))
+    assert pages == ["02_cohort.html", "03_risk_flags.html", "04_observed_vs_expected.html", "05_evidence_summary.html"]
+    for page in rearrest_reports.glob("*.html"):
+        text = _text(page)
+        assert "Rearrest within three years of release: risk flags and areas" in text
+        assert "were rearrested" in text or page.stem == "04_observed_vs_expected"
+        lower = text.lower()
+        for word in BLACK_COUNTRY_WORDS:
+            assert word not in lower, (page.name, word)
+    cohort = _text(rearrest_reports / "02_cohort.html")
+    assert "semicolon-delimited" in cohort and "decimal commas" in cohort and "198 were left out" in cohort
+    assert re.search(r"Residence area.*\b1\b.*\b2\b.*\b10\b.*\b16\b", cohort, flags=re.S)  # 2 before 10
+    assert "Gang member" in _text(rearrest_reports / "03_risk_flags.html")
+    oe = _text(rearrest_reports / "04_observed_vs_expected.html")
+    assert "residence area" in oe and "no adjusted baseline" in oe
+
+
+def test_tables_odds_ratios_equal_an_individual_level_logit(tmp_path):
+    from test_example_rearrest import EXTRACT, TEXT_COLUMNS, recode
+
+    result = run_cli("tables", "--study", "examples/rearrest/study.toml", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr[-2000:]
-    html = (tmp_path / "02_cohort.html").read_text(encoding="utf-8")
-    assert "The file holds <strong>800</strong> rows" in html  # the small extract, not the default data
-    assert "data:image/png;base64," in html
-    assert "analysis.load_cohort(" not in html and "hl-ipython3" not in html  # no code cells
+    odds = pd.read_csv(tmp_path / "odds_ratios.csv").set_index("flag")
+    raw = pd.read_csv(EXTRACT, sep=";", decimal=",", encoding="utf-8", dtype={c: str for c in TEXT_COLUMNS})
+    people = recode(raw)
+    fit = smf.logit("reoffended ~ dv + mental_health + substance_misuse + unemployed + gang + C(sex) + C(age_band)"
+                    " + C(offence_group) + risk_score", data=people).fit(disp=0)
+    ci = fit.conf_int()
+    for flag in ("dv", "mental_health", "substance_misuse", "unemployed", "gang"):
+        assert odds.loc[flag, "odds_ratio"] == pytest.approx(np.exp(fit.params[flag]), rel=1e-6)
+        assert odds.loc[flag, "or_lower"] == pytest.approx(np.exp(ci.loc[flag, 0]), rel=1e-6)
+        assert odds.loc[flag, "or_upper"] == pytest.approx(np.exp(ci.loc[flag, 1]), rel=1e-6)
+    for name in ("rates_by_flag", "oe_by_area", "attributable_fractions", "disclosure_log"):
+        assert (tmp_path / f"{name}.csv").exists()
 
 
-def test_a_failed_run_leaves_earlier_reports_intact(tmp_path, small_extract):
+def test_a_bad_extract_gets_one_error_exit_2_and_nothing_written(tmp_path):
+    cohort = load_cohort(DEFAULT_COHORT).head(300)
+    bad = cohort.astype({"reoffended": object})
+    bad.loc[[3, 7], "reoffended"] = "maybe"
+    path = tmp_path / "bad.csv"
+    bad.to_csv(path, index=False)
+    out = tmp_path / "reports"
+    result = run_cli("report", "--cohort", str(path), "--out", str(out), "--quiet")
+    assert result.returncode == 2
+    assert "column 'reoffended': values are not 0/1 (2 rows, e.g. rows 4, 8: 'maybe')" in result.stderr
+    assert "Traceback" not in result.stderr and not out.exists()
+
+
+def test_a_semicolon_file_read_with_a_comma_names_the_delimiter(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text("reoffended;dv\n1;0\n0;1;9\n", encoding="utf-8")
+    result = run_cli("tables", "--cohort", str(path), "--out", str(tmp_path / "t"))
+    assert result.returncode == 2 and "semicolon" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_failed_run_leaves_earlier_reports_intact(tmp_path):
     earlier = tmp_path / "02_cohort.html"
     earlier.write_text("earlier report", encoding="utf-8")
-    missing = tmp_path / "no_such_extract.csv"
-    result = _build(tmp_path, missing)
-    assert result.returncode != 0
+    result = run_cli("report", "--cohort", str(tmp_path / "no_such_extract.csv"), "--out", str(tmp_path), "--quiet")
+    assert result.returncode == 2 and "does not exist" in result.stderr
     assert earlier.read_text(encoding="utf-8") == "earlier report"
     assert not list(tmp_path.glob(".*.tmp"))
 
 
-def test_cli_report_rejects_a_bad_extract_with_the_named_error_and_writes_nothing(tmp_path, small_extract):
-    bad = tmp_path / "bad.csv"
-    text = small_extract.read_text(encoding="utf-8").replace(",Male,", ",M,", 3)
-    bad.write_text(text, encoding="utf-8")
-    out = tmp_path / "reports"
-    result = subprocess.run(
-        [sys.executable, "-m", "analysis", "report", "--cohort", str(bad), "--out", str(out), "--quiet"],
-        capture_output=True, text=True, cwd=REPO_ROOT, timeout=120,
-    )
-    assert result.returncode == 2
-    assert "column 'sex': values are not known categories" in result.stderr and "'M'" in result.stderr
-    assert "Traceback" not in result.stderr
-    assert not out.exists()
-
-
 def test_cli_help_documents_the_commands():
-    result = subprocess.run([sys.executable, "-m", "analysis", "report", "--help"], capture_output=True, text=True, cwd=REPO_ROOT)
-    assert result.returncode == 0 and "--mapping" in result.stdout and "--cohort" in result.stdout
+    result = run_cli("report", "--help")
+    assert result.returncode == 0
+    for option in ("--study", "--mapping", "--cohort", "--pdf", "--threshold", "--round-to"):
+        assert option in result.stdout
 
 
-def test_report_on_an_analysts_own_extract_with_mapping_and_reference(tmp_path):
-    """End to end, as an analyst would run it: other area names and period labels, coded values,
-    no supplied expected column, a mapping file and a separate baseline-year extract."""
-    cohort = load_cohort(DEFAULT_COHORT).drop(columns=["expected", "ogrs3", "age", "previous_sanctions", "age_first_sanction"])
-    cohort["area"] = cohort["area"].astype(str).map({"Dudley": "North", "Sandwell": "South", "Walsall": "East", "Wolverhampton": "West"})
-    cohort["period"] = cohort["period"].astype(str).map({"2014-10/2015-09": "2022-23", "2015-10/2016-09": "2023-24"})
-    cohort["reoffended"] = cohort["reoffended"].map({1: "Y", 0: "N"})
-    cohort = cohort.rename(columns={"reoffended": "Proven Reoffence", "area": "LDU"})
-    current = tmp_path / "current.csv"
-    baseline = tmp_path / "baseline.csv"
-    cohort[cohort["period"] == "2023-24"].sample(1500, random_state=1).to_csv(current, index=False)
-    cohort[cohort["period"] == "2022-23"].sample(1500, random_state=2).to_csv(baseline, index=False)
-    mapping = tmp_path / "mapping.toml"
-    mapping.write_text('[columns]\n"Proven Reoffence" = "reoffended"\nLDU = "area"\n\n[values.reoffended]\nY = 1\nN = 0\n', encoding="utf-8")
+def test_hostile_labels_through_report_and_tables(tmp_path):
+    """Labels from the data are text: no script or event handler reaches a paper, every label is shown as written."""
+    from bs4 import BeautifulSoup
+
+    cohort = load_cohort(DEFAULT_COHORT).groupby("period", observed=True, group_keys=False).sample(900, random_state=1)
+    labels = {"Dudley": "<script>alert(1)</script>Dudley", "Sandwell": "Walsall_North *A*",
+              "Walsall": "Sandwell | #1 & <img src=x onerror=alert(2)>", "Wolverhampton": "`Wolves` " + "long label " * 15}
+    cohort["area"] = cohort["area"].astype(str).map(labels)
+    path = tmp_path / "hostile.csv"
+    cohort.drop(columns=["expected"]).to_csv(path, index=False)
+    study = tmp_path / "study.toml"
+    study.write_text('[study]\ntitle = "Title <script>x()</script> & *stars*"\norganisation = "<i onmouseover=alert(3)>Org</i>"\n',
+                     encoding="utf-8")
     out = tmp_path / "reports"
-    result = subprocess.run(
-        [sys.executable, "-m", "analysis", "report", "--cohort", str(current), "--reference", str(baseline),
-         "--mapping", str(mapping), "--out", str(out), "--quiet"],
-        capture_output=True, text=True, cwd=REPO_ROOT, timeout=600,
-    )
+    result = run_cli("report", "--study", str(study), "--cohort", str(path), "--out", str(out), "--quiet")
     assert result.returncode == 0, result.stderr[-3000:]
-    assert sorted(p.name for p in out.glob("*.html")) == [f"{p.stem}.html" for p in discover_notebooks()]
-    oe = (out / "04_observed_vs_expected.html").read_text(encoding="utf-8")
-    assert "North" in oe and "adjusted baseline" in oe and "2022-23" in oe
-    summary = (out / "05_evidence_summary.html").read_text(encoding="utf-8")
-    assert "For every 100 people" in summary and "Disclosure log" in summary
     for page in out.glob("*.html"):
-        text = page.read_text(encoding="utf-8")
-        assert "Traceback" not in text and "nan%" not in text, page.name
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        assert not soup.find_all("script"), page.name
+        assert not [a for tag in soup.find_all(True) for a in tag.attrs if a.lower().startswith("on")], page.name
+        assert soup.title.get_text() == "Title <script>x()</script> & *stars*"
+        if page.stem in ("02_cohort", "04_observed_vs_expected"):
+            text = soup.get_text(" ")
+            for label in labels.values():
+                assert label in text, (page.name, label)
+    tables = tmp_path / "tables"
+    result = run_cli("tables", "--study", str(study), "--cohort", str(path), "--out", str(tables))
+    assert result.returncode == 0, result.stderr[-2000:]
+    oe = pd.read_csv(tables / "oe_by_area.csv")
+    assert set(oe["area"]) == set(labels.values())

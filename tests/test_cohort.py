@@ -101,8 +101,8 @@ def test_every_kind_of_bad_value_is_reported_at_once(rows, write_csv):
     bad.loc[[0, 7], "reoffended"] = "Y"
     bad.loc[3, "mental_health"] = 2
     bad.loc[[4, 5, 6], "expected"] = 45.0
-    bad.loc[9, "sex"] = "Unknown"
-    bad.loc[11, "offence_group"] = "shoplifting"
+    bad.loc[9, "sex"] = None  # categories are open (the extract's own labels), but every row needs one
+    bad.loc[11, "offence_group"] = " "
     bad.loc[12, "person_id"] = bad.loc[13, "person_id"]
     with pytest.raises(CohortError) as info:
         load_cohort(write_csv(bad))
@@ -115,19 +115,71 @@ def test_every_kind_of_bad_value_is_reported_at_once(rows, write_csv):
     assert _problem(err, "mental_health").rows == (4,)
     p = _problem(err, "expected")
     assert p.n_rows == 3 and "outside [0, 1]" in p.message and "percentage" in p.fix
-    assert _problem(err, "sex").examples == ("Unknown",)
-    assert _problem(err, "offence_group").examples == ("shoplifting",)
+    assert _problem(err, "sex").rows == (10,) and '"" = "Not recorded"' in _problem(err, "sex").fix
+    assert _problem(err, "offence_group").rows == (12,)
     p = _problem(err, "person_id")
     assert p.n_rows == 2 and p.rows == (13, 14)
     frame = err.to_frame()
     assert list(frame.columns) == ["column", "message", "n_rows", "rows", "examples", "fix"]
 
 
-def test_missing_required_columns_are_named(rows, write_csv):
+def test_the_outcome_and_a_flag_are_required_and_named(rows, write_csv):
     with pytest.raises(CohortError) as info:
-        load_cohort(write_csv(rows.drop(columns=["area", "homeless"])))
-    problem = _problem(info.value, "area")
-    assert "homeless" in problem.column and "missing" in problem.message and "[columns]" in problem.fix
+        load_cohort(write_csv(rows.drop(columns=["reoffended", *FLAGS])))
+    outcome = _problem(info.value, "reoffended")
+    assert "missing" in outcome.message and "[columns]" in outcome.fix
+    flags = _problem(info.value, "(flags)")
+    assert "no risk flag column" in flags.message and "[flags]" in flags.fix
+
+
+def test_everything_but_the_outcome_and_one_flag_is_optional(rows, write_csv):
+    cohort = load_cohort(write_csv(rows[["reoffended", "homeless"]]))
+    assert list(cohort.columns[:2]) == ["reoffended", "homeless"] and cohort["period"].iloc[0] == "All people"
+    assert cohort.attrs["flags"] == ["homeless"]
+
+
+def test_open_categories_keep_the_extracts_labels_in_reading_order(rows, write_csv):
+    raw = rows.copy()
+    raw["area"] = np.resize(["10", "2", "1", "Area 9"], len(raw))
+    raw["age_band"] = np.resize(["48 or older", "18-22", "23-27"], len(raw))
+    raw["sex"] = np.resize(["M", "F", "X"], len(raw))
+    cohort = load_cohort(write_csv(raw))
+    assert list(cohort["area"].cat.categories) == ["1", "2", "10", "Area 9"]
+    assert list(cohort["age_band"].cat.categories) == ["18-22", "23-27", "48 or older"]
+    assert set(cohort["sex"].cat.categories) == {"M", "F", "X"}
+
+
+def test_a_study_declares_extra_flags_model_columns_and_a_filter(rows, write_csv):
+    raw = rows.copy()
+    raw["Gang"] = np.resize(["Yes", "No"], len(raw))
+    raw["Score"] = np.resize(["3", "7", "10"], len(raw))
+    raw["Status"] = np.resize(["Active", "Active", "Transferred out"], len(raw))
+    study = {"columns": {"Gang": "gang", "Score": "risk_score"}, "values": {"gang": {"Yes": 1, "No": 0}},
+             "flags": {"gang": "Gang member"}, "filter": {"keep": "Status != 'Transferred out'"},
+             "model": {"adjust": ["sex", "risk_score"]}}
+    from analysis.cohort import open_study
+
+    data = open_study(study, write_csv(raw))
+    assert data.flags[-1] == "gang" and data.labels["gang"] == "Gang member"
+    assert data.quality.rows_dropped == (raw["Status"] == "Transferred out").sum()
+    assert data.cohort["risk_score"].dtype.kind == "f"
+    bad = dict(study, model={"adjust": ["nope"], "flags": ["gang", "child_abuse"]})
+    with pytest.raises(CohortError) as info:
+        open_study(bad, write_csv(raw))
+    assert "[model] adjust names a column that is not in the data" in str(info.value)
+    assert "child_abuse" in str(info.value)
+
+
+def test_blank_cells_are_recoded_with_an_empty_key_and_ages_are_banded(rows, write_csv):
+    raw = rows.drop(columns="age_band").copy()
+    raw["age"] = np.resize([17, 19, 24, 33, 61], len(raw))
+    raw.loc[[0, 1], "offence_group"] = ""
+    from analysis.cohort import open_study
+
+    data = open_study({"values": {"offence_group": {"": "Not recorded"}}}, write_csv(raw))
+    assert data.quality.blanks_recoded == {"offence_group": 2}
+    assert data.cohort["offence_group"].iloc[0] == "Not recorded"
+    assert list(data.cohort["age_band"].cat.categories) == ["under 18", "18-20", "21-24", "30-34", "50+"]
 
 
 def test_missing_outcome_is_an_error(rows, write_csv):
@@ -152,7 +204,7 @@ def test_reoffences_must_agree_with_reoffended(rows, write_csv):
         ("", ".csv", "empty"),
         ("reoffended,dv\n", ".csv", "no data rows"),
         ("not,a,parquet", ".parquet", "cannot be read"),
-        ("x", ".xlsx", "unsupported file type"),
+        ("x", ".xlsx", "cannot be opened"),
     ],
 )
 def test_empty_or_unreadable_files(tmp_path: Path, content: str, suffix: str, phrase: str):

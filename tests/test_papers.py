@@ -102,7 +102,7 @@ def test_an_extract_without_areas_or_case_mix(base, tmp_path):
     assert results.flags == ["dv", "mental_health"] and results.adjust == []
     text = _render(papers)
     assert "The extract has no PUMA column" in text["04"]
-    assert "Child protection" not in text["05"] and "six" not in text["05"]
+    assert "Child protection" not in text["05"] and "six flags" not in text["05"]
 
 
 HOSTILE = {
@@ -119,14 +119,19 @@ def test_hostile_labels_are_shown_exactly_and_never_as_markup(base, tmp_path):
     frame.loc[frame["offence_group"] == "violence", "offence_group"] = "Violence <b>bold</b> & _under_"
     study = {"study": {"title": "Title <script>x()</script> & *stars*", "organisation": "Org <i onmouseover=alert(3)>"}}
     results, papers = _papers(frame, tmp_path, study)
+    from bs4 import BeautifulSoup
+
     for number, paper in papers.items():
         raw = str(paper.render().html())
-        assert "<script" not in raw.lower(), number
-        assert not re.search(r"<[^>]+\son\w+\s*=", raw), number  # no event handler attribute from the data
-        assert "<b>bold</b>" not in raw and "<img" not in raw
+        soup = BeautifulSoup(raw, "html.parser")
+        assert not soup.find_all("script"), number
+        handlers = [(tag.name, a) for tag in soup.find_all(True) for a in tag.attrs if a.lower().startswith("on")]
+        assert not handlers, (number, handlers)  # no event-handler attribute came from the data
+        assert not soup.find_all("b") and [img.get("src", "")[:10] for img in soup.find_all("img")] == \
+            ["data:image"] * len(soup.find_all("img"))
         seen = _visible(paper.render())
         for label in (*HOSTILE.values(), "Title <script>x()</script> & *stars*"):
-            if number in ("02", "04", "05") or "Title" in label:
+            if number in ("02", "04") or "Title" in label:
                 assert label in seen, (number, label)
         for table in re.findall(r"<table.*?</table>", raw, flags=re.S):
             head = len(re.findall(r"<th scope=\"col\"", table))
@@ -147,5 +152,6 @@ def test_the_summary_quotes_the_other_papers_numbers(base, tmp_path):
         assert f"odds ratio {row['odds_ratio']:.2f}" in text
         assert f"a risk {row['risk_ratio']:.2f} times as high" in text or "could be chance" in text
     oe = papers["04"]
+    shown = _html.unescape(re.sub(r"<[^>]+>", "", str(summary.areas().html())))
     for sentence in oe.together_sentences():
-        assert _html.unescape(re.sub(r"<[^>]+>", "", str(sentence))) in _visible(summary.areas())
+        assert _html.unescape(re.sub(r"<[^>]+>", "", str(sentence))) in shown

@@ -63,8 +63,8 @@ def load_published(tables: str | tuple[str, ...] | None = None, directory: str |
         frames.append(frame)
     out = pd.concat(frames, ignore_index=True)
     out["discrepancy"] = out["discrepancy"].astype(str).str.lower().eq("true")
-    out["note"] = out["note"].fillna("")
-    out["derived_from"] = out["derived_from"].fillna("")
+    out["note"] = out["note"].astype(object).fillna("").astype(str)
+    out["derived_from"] = out["derived_from"].astype(object).fillna("").astype(str)
     return out
 
 

@@ -202,7 +202,8 @@ class Table(Block):
         for k, part in enumerate(parts):
             title = self._title() if k == 0 else html("{} (continued)", self._title())
             head = Markup("").join(
-                html('<th scope="col" class="{}">{}</th>', "num" if self.columns[j].numeric else "txt", self.columns[j].header)
+                html('<th scope="col" class="{}" data-kind="{}">{}</th>', "num" if self.columns[j].numeric else "txt",
+                     self.columns[j].fmt if isinstance(self.columns[j].fmt, str) else "custom", self.columns[j].header)
                 for j in part)
             body = Markup("").join(
                 html("<tr>{}</tr>", Markup("").join(

@@ -43,7 +43,7 @@ class CohortPaper(Paper):
         cur = r.current
         total = pd.DataFrame({"n": [r.overall["n"]], "reoffenders": [r.overall["events"]]})
         total["rate"] = total["reoffenders"] / total["n"]
-        self.pub.rates("everyone", total, keys=[])
+        self.pub.rates("all people in the period", total, keys=[])
         if r.flags:
             by_flag = r.rates_by_flag
             for flag in r.flags:
@@ -115,7 +115,7 @@ class CohortPaper(Paper):
 
     def summary_points(self) -> list[Any]:
         r = self.results
-        everyone = self.pub["everyone"].iloc[0]
+        everyone = self.pub["all people in the period"].iloc[0]
         points = [html("For every 100 people in the cohort ({} people), <strong>{}</strong> {}.",
                        tx.count(everyone["n"]), tx.per100(everyone["rate"]), self.event)]
         if r.flags:

@@ -239,8 +239,8 @@ class ObservedExpectedPaper(Paper):
                  "Above 1: more than expected."]
         if unscored:
             notes.append(html("Not scored: the {}'s people have a case mix the baseline period's model never saw "
-                              "(e.g. a {} absent from the baseline), so it cannot set their expected rate.",
-                              self.study.area_label, self.study.area_label))
+                              "(e.g. {} absent from the baseline), so it cannot set their expected rate.",
+                              self.study.area_label, tx.with_article(self.study.area_label)))
         s.add(self.table(base, ratios, html("Observed / expected (O/E) by {}, from each source of expected", self.study.area_label),
                          notes=notes))
         labels, est, lo, hi, series = [], [], [], [], []

@@ -55,7 +55,7 @@ class SummaryPaper(Paper):
 
         everyone = pd.DataFrame({"n": [total["n"]], "reoffenders": [total["events"]]})
         everyone["rate"] = everyone["reoffenders"] / everyone["n"]
-        self.pub.rates("everyone", everyone, keys=[])
+        self.pub.rates("all people in the period", everyone, keys=[])
 
     def sections(self) -> list[tuple[str, str]]:
         r = self.results
@@ -71,7 +71,7 @@ class SummaryPaper(Paper):
 
     # ----------------------------------------------------------------- the findings
     def _overall(self) -> Any:
-        e = self.pub["everyone"].iloc[0]
+        e = self.pub["all people in the period"].iloc[0]
         return html("For every 100 people in the cohort ({} people, {}), <strong>{}</strong> {}.", tx.count(e["n"]),
                     self.period_words, tx.per100(e["rate"]), self.event)
 
@@ -123,8 +123,8 @@ class SummaryPaper(Paper):
         if len(self.results.areas) < 2:
             return Section()
         s = Section([self.heading("areas")])
-        s.add(Paragraph(html("Whether a {} has more {} than expected depends on where the expected rate comes from. Paper 04 sets "
-                             "the sources side by side; together they say:", self.study.area_label, self.outcome_lower)))
+        s.add(Paragraph(html("Whether {} has more {} than expected depends on where the expected rate comes from. Paper 04 sets "
+                             "the sources side by side; together they say:", tx.with_article(self.study.area_label), self.outcome_lower)))
         s.add(Bullets(self.oe_paper.together_sentences()))
         return s
 

@@ -46,6 +46,7 @@ __all__ = [
     "join_words",
     "plural",
     "capitalise",
+    "with_article",
     "chart_text",
     "is_missing",
 ]
@@ -197,6 +198,22 @@ def plural(n: int, word: str, many: str | None = None) -> str:
     ('1 area', '1,200 people')
     """
     return f"{n:,} {word if n == 1 else (many or word + 's')}"
+
+
+def with_article(noun: str) -> str:
+    """"a local authority", "an area", "an LDU" (acronyms read letter by letter).
+
+    Examples
+    --------
+    >>> with_article("area"), with_article("local authority"), with_article("LDU"), with_article("PUMA")
+    ('an area', 'a local authority', 'an LDU', 'a PUMA')
+    """
+    word = noun.strip().split(" ")[0] if noun.strip() else noun
+    if word.isupper() and len(word) > 1 and word not in {"PUMA", "NATO"}:
+        vowel_sound = word[0] in "AEFHILMNORSX"
+    else:
+        vowel_sound = word[:1].lower() in "aeiou"
+    return ("an " if vowel_sound else "a ") + noun
 
 
 def capitalise(text: str) -> str:
