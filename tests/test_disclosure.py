@@ -1,4 +1,4 @@
-"""Disclosure control (METHODS section 7): primary, complementary, derived, rounding, dof, log."""
+"""Disclosure control (docs/methods.md, disclosure control): primary, complementary, derived, rounding, dof, log."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """observed_vs_expected and compare_with_rest on small hand-built cohorts.
 
-Expected numbers are METHODS.md worked values or closed forms evaluated here by
-hand (Wilson's formula from METHODS section 3, the binomial variance
+Expected numbers are the worked values of docs/methods.md or closed forms evaluated here by
+hand (Wilson's formula from docs/methods.md, the binomial variance
 sum p(1-p), Newcombe's method 10 from two Wilson intervals).
 """
 
@@ -30,7 +30,7 @@ def people(group: str, n: int, events: int, p: float, col: str = "area") -> pd.D
 
 @pytest.fixture
 def crc_like() -> pd.DataFrame:
-    # METHODS s3: n = 500, actual 46.02% (O = 230), expected 39.58% (E = 197.9).
+    # docs/methods.md worked value: n = 500, actual 46.02% (O = 230), expected 39.58% (E = 197.9).
     return pd.concat([people("Dudley", 500, 230, 0.3958), people("Sandwell", 400, 120, 0.30)], ignore_index=True)
 
 

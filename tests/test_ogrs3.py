@@ -1,4 +1,4 @@
-"""OGRS3 against the worked value in shared/METHODS.md."""
+"""OGRS3 against the worked value in docs/methods.md (Howard et al. 2009)."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Attributable fractions of reoffending by counterfactual standardisation (METHODS.md section 6).
+"""Attributable fractions of reoffending by counterfactual standardisation (docs/methods.md, attributable fractions).
 
 For a fitted flags model, ``A`` is the mean predicted probability over the
 people in the model and ``B`` the mean with a flag set to 0 (everything else
@@ -227,7 +227,7 @@ def attributable_fractions(
 
 
 def paf_sentence(row: pd.Series | dict, label: str, confidence: float = 0.95) -> str:
-    """One plain-English sentence for a PAF row (METHODS.md section 6 wording).
+    """One plain-English sentence for a PAF row (the wording of docs/methods.md, attributable fractions).
 
     Examples
     --------

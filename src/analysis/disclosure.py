@@ -1,4 +1,4 @@
-"""Statistical disclosure control for published count tables (METHODS section 7).
+"""Statistical disclosure control for published count tables (docs/methods.md, disclosure control).
 
 The rules are those of ONS / NHS / trusted-research-environment output checking,
 as applied by ACRO (the reference implementation used in UK TREs), reimplemented
@@ -162,7 +162,7 @@ class DisclosureLog:
                 "add to rounded totals."
             )
         rules.append("Model results need at least 10 residual degrees of freedom.")
-        lines.append("Rules applied (METHODS section 7; ONS / NHS / TRE practice as in ACRO): " + " ".join(rules))
+        lines.append("Rules applied (docs/methods.md, disclosure control; ONS / NHS / TRE practice as in ACRO): " + " ".join(rules))
         lines.append("")
 
         if cells.empty:
@@ -433,7 +433,7 @@ def suppress_crosstab(
         rounded independently.
     complement : {"smallest", "paired"}
         How the complementary cell of a line is chosen. ``"smallest"`` (the
-        default, METHODS section 7): the smallest visible cell of the line.
+        default, docs/methods.md): the smallest visible cell of the line.
         ``"paired"``: first prefer a cell whose crossing line also has a
         single suppressed cell, then the smallest; this usually hides fewer
         cells (it closes the suppression pattern into rectangles).

@@ -1,4 +1,4 @@
-"""Case-mix expected probabilities (indirect standardisation, METHODS.md section 2).
+"""Case-mix expected probabilities (indirect standardisation, docs/methods.md).
 
 :func:`expected_probabilities` fits a logistic model with only the named
 case-mix terms on a reference period (or on the same period) and applies it

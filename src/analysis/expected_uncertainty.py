@@ -1,6 +1,6 @@
 """O/E when E comes from a fitted case-mix model: the model's own uncertainty in the interval.
 
-``shared/METHODS.md`` section 3: when E comes from a model, "its own
+``docs/methods.md`` (expected rates and observed against expected): when E comes from a model, "its own
 uncertainty matters too". With the model's coefficient covariance V and, for
 a group g, ``w_i = p_i (1 - p_i)`` and ``d_g = sum_{i in g} w_i x_i`` (the
 gradient of E_g), the delta method gives

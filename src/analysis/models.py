@@ -4,7 +4,7 @@ The central model of the project is a logistic regression of proven
 reoffending on the six risk flags, adjusted for the case mix. When every term
 is categorical (flags, area, sex, age band, offence group and their
 interactions) the individual-level likelihood equals the binomial likelihood
-of the covariate-pattern cells (METHODS.md section 5), so the model is fitted
+of the covariate-pattern cells (docs/methods.md, logistic regression on grouped data), so the model is fitted
 on the cells, weighted by their trials: the same coefficients and standard
 errors as the individual-level ``statsmodels`` ``Logit``, from a few thousand
 rows instead of millions. A continuous term or an offset makes the fit

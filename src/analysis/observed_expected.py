@@ -1,6 +1,6 @@
 """Observed against expected: rates, standardised ratios (O/E) and group-vs-rest comparisons.
 
-Indirect standardisation as in METHODS section 2: each person has a predicted
+Indirect standardisation as in docs/methods.md (expected rates and observed against expected): each person has a predicted
 probability p_i of reoffending given their case mix; for a group,
 ``O = sum(y_i)``, ``E = sum(p_i)``, ``SR = O/E`` and the risk-adjusted rate is
 ``SR x reference rate``. The interval for O/E is PHE's (exact Poisson when
@@ -48,7 +48,7 @@ __all__ = [
 STATISTIC = "observed vs expected (O/E)"
 
 EXPECTED_SOURCES: tuple[str, ...] = ("supplied", "reference", "internal")
-"""The three sources of expected probabilities (METHODS section 2, (a) to (c))."""
+"""The three sources of expected probabilities (docs/methods.md: supplied, case mix of this period, adjusted baseline)."""
 
 
 def expected_from(

@@ -2,7 +2,7 @@
 
 Implements the published equation (Howard, Francis, Soothill and Humphreys,
 2009, *OGRS 3: the revised Offender Group Reconviction Scale*, Ministry of
-Justice Research Summary 7/09), as set out in ``shared/METHODS.md``::
+Justice Research Summary 7/09), as set out in ``docs/methods.md`` (OGRS3)::
 
     C = ln((1 + P) / (10 + A_conv - A_first))
     y = a_k + 1.251124464*C + G + AS[age band, sex] + OFF[offence]
