@@ -305,6 +305,14 @@ class _Key:
         return hash(("_Key", self.part))
 
 
+class _Unlisted:
+    """The level "any level no table lists" of a key that only filtered tables show."""
+
+    def __repr__(self) -> str:
+        return "<not listed>"
+
+
+_UNLISTED = _Unlisted()
 PUBLISHED, ABSENT, NONEVENTS = 0, 1, 2
 
 
@@ -527,6 +535,10 @@ class _Paper:
                         if v != t.margins_name and v not in seen:
                             levels[k].append(v)
                             seen.add(v)
+            for k in keys:
+                # levels seen only in filtered tables need not be all: one more level stands for the rest
+                if not any(tables[ti].complete and k in tables[ti].keys for ti, _ in members):
+                    levels[k].append(_UNLISTED)
             part_keys = []
             for ti, slots in members:
                 for si in slots:
@@ -623,7 +635,8 @@ class _Paper:
         self.hid[ne] = self.hid[self.link[ne, 0]] | self.hid[self.link[ne, 1]]
         self.obs_lo = self.value.copy()
         self.obs_hi = self.value.copy()
-        self._A: dict[int, tuple] = {}
+        self._A: dict[int, dict] = {}
+        self.base: dict[int, np.ndarray] = {}
 
     @staticmethod
     def _with_key(u: _Universe, sub: tuple, lv: np.ndarray, key: _Key, level: int) -> tuple[tuple, np.ndarray]:
@@ -681,40 +694,56 @@ class _Paper:
     def order(self, g: int) -> tuple[int, int, int]:
         return (int(self.tab[g]), int(self.row[g]), int(self.slot[g]))
 
-    def system(self, ui: int):
-        if ui not in self._A:
+    def system(self, ui: int, ci: int | None = None):
+        """The intruder's equations in the current state: (A, b, row cells, columns).
+
+        With ``ci``, only the block of unknowns of clique ``ci``, its shared
+        margins held at those of the feasible table found by
+        :meth:`check_consistent` (a restriction of the intruder's problem: its
+        ranges can only be narrower, so a range found wide here is wide).
+        """
+        cache = self._A.setdefault(ui, {})
+        if ci not in cache:
             u = self.universes[ui]
             g = u.gid
             visible = (self.kind[g] != NONEVENTS) & ~self.hid[g]
-            A = sparse.vstack([u.A[visible], u.C], format="csr")
-            b = np.concatenate([self.value[g][visible], np.zeros(u.C.shape[0])])
-            self._A[ui] = (A, b, g[visible])
-        return self._A[ui]
+            if ci is None:
+                A = sparse.vstack([u.A[visible], u.C], format="csr")
+                b = np.concatenate([self.value[g][visible], np.zeros(u.C.shape[0])])
+                cache[ci] = (A, b, g[visible], None)
+            else:
+                cols = np.arange(u.offsets[ci], u.offsets[ci + 1])
+                sel = visible & (u.cq == ci)
+                seps = [tuple(k for k in u.cliques[a] if k in u.cliques[b]) for a, b in u.tree if ci in (a, b)]
+                S = (sparse.vstack([u.margin(ci, sep)[:, cols] for sep in seps], format="csr") if seps
+                     else sparse.csr_matrix((0, len(cols))))
+                A = sparse.vstack([u.A[sel][:, cols], S], format="csr")
+                b = np.concatenate([self.value[g][sel], S @ self.base[ui][cols]])
+                cache[ci] = (A, b, g[sel], cols)
+        return cache[ci]
 
     # ---- the intruder's LP
-    def solve(self, ui: int, objective: np.ndarray, drop: int | None = None, observe: bool = True):
-        """Minimise ``objective @ x`` (with published cell ``drop`` also hidden, as a trial).
+    def solve(self, ui: int, objective: np.ndarray, ci: int | None = None):
+        """Minimise ``objective @ x``; returns (status, value, x, duals, row cells).
 
-        Returns (status, value, x, duals, row cells). A solution is a feasible
-        table, so it widens the observed range of every cell (``observe``),
-        unless it was found under a trial that may not be kept.
+        A solution is a feasible table (``x`` is always over all unknowns), so
+        it widens the observed range of every cell.
         """
-        A, b, rows = self.system(ui)
-        if drop is not None:
-            keep = np.ones(A.shape[0], dtype=bool)
-            keep[: len(rows)] = rows != drop
-            A, b, rows = A[keep], b[keep], rows[rows != drop]
-        res = linprog(objective, A_eq=A, b_eq=b, bounds=(0, None), method="highs")
+        A, b, rows, cols = self.system(ui, ci)
+        res = linprog(objective if cols is None else objective[cols], A_eq=A, b_eq=b, bounds=(0, None),
+                      method="highs")
         if res.status == 3:
             return "unbounded", -np.inf, None, None, rows
         if res.status == 2:
             self.inconsistent(ui)
         if res.status != 0:  # pragma: no cover - numerical trouble
             raise DifferencingError(f"linear programme failed: {res.message}")
-        duals = np.asarray(res.eqlin.marginals)[: len(rows)]
-        if observe:
-            self.observe(ui, res.x)
-        return "ok", float(res.fun), res.x, duals, rows
+        x = res.x
+        if cols is not None:
+            x = self.base[ui].copy()
+            x[cols] = res.x
+        self.observe(ui, x)
+        return "ok", float(res.fun), x, np.asarray(res.eqlin.marginals)[: len(rows)], rows
 
     def observe(self, ui: int, x: np.ndarray) -> None:
         """Every LP solution is a feasible point: widen the observed range of every cell."""
@@ -724,14 +753,16 @@ class _Paper:
         np.maximum.at(self.obs_hi, u.gid, v)
 
     def check_consistent(self, ui: int) -> None:
+        """Check that the tables of a universe describe one set of people; keep a feasible table."""
         u = self.universes[ui]
         g = u.gid
         keep = self.kind[g] != NONEVENTS
         A = sparse.vstack([u.A[keep], u.C], format="csr")
         b = np.concatenate([self.value[g][keep], np.zeros(u.C.shape[0])])
         res = linprog(np.zeros(u.nvar), A_eq=A, b_eq=b, bounds=(0, None), method="highs")
-        if res.status == 2:
+        if res.status != 0:
             self.inconsistent(ui)
+        self.base[ui] = np.maximum(res.x, 0.0)
 
     def inconsistent(self, ui: int) -> None:
         u = self.universes[ui]
@@ -740,21 +771,23 @@ class _Paper:
             "of people (check filters and periods; tables of different people need different populations; "
             "a filtered table needs complete=False)")
 
-    def bounds(self, g: int, min_width: float | None, drop: int | None = None):
+    def bounds(self, g: int, min_width: float | None, local: bool = False):
         """Whole-number feasible range of cell ``g``: (lower, upper, duals, solutions).
 
         Stops early once the range is proven at least ``min_width`` wide
-        (then ``duals`` is None). With ``drop``, the range if that published
-        cell were hidden too; its solutions are returned, not observed.
+        (then ``duals`` is None). With ``local``, the range within the block of
+        unknowns that holds the cell (see :meth:`system`): never wider than
+        the true range, so only a "wide" answer is conclusive.
         """
         ui = int(self.uni[g])
         u = self.universes[ui]
+        ci = int(u.cq[u.local[g]]) if local and len(u.cliques) > 1 else None
         obj = np.asarray(u.A[u.local[g]].todense()).ravel()
         lo_seen = _lo(self.obs_lo[g])
         if min_width is not None and _width(self.obs_lo[g], self.obs_hi[g]) >= min_width:
             return lo_seen, _hi(self.obs_hi[g]), None, []
         duals, xs = [], []
-        status, fun, x, d, rows = self.solve(ui, -obj, drop, observe=drop is None)
+        status, fun, x, d, rows = self.solve(ui, -obj, ci)
         hi = np.inf if status == "unbounded" else _hi(-fun)
         if d is not None:
             duals.append((d, rows))
@@ -763,7 +796,7 @@ class _Paper:
             return lo_seen, hi, None, xs
         if lo_seen <= 0:  # a feasible zero: the minimum is 0, held by non-negativity alone
             return 0.0, hi, duals, xs
-        status, fun, x, d, rows = self.solve(ui, obj, drop, observe=drop is None)
+        status, fun, x, d, rows = self.solve(ui, obj, ci)
         if d is not None:
             duals.append((d, rows))
             xs.append(x)
@@ -844,7 +877,7 @@ class _Paper:
         loc = u.local[np.asarray(cells, dtype=int)]
         obj = np.asarray(u.A[loc].sum(axis=0)).ravel()
         for sign in (-1.0, 1.0):
-            A, b, rows = self.system(ui)
+            A, b, _, _ = self.system(ui)
             res = linprog(sign * obj, A_eq=A, b_eq=b, bounds=(0, None), method="highs")
             if res.status == 0:
                 self.observe(ui, res.x)
@@ -1105,7 +1138,9 @@ def audit_differencing(
         if g in safe:
             heapq.heappop(heap)
             continue
-        lo, hi, duals, xs = paper.bounds(g, min_width)
+        lo, hi, duals, xs = paper.bounds(g, min_width, local=True)  # a small LP first: "wide" is conclusive
+        if hi - lo < min_width and len(paper.universes[int(paper.uni[g])].cliques) > 1:
+            lo, hi, duals, xs = paper.bounds(g, min_width)
         if hi - lo >= min_width:
             safe.add(g)
             heapq.heappop(heap)
@@ -1171,7 +1206,7 @@ def _lines(paper: _Paper, g: int) -> list[int]:
         slots = list(paper.pair_slots[ti][paper.slot[g] - len(t.counts)])
     else:
         slots = [int(paper.slot[g])]
-    keyvals = list(t.data[list(t.keys)].itertuples(index=False, name=None)) if t.keys else [()] * len(t.data)
+    keyvals = paper.keyvals[ti]
     mine = keyvals[ri]
     rows = [i for i, kv in enumerate(keyvals) if sum(a != b for a, b in zip(kv, mine)) <= 1]
     return [paper.gid_of[(ti, i, s)] for i in rows for s in slots]
