@@ -44,28 +44,37 @@ known to be 3 or 4 unprotected, which is why it is not the default.
 
 Examples
 --------
-A table by area and sex, in which the publisher hid Dudley's 3 women and
-(their complement) Dudley's 12 men, and a table by area alone that shows
-Dudley's 15 people -- and with them the two hidden cells' sum. The hidden 3
-can only be 0 to 15 ... but the audit wants a width of 10 *and* sees that the
-line ``Dudley: men + women = 15`` leaves each between 0 and 15 -- safe. If the
-area table also showed Dudley's 12 men by another route, it would not be:
+The publisher hid Dudley's 3 women in a table by area and sex, and Dudley's 25
+men as their complement, so the table on its own passes the line rule. But a
+table of men by area shows Dudley's 25 men, and a table by area shows Dudley's
+28 people: the 3 women are 28 - 25.
 
 >>> import pandas as pd
 >>> from analysis.differencing import CountTable, audit_differencing, feasible_ranges
->>> by_sex = CountTable("area by sex", pd.DataFrame({
-...     "area": ["Dudley", "Dudley", "Walsall", "Walsall"],
-...     "sex": ["Female", "Male", "Female", "Male"], "n": [3, 12, 40, 45]}), keys=("area", "sex"))
->>> men = CountTable("men by area", pd.DataFrame({"area": ["Dudley", "Walsall"], "sex": ["Male", "Male"],
-...                  "n": [12, 45]}), keys=("area", "sex"), complete=False)
->>> by_area = CountTable("by area", pd.DataFrame({"area": ["Dudley", "Walsall"], "n": [15, 85]}), keys=("area",))
+>>> cells = pd.DataFrame({"area": ["Dudley", "Dudley", "Walsall", "Walsall"],
+...                       "sex": ["Female", "Male", "Female", "Male"], "n": [3, 25, 40, 45]})
+>>> by_sex = CountTable("by area and sex", cells, keys=("area", "sex"),
+...                     suppressed=pd.DataFrame({"n": [True, True, False, False]}))
+>>> men = CountTable("men by area", cells[cells["sex"] == "Male"], keys=("area", "sex"), complete=False)
+>>> by_area = CountTable("by area", cells.groupby("area", as_index=False)["n"].sum(), keys=("area",))
+>>> feasible_ranges([by_sex, men, by_area])[["location", "lower", "upper"]]
+                            location  lower  upper
+0  row 'Dudley / Female', column 'n'    3.0    3.0
+1    row 'Dudley / Male', column 'n'   25.0   25.0
+
+The audit hides Dudley's men in the second table too, and then neither hidden
+count can be narrowed below 0 to 28:
+
 >>> safe = audit_differencing([by_sex, men, by_area])
->>> [t.published()["n"].isna().sum() for t in safe]
-[4, 2, 2]
->>> feasible_ranges(safe)[["table", "location", "lower", "upper"]].head(2)
-         table                          location  lower  upper
-0  area by sex  row 'Dudley / Female', column 'n'    0.0   15.0
-1  area by sex    row 'Dudley / Male', column 'n'    0.0   15.0
+>>> safe[1].published()
+      area   sex     n
+1   Dudley  Male  <NA>
+3  Walsall  Male    45
+>>> feasible_ranges(safe)[["table", "location", "lower", "upper"]]
+             table                           location  lower  upper
+0  by area and sex  row 'Dudley / Female', column 'n'    0.0   28.0
+1  by area and sex    row 'Dudley / Male', column 'n'    0.0   28.0
+2      men by area    row 'Dudley / Male', column 'n'    0.0   28.0
 """
 
 from __future__ import annotations
@@ -940,7 +949,7 @@ def feasible_ranges(tables: Sequence[CountTable], *, max_cells: int = MAX_CELLS)
     >>> t = CountTable("by area", pd.DataFrame({"area": ["A", "B", "C"], "n": [30, 4, 26]}), keys=("area",))
     >>> total = CountTable("total", pd.DataFrame({"n": [60]}), keys=())
     >>> feasible_ranges([t.with_suppressed({(1, "n"), (2, "n")}), total])[["location", "lower", "upper"]]
-                   location  lower  upper
+                  location  lower  upper
     0  row 'B', column 'n'    0.0   30.0
     1  row 'C', column 'n'    0.0   30.0
     """
@@ -1079,28 +1088,31 @@ def audit_differencing(
 
     Examples
     --------
-    Area by sex shows Dudley's women as hidden and its men as hidden (the
-    complement), but the finer table by age band shows Dudley's men in full;
-    adding them up recovers the hidden men, and the line total then the women:
+    Dudley has 3 women (2 young, 1 old), hidden by the primary rule in the
+    tables by area, sex and age and by area and sex; but the table by area
+    (28) less Dudley's men (25) gives them back. The audit hides Dudley's men
+    in both tables (the young men, 12, are the cheapest cell that lets the
+    hidden women move):
 
     >>> cells = pd.DataFrame({"area": ["Dudley"] * 4 + ["Walsall"] * 4,
-    ...                       "sex": ["Female", "Male"] * 4,
-    ...                       "age": ["18-24"] * 2 + ["25+"] * 2 + ["18-24"] * 2 + ["25+"] * 2,
-    ...                       "n": [2, 12, 1, 13, 20, 30, 22, 31]})
-    >>> by_age = CountTable("by area, sex and age", cells, keys=("area", "sex", "age"))
-    >>> by_sex = CountTable("by area and sex", cells.groupby(["area", "sex"], as_index=False)["n"].sum(),
-    ...                     keys=("area", "sex"))
-    >>> by_area = CountTable("by area", cells.groupby("area", as_index=False)["n"].sum(), keys=("area",))
+    ...                       "sex": ["Female", "Female", "Male", "Male"] * 2,
+    ...                       "age": ["young", "old"] * 4,
+    ...                       "n": [2, 1, 12, 13, 20, 22, 30, 31]})
+    >>> tables = [CountTable("by area, sex and age", cells, keys=("area", "sex", "age")),
+    ...           CountTable("by area and sex", cells.groupby(["area", "sex"], as_index=False)["n"].sum(),
+    ...                      keys=("area", "sex")),
+    ...           CountTable("by area", cells.groupby("area", as_index=False)["n"].sum(), keys=("area",))]
     >>> log = DisclosureLog()
-    >>> safe = audit_differencing([by_age, by_sex, by_area], log=log)
-    >>> safe[1].published()
-          area     sex     n
-    0   Dudley  Female  <NA>
-    1   Dudley    Male  <NA>
-    2  Walsall  Female  <NA>
-    3  Walsall    Male  <NA>
-    >>> (feasible_ranges(safe)["width"] >= 10).all()
-    np.True_
+    >>> safe = audit_differencing(tables, log=log)
+    >>> log.to_frame()[["table", "location", "rule"]]
+                      table                                   location       rule
+    0  by area, sex and age  row 'Dudley / Female / young', column 'n'    primary
+    1  by area, sex and age    row 'Dudley / Female / old', column 'n'    primary
+    2       by area and sex          row 'Dudley / Female', column 'n'    primary
+    3  by area, sex and age    row 'Dudley / Male / young', column 'n'  secondary
+    4       by area and sex            row 'Dudley / Male', column 'n'  secondary
+    >>> feasible_ranges(safe)["width"].min()
+    np.float64(15.0)
     """
     threshold = resolve_threshold(threshold, preset)
     _check_zeros(zeros)
