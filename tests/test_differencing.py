@@ -1,4 +1,4 @@
-"""Disclosure control across tables (METHODS section 7): the differencing audit.
+"""Disclosure control across tables: the differencing audit.
 
 Every check of the audit's result is made by an intruder written here, independently of
 ``analysis.differencing``: a dense linear programme over the *full* fine cross-classification

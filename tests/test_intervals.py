@@ -1,8 +1,11 @@
 """proportion_ci and compare_proportions against worked and published values."""
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -71,3 +74,38 @@ def test_ratio_and_odds_ratio_by_hand():
     p = 50 / 200
     z = (0.3 - 0.2) / np.sqrt(p * (1 - p) * (2 / 100))
     assert out.loc["difference", "z"] == pytest.approx(z)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 400), st.integers(1, 400), st.floats(0, 1), st.floats(0, 1)), min_size=1, max_size=8),
+       st.sampled_from([0.8, 0.95, 0.998]))
+def test_law_array_comparison_equals_statsmodels_newcombe_and_the_closed_forms(pairs, level):
+    """The vectorised comparison (used for every group against the rest) against statsmodels' Newcombe interval
+    and proportions_ztest, and the Katz and Woolf closed forms, one pair at a time."""
+    from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
+
+    from analysis.intervals import two_proportion_arrays
+
+    n1 = np.array([p[0] for p in pairs])
+    n2 = np.array([p[1] for p in pairs])
+    x1 = np.floor(n1 * np.array([p[2] for p in pairs]))
+    x2 = np.floor(n2 * np.array([p[3] for p in pairs]))
+    c = two_proportion_arrays(x1, n1, x2, n2, level)
+    z = stats.norm.ppf(1 - (1 - level) / 2)
+    for i in range(len(pairs)):
+        low, high = confint_proportions_2indep(x1[i], n1[i], x2[i], n2[i], method="newcomb", compare="diff", alpha=1 - level)
+        assert c["difference_lower"][i] == pytest.approx(low, abs=1e-12)
+        assert c["difference_upper"][i] == pytest.approx(high, abs=1e-12)
+        if 0 < x1[i] + x2[i] < n1[i] + n2[i]:
+            _, p = proportions_ztest([x1[i], x2[i]], [n1[i], n2[i]])
+            assert c["p_value"][i] == pytest.approx(p, rel=1e-9)
+        if 0 < x1[i] < n1[i] and 0 < x2[i] < n2[i]:
+            a, b, cc, d = x1[i], n1[i] - x1[i], x2[i], n2[i] - x2[i]
+            se = math.sqrt(1 / a + 1 / b + 1 / cc + 1 / d)
+            assert c["odds_ratio_lower"][i] == pytest.approx(a * d / (b * cc) * math.exp(-z * se), rel=1e-12)
+        else:
+            assert np.isnan(c["odds_ratio"][i])
+        if x1[i] > 0 and x2[i] > 0:
+            rr = (x1[i] / n1[i]) / (x2[i] / n2[i])
+            se = math.sqrt(1 / x1[i] - 1 / n1[i] + 1 / x2[i] - 1 / n2[i])
+            assert c["rate_ratio_upper"][i] == pytest.approx(rr * math.exp(z * se), rel=1e-12)

@@ -226,3 +226,26 @@ def test_law_cells_equal_rows_for_any_sample(seed, n):
     ref = logit(df["reoffended"], X)
     np.testing.assert_allclose(fit.params.reindex(X.columns).to_numpy(), ref.params.to_numpy(), atol=1e-8)
     np.testing.assert_allclose(np.sqrt(np.diag(fit.cov.loc[X.columns, X.columns])), ref.bse.to_numpy(), atol=1e-8)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), n=st.integers(20, 200), separate=st.booleans())
+def test_law_the_newton_shortcut_never_hides_separation(seed, n, separate):
+    """The fit skips the separation LP only when Newton plainly reached a finite maximum: on small samples, where
+    separation is common, the exact LP (Konis) then finds none."""
+    from analysis.models import _finite_maximum, _irls, detect_separation
+
+    df = simulate(n, seed)
+    if separate:
+        df.loc[df["homeless"] == 1, "reoffended"] = 1
+    X = pd.concat([pd.DataFrame({"Intercept": np.ones(n)}), df[["dv", "homeless"]].astype(float),
+                   dummies(df, "sex", ["Male", "Female"])], axis=1)
+    X = X.loc[:, X.any(axis=0)].to_numpy()
+    y = df["reoffended"].to_numpy().astype(float)
+    ones = np.ones(n)
+    if np.linalg.matrix_rank(X) < X.shape[1]:
+        return
+    if _finite_maximum(*_irls(X, y, ones, None)):
+        assert detect_separation(X, y, ones, [str(i) for i in range(X.shape[1])]).empty
+    if separate and df["homeless"].any() and (df.loc[df["homeless"] == 0, "reoffended"] < 1).any():
+        assert not _finite_maximum(*_irls(X, y, ones, None))

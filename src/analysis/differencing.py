@@ -1,4 +1,4 @@
-"""Disclosure control across the tables of one paper: the differencing audit (METHODS section 7).
+"""Disclosure control across the tables of one paper: the differencing audit (docs/methods.md, "Disclosure control across tables").
 
 :func:`analysis.disclosure.suppress_crosstab` protects each table on its own.
 A paper, though, shows the same people in several tables -- by area and sex,

@@ -21,11 +21,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 from statsmodels.stats.proportion import (
-    confint_proportions_2indep,
     proportion_confint,
 )
 
-__all__ = ["proportion_ci", "compare_proportions", "ratio_ci", "PROPORTION_METHODS", "RATIO_METHODS"]
+__all__ = ["proportion_ci", "compare_proportions", "two_proportion_arrays", "ratio_ci", "PROPORTION_METHODS", "RATIO_METHODS"]
 
 PROPORTION_METHODS: dict[str, str] = {
     "wilson": "wilson",
@@ -182,29 +181,17 @@ def compare_proportions(
     >>> round(float(t.loc[0, "estimate"]), 4)
     0.0117
     """
-    p1, p2 = x1 / n1, x2 / n2
     level = _levels(confidence)[0]
-    alpha = 1 - level
-    z_crit = stats.norm.ppf(1 - alpha / 2)
-    pooled = (x1 + x2) / (n1 + n2)
-    se0 = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-    z = (p1 - p2) / se0 if se0 > 0 else np.nan
-    p_value = float(2 * stats.norm.sf(abs(z))) if np.isfinite(z) else np.nan
-    d_low, d_high = confint_proportions_2indep(x1, n1, x2, n2, method="newcomb", compare="diff", alpha=alpha)
-    rows = [
-        {"statistic": "difference", "estimate": p1 - p2, "lower": float(d_low), "upper": float(d_high),
-         "method": "Newcombe hybrid score interval; pooled two-proportion z-test"},
-    ]
-    if x1 > 0 and x2 > 0:
-        log_rr = np.log(p1 / p2)
-        se_rr = np.sqrt(1 / x1 - 1 / n1 + 1 / x2 - 1 / n2)
-        rows.append({"statistic": "rate_ratio", "estimate": p1 / p2, "lower": float(np.exp(log_rr - z_crit * se_rr)),
-                     "upper": float(np.exp(log_rr + z_crit * se_rr)), "method": "log (Katz) interval"})
-    if 0 < x1 < n1 and 0 < x2 < n2:
-        log_or = np.log((x1 / (n1 - x1)) / (x2 / (n2 - x2)))
-        se_or = np.sqrt(1 / x1 + 1 / (n1 - x1) + 1 / x2 + 1 / (n2 - x2))
-        rows.append({"statistic": "odds_ratio", "estimate": float(np.exp(log_or)), "lower": float(np.exp(log_or - z_crit * se_or)),
-                     "upper": float(np.exp(log_or + z_crit * se_or)), "method": "Woolf (log) interval"})
+    c = two_proportion_arrays(np.array([x1]), np.array([n1]), np.array([x2]), np.array([n2]), level)
+    rows = [{"statistic": "difference", "estimate": float(c["difference"][0]), "lower": float(c["difference_lower"][0]),
+             "upper": float(c["difference_upper"][0]), "method": "Newcombe hybrid score interval; pooled two-proportion z-test"}]
+    if np.isfinite(c["rate_ratio"][0]) and x1 > 0:
+        rows.append({"statistic": "rate_ratio", "estimate": float(c["rate_ratio"][0]), "lower": float(c["rate_ratio_lower"][0]),
+                     "upper": float(c["rate_ratio_upper"][0]), "method": "log (Katz) interval"})
+    if np.isfinite(c["odds_ratio"][0]):
+        rows.append({"statistic": "odds_ratio", "estimate": float(c["odds_ratio"][0]), "lower": float(c["odds_ratio_lower"][0]),
+                     "upper": float(c["odds_ratio_upper"][0]), "method": "Woolf (log) interval"})
+    p_value, z = float(c["p_value"][0]), float(c["z"][0])
     out = pd.DataFrame(rows)
     out["p_value"] = p_value
     out["z"] = z
@@ -212,6 +199,62 @@ def compare_proportions(
     out["group_1"], out["group_2"] = labels
     for name, value in (("x1", x1), ("n1", n1), ("x2", x2), ("n2", n2)):
         out[name] = value
+    return out
+
+
+def two_proportion_arrays(x1: np.ndarray, n1: np.ndarray, x2: np.ndarray, n2: np.ndarray, confidence: float = 0.95) -> dict[str, np.ndarray]:
+    """:func:`compare_proportions` for arrays of pairs of groups at once (one value per pair).
+
+    Returns a dict of arrays: ``difference`` with Newcombe's hybrid score
+    interval (``difference_lower``/``_upper``, from the two Wilson intervals),
+    ``rate_ratio`` (Katz log interval; NaN where either group has no events),
+    ``odds_ratio`` (Woolf; NaN where a group has no events or no non-events), the
+    pooled two-proportion ``z`` and its two-sided ``p_value``. Pairs where a group
+    has no people are NaN throughout.
+
+    Examples
+    --------
+    >>> c = two_proportion_arrays(np.array([6436]), np.array([21536]), np.array([5900]), np.array([20548]))
+    >>> round(float(c["difference"][0]), 4), round(float(c["odds_ratio"][0]), 3)
+    (0.0117, 1.058)
+    """
+    x1, n1, x2, n2 = (np.asarray(v, dtype=float) for v in (x1, n1, x2, n2))
+    z_crit = stats.norm.ppf(1 - (1 - confidence) / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ok = (n1 > 0) & (n2 > 0)
+        p1, p2 = x1 / n1, x2 / n2
+        pooled = (x1 + x2) / (n1 + n2)
+        se0 = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+        z = np.where(se0 > 0, (p1 - p2) / se0, np.nan)
+        p_value = 2 * stats.norm.sf(np.abs(z))
+
+        def wilson(x: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            p = x / n
+            centre = (p + z_crit**2 / (2 * n)) / (1 + z_crit**2 / n)
+            half = z_crit * np.sqrt(p * (1 - p) / n + z_crit**2 / (4 * n**2)) / (1 + z_crit**2 / n)
+            return centre - half, centre + half
+
+        l1, u1 = wilson(x1, n1)
+        l2, u2 = wilson(x2, n2)
+        diff = p1 - p2
+        d_low = diff - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
+        d_high = diff + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+        has_rr = ok & (x1 > 0) & (x2 > 0)
+        log_rr = np.log(p1 / p2)
+        se_rr = np.sqrt(1 / x1 - 1 / n1 + 1 / x2 - 1 / n2)
+        has_or = ok & (x1 > 0) & (x1 < n1) & (x2 > 0) & (x2 < n2)
+        log_or = np.log((x1 / (n1 - x1)) / (x2 / (n2 - x2)))
+        se_or = np.sqrt(1 / x1 + 1 / (n1 - x1) + 1 / x2 + 1 / (n2 - x2))
+        nan = np.full(x1.shape, np.nan)
+        out = {
+            "difference": np.where(ok, diff, nan), "difference_lower": np.where(ok, d_low, nan),
+            "difference_upper": np.where(ok, d_high, nan),
+            "rate_ratio": np.where(has_rr, np.exp(log_rr), nan), "rate_ratio_lower": np.where(has_rr, np.exp(log_rr - z_crit * se_rr), nan),
+            "rate_ratio_upper": np.where(has_rr, np.exp(log_rr + z_crit * se_rr), nan),
+            "odds_ratio": np.where(has_or, np.exp(log_or), nan), "odds_ratio_lower": np.where(has_or, np.exp(log_or - z_crit * se_or), nan),
+            "odds_ratio_upper": np.where(has_or, np.exp(log_or + z_crit * se_or), nan),
+            "z": np.where(ok, z, nan), "p_value": np.where(ok, p_value, nan),
+        }
     return out
 
 

@@ -32,7 +32,7 @@ import pandas as pd
 from scipy import stats
 
 from .expected import DEFAULT_EXPECTED_CASEMIX, check_comparison, expected_probabilities
-from .intervals import _levels, compare_proportions, proportion_ci, ratio_ci
+from .intervals import _levels, compare_proportions, proportion_ci, ratio_ci, two_proportion_arrays
 from .schema import OUTCOME
 
 __all__ = [
@@ -471,27 +471,15 @@ def observed_vs_expected(
 
 
 def _add_rest(t: pd.DataFrame, total_o: int, total_n: int, level: float) -> pd.DataFrame:
-    cols: dict[str, list[float]] = {k: [] for k in (
-        "difference", "difference_lower", "difference_upper",
-        "rate_ratio", "rate_ratio_lower", "rate_ratio_upper",
-        "odds_ratio", "odds_ratio_lower", "odds_ratio_upper", "p_value_vs_rest",
-    )}
     rest_n = total_n - t["n"].to_numpy()
     rest_o = total_o - t["observed"].to_numpy()
-    for x1, n1, x2, n2 in zip(t["observed"].to_numpy(), t["n"].to_numpy(), rest_o, rest_n):
-        if n2 == 0:
-            for values in cols.values():
-                values.append(np.nan)
-            continue
-        comp = compare_proportions(int(x1), int(n1), int(x2), int(n2), confidence=level).set_index("statistic")
-        for stat in ("difference", "rate_ratio", "odds_ratio"):
-            for suffix, col in (("", "estimate"), ("_lower", "lower"), ("_upper", "upper")):
-                cols[stat + suffix].append(float(comp.loc[stat, col]) if stat in comp.index else np.nan)
-        cols["p_value_vs_rest"].append(float(comp["p_value"].iloc[0]))
+    comp = two_proportion_arrays(t["observed"].to_numpy(), t["n"].to_numpy(), rest_o, rest_n, level)
     t["rest_n"] = rest_n
     t["rest_observed"] = rest_o
     with np.errstate(divide="ignore", invalid="ignore"):
         t["rest_rate"] = np.where(rest_n > 0, rest_o / np.maximum(rest_n, 1), np.nan)
-    for name, values in cols.items():
-        t[name] = values
+    for name in ("difference", "difference_lower", "difference_upper", "rate_ratio", "rate_ratio_lower", "rate_ratio_upper",
+                 "odds_ratio", "odds_ratio_lower", "odds_ratio_upper"):
+        t[name] = comp[name]
+    t["p_value_vs_rest"] = comp["p_value"]
     return t

@@ -13,8 +13,8 @@ Examples
 ...           caption="People by area", number=1)
 >>> print(t.text())
 Table 1. People by area
-Area   | People
-A & B  | 1,200
+Area  | People
+A & B | 1,200
 >>> "A &amp; B" in str(t.html())
 True
 """
