@@ -188,14 +188,16 @@ def _check_keys(section: str, given: Mapping[str, Any], allowed: Mapping[str, An
                                     fix="see docs/study-file.md"))
 
 
-def _string_table(section: str, value: Any, problems: list[Problem]) -> dict[str, str]:
+def _string_table(section: str, value: Any, problems: list[Problem], what: str | None = None) -> dict[str, str]:
     if not isinstance(value, Mapping):
         problems.append(Problem("(study file)", f"[{section}] should be a table of name = \"text\" lines", fix="see docs/study-file.md"))
         return {}
     out = {}
     for key, text in value.items():
         if not isinstance(text, str):
-            problems.append(Problem("(study file)", f"[{section}] {key} should be text in quotes, not {text!r}", fix="put the value in quotes"))
+            message = (f"[{section}] {key}: {what} {text!r} is not text" if what else
+                       f"[{section}] {key} should be text in quotes, not {text!r}")
+            problems.append(Problem("(study file)", message, fix="put the value in quotes"))
             continue
         out[str(key).strip()] = text
     return out
@@ -227,7 +229,10 @@ def study_from_mapping(spec: Mapping[str, Any], *, source: str | None = None) ->
     _check_keys("options", options, _OPTION_KEYS, problems)
 
     columns = _string_table("columns", spec.get("columns", {}), problems)
-    derive = _string_table("derive", spec.get("derive", {}), problems)
+    raw_derive = spec.get("derive", {}) or {}
+    if isinstance(raw_derive, Mapping):  # TOML: unemployed = 0 is the constant 0
+        raw_derive = {k: str(v) if isinstance(v, (bool, int, float)) else v for k, v in raw_derive.items()}
+    derive = _string_table("derive", raw_derive, problems, what="the derive expression")
     flag_labels = _string_table("flags", spec.get("flags", {}), problems)
     values = spec.get("values", {}) or {}
     if not isinstance(values, Mapping) or any(not isinstance(v, Mapping) for v in values.values()):
