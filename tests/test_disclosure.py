@@ -320,7 +320,7 @@ def crosstabs(draw):
     return with_margins(interior)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(table=crosstabs(), threshold=st.sampled_from([5, 7, 10]), zeros=st.sampled_from(["suppress", "show"]),
        complement=st.sampled_from(["smallest", "paired"]))
 def test_laws_crosstab(table, threshold, zeros, complement):

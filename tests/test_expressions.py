@@ -824,7 +824,7 @@ def _reference_columns(frame: pd.DataFrame) -> dict[str, Any]:
 _EXPRESSIONS = st.integers(0, 3).flatmap(lambda d: st.sampled_from(["num", "bool", "text"]).flatmap(lambda k: _tree(d)[k]))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(frame=frames(), gen=_EXPRESSIONS)
 def test_property_the_evaluator_agrees_with_pandas(frame, gen):
     assume(gen.uses and gen.text not in ("n1", "n2", "t1", "t2", "b1"))  # a column alone is copied, not computed
