@@ -25,7 +25,7 @@ report: setup ## Execute every notebook on the default data and write reports/<n
 	$(PY) -m analysis report --out reports
 
 test: setup ## Run pytest over the package and strict nbval over every notebook
-	$(PY) -m pytest tests notebooks src/analysis --doctest-modules -n 2 --dist loadgroup --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
+	$(PY) -m pytest tests notebooks src/analysis --doctest-modules -n 2 --dist loadscope --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
 
 notebooks: setup ## Re-execute every notebook in place on the default data (commit the result)
 	$(PY) -m analysis.build --in-place
