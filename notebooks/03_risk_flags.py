@@ -32,6 +32,7 @@ period = None  # the period reported; None: the latest in the data
 reference_period = None  # the baseline period; None: the one before it, if any
 disclosure_threshold = 10  # counts below this are suppressed
 disclosure_rounding = None  # e.g. 5 to round visible counts to base 5
+results_path = None  # the report command sets this: the results it computed once for all its papers; None: computed here
 
 # %%
 import analysis
@@ -39,7 +40,7 @@ from analysis.paper import RiskFlagsPaper
 
 analysis.setup()
 paper = RiskFlagsPaper.open(study_path, cohort_path, period=period, reference_period=reference_period,
-                            threshold=disclosure_threshold, rounding=disclosure_rounding)
+                            threshold=disclosure_threshold, rounding=disclosure_rounding, results=results_path)
 paper.front_matter()
 
 # %%

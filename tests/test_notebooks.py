@@ -51,4 +51,5 @@ def test_every_notebook_takes_the_same_parameters(path):
     params = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(params) == 1
     names = re.findall(r"^(\w+) =", params[0].source, flags=re.M)
-    assert names == ["study_path", "cohort_path", "period", "reference_period", "disclosure_threshold", "disclosure_rounding"]
+    assert names == ["study_path", "cohort_path", "period", "reference_period", "disclosure_threshold", "disclosure_rounding",
+                     "results_path"]

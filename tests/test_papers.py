@@ -6,6 +6,7 @@ from __future__ import annotations
 import html as _html
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -158,3 +159,36 @@ def test_the_summary_quotes_the_other_papers_numbers(base, tmp_path):
     shown = _html.unescape(re.sub(r"<[^>]+>", "", str(summary.areas().html())))
     for sentence in oe.together_sentences():
         assert _html.unescape(re.sub(r"<[^>]+>", "", str(sentence))) in shown
+
+
+def test_numbered_areas_are_named_with_their_label_in_sentences(base, tmp_path):
+    """A code such as 3 in a sentence reads as a count; the paper writes "local authority 3" (table cells keep the code)."""
+    frame = base.copy()
+    codes = {name: str(i + 1) for i, name in enumerate(sorted(frame["area"].unique()))}
+    frame["area"] = frame["area"].map(codes)
+    current = frame["period"] == "2015-10/2016-09"
+    in_three = current & (frame["area"] == "3")
+    frame.loc[in_three, "reoffended"] = np.array([i % 10 != 0 for i in range(int(in_three.sum()))], dtype=frame["reoffended"].dtype)
+    results, papers = _papers(frame, tmp_path, {"study": {"area_label": "local authority"}}, only=("04",))
+    oe = papers["04"]
+    together = " ".join(_html.unescape(re.sub(r"<[^>]+>", "", str(s))) for s in oe.together_sentences())
+    assert "local authority 3" in together  # 90% reoffended there: above every source of expected
+    for listed in re.findall(r"beyond chance: ([^;.]*)", together):
+        for name in re.split(r", | and ", listed):
+            assert name.startswith("local authority "), (name, together)
+    for named in re.findall(r"\), ([^.]*?) stands? apart", together):
+        assert named.startswith("local authority "), (named, together)
+
+
+def test_results_computed_once_and_read_back_give_the_same_paper(base, tmp_path):
+    """What the report command does: compute every result once, save, and build each paper from the saved file."""
+    from analysis.results import load_results
+
+    results, papers = _papers(base, tmp_path, only=("02",))
+    saved = results.compute().save(tmp_path / "results.pickle")
+    again = CohortPaper.open(results=saved, period=results.period)
+    assert again.results is not results and again.results.period == results.period
+    pd.testing.assert_frame_equal(load_results(saved).effects, results.effects)
+    assert _visible(again.render()) == _visible(papers["02"].render())
+    with pytest.raises(ValueError, match="not '2014-10/2015-09'"):
+        CohortPaper.open(results=saved, period="2014-10/2015-09")

@@ -55,13 +55,18 @@ def _study_data(args: argparse.Namespace):
     return data
 
 
-def _checked_periods(data, period: str | None, reference: str | None) -> tuple[str, str | None]:
+def _analysed(data, period: str | None, reference: str | None):
+    """The study's results for the period asked for; a period not in the data is bad input."""
     from .results import analyse
 
     try:
-        results = analyse(data, period, reference)
+        return analyse(data, period, reference)
     except ValueError as exc:
         raise CohortError(data.quality.source, [Problem("period", str(exc), fix="pass one of the periods in the data to --period / --reference-period")]) from None
+
+
+def _checked_periods(data, period: str | None, reference: str | None) -> tuple[str, str | None]:
+    results = _analysed(data, period, reference)
     return results.period, results.reference_period
 
 
@@ -72,15 +77,20 @@ def _threshold(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from .build import build_reports, papers_for
+    from .build import BuildError, build_reports, papers_for
 
     threshold = _threshold(args)
     data = _study_data(args)
-    period, reference = _checked_periods(data, args.period, args.reference_period)
+    results = _analysed(data, args.period, args.reference_period)
     with tempfile.TemporaryDirectory(prefix="analysis-") as tmp:
         resolved = data.save(Path(tmp))
-        parameters = {"study_path": str(resolved), "cohort_path": None, "period": period, "reference_period": reference,
-                      "disclosure_threshold": threshold, "disclosure_rounding": args.round_to}
+        try:
+            computed = results.compute().save(Path(tmp) / "results.pickle")  # once for every paper
+        except (ArithmeticError, LookupError, ValueError, TypeError) as exc:
+            raise BuildError(f"the study's results could not be computed ({type(exc).__name__}: {exc})") from None
+        parameters = {"study_path": str(resolved), "cohort_path": None, "period": results.period,
+                      "reference_period": results.reference_period, "disclosure_threshold": threshold,
+                      "disclosure_rounding": args.round_to, "results_path": str(computed)}
         written = build_reports(papers_for(data.study), args.out, parameters, progress=not args.quiet, pdf=args.pdf)
     for path in written:
         print(path)

@@ -25,8 +25,10 @@ Examples
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,7 +37,7 @@ import pandas as pd
 from .cohort import StudyData
 from .schema import OUTCOME
 
-__all__ = ["StudyResults", "analyse", "latest_period", "previous_period", "DEFAULT_ADJUST_COLUMNS"]
+__all__ = ["StudyResults", "analyse", "load_results", "latest_period", "previous_period", "DEFAULT_ADJUST_COLUMNS"]
 
 DEFAULT_ADJUST_COLUMNS: tuple[str, ...] = ("area", "sex", "age_band", "offence_group")
 """Case-mix columns of the adjusted model when the study names none (those present are used)."""
@@ -367,6 +369,30 @@ class StudyResults:
             return pd.DataFrame()
         return oe_with_model_uncertainty(self.baseline, self.current, "area", casemix=casemix, confidence=self.confidence)
 
+    def compute(self) -> "StudyResults":
+        """Compute every result now (each is otherwise computed on first use); returns ``self``.
+
+        The report command computes once and hands the same results to every
+        paper (:meth:`save`, :func:`load_results`), so no paper recomputes
+        another's numbers.
+        """
+        for name, value in vars(type(self)).items():
+            if isinstance(value, cached_property):
+                getattr(self, name)
+        return self
+
+    def save(self, path: str | Path) -> Path:
+        """Write the results (with everything computed so far) for papers run in other processes.
+
+        The file is a Python pickle: it is meant for the papers of one report
+        run, with the same version of the package, and is read back only by
+        :func:`load_results`. It is not an exchange format and should not be kept.
+        """
+        target = Path(path)
+        with target.open("wb") as handle:
+            pickle.dump(self, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        return target
+
     def describe(self) -> dict[str, Any]:
         """The facts the papers state about the data, in one place (for tests and the front matter)."""
         return {
@@ -444,3 +470,25 @@ def analyse(
     return StudyResults(data=data, period=period, reference_period=reference_period, current=current, baseline=baseline,
                         flags=flags, flags_left_out=left_out, adjust=adjust, expected_casemix=casemix,
                         interactions=interactions, notes=notes, confidence=confidence)
+
+
+def load_results(path: str | Path) -> StudyResults:
+    """Read results written by :meth:`StudyResults.save` in the same report run.
+
+    Only files this package wrote for the current run should be read: a
+    pickle can run code when loaded, so never point this at a file someone
+    sent you.
+
+    Examples
+    --------
+    >>> import tempfile, analysis
+    >>> results = analyse(analysis.open_study())  # doctest: +SKIP
+    >>> path = results.compute().save(Path(tempfile.mkdtemp()) / "results.pickle")  # doctest: +SKIP
+    >>> load_results(path).period == results.period  # doctest: +SKIP
+    True
+    """
+    with Path(path).open("rb") as handle:
+        results = pickle.load(handle)
+    if not isinstance(results, StudyResults):
+        raise TypeError(f"{path} does not hold study results")
+    return results

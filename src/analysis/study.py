@@ -109,6 +109,21 @@ class Study:
             return label[:-1] + "ies"
         return label + ("es" if label.endswith(("s", "x", "ch", "sh")) else "s")
 
+    def area_name(self, value: object) -> str:
+        """An area as a sentence names it: a code without letters gets the label in front.
+
+        A bare number in a sentence ("above expected: 11") reads as a count, so
+        a code such as ``11`` becomes "residence area 11"; a name is kept as written.
+
+        Examples
+        --------
+        >>> s = Study(area_label="residence area")
+        >>> s.area_name(11), s.area_name("Dudley"), s.area_name("E08000027")
+        ('residence area 11', 'Dudley', 'E08000027')
+        """
+        text = str(value).strip()
+        return text if any(c.isalpha() for c in text) else f"{self.area_label} {text}"
+
     @property
     def extra_flags(self) -> tuple[str, ...]:
         """Flags declared in ``[flags]`` beyond the six."""

@@ -133,8 +133,12 @@ def forest_plot(
     log: bool = True,
     confidence: float = 0.95,
     what: str = "odds ratios",
+    ylabel: str | None = None,
 ) -> tuple[bytes, str]:
-    """Estimates with intervals on a log scale against a reference line (1 = no difference)."""
+    """Estimates with intervals on a log scale against a reference line (1 = no difference).
+
+    ``ylabel`` names the rows when they are codes ("Residence area" over 1, 2, 3).
+    """
     labels = [str(x) for x in labels]
     est = np.asarray(estimates, dtype=float)
     lo, hi = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
@@ -163,6 +167,8 @@ def forest_plot(
     ax.set_yticks(range(len(rows)), [_wrap(r) for r in rows])
     ax.set_ylim(len(rows) - 0.5, -0.5)
     ax.set_xlabel(chart_text(xlabel))
+    if ylabel:
+        ax.set_ylabel(chart_text(ylabel))
     _style(ax)
     if len(kinds) > 1:
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16 - 0.02 * len(rows) ** 0.5), ncol=len(kinds), frameon=False)

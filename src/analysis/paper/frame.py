@@ -83,8 +83,21 @@ class Paper:
 
     @classmethod
     def open(cls, study: Any = None, cohort: Any = None, *, period: str | None = None, reference_period: str | None = None,
-             threshold: int = 10, rounding: int | None = None) -> "Paper":
-        """Open the study, analyse the period and prepare the paper in one call (what each notebook does)."""
+             threshold: int = 10, rounding: int | None = None, results: str | Path | None = None) -> "Paper":
+        """Open the study, analyse the period and prepare the paper in one call (what each notebook does).
+
+        ``results`` is the file of results the report command computed once
+        for all its papers (:meth:`analysis.results.StudyResults.save`); when
+        given, the study is not read again and ``study``, ``cohort``,
+        ``period`` and ``reference_period`` must describe the same run.
+        """
+        if results is not None:
+            from ..results import load_results
+
+            loaded = load_results(results)
+            if period is not None and str(period) != loaded.period:
+                raise ValueError(f"the results file is for the period {loaded.period!r}, not {period!r}")
+            return cls(loaded, threshold=threshold, rounding=rounding)
         from ..cohort import open_study
 
         data = open_study(study, cohort)

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..schema import value_label
+from ..study import Study
 from . import figures as fg
 from . import text as tx
 from .blocks import Bullets, Column, Heading, Paragraph, Section
@@ -103,6 +104,9 @@ class ObservedExpectedPaper(Paper):
     def _uncertainty_table(self) -> str:
         return f"observed against the adjusted baseline by {self.study.area_label}, with the model's uncertainty"
 
+    def _area_names(self, areas: Any) -> list[str]:
+        return [self.study.area_name(a) for a in areas]
+
     def _key_name(self, key: str) -> str:
         return {"area": self.study.area_label, "sex": "sex", "age_band": "age band", "offence_group": "offence"}.get(key, key.replace("_", " "))
 
@@ -111,7 +115,8 @@ class ObservedExpectedPaper(Paper):
         r = self.results
         e = r.expected_sources[source]
         if source == "supplied":
-            return f"supplied with the extract, {self.study.expected_label}"
+            label = self.study.expected_label  # the default already says it came with the extract; say it once
+            return label if "supplied" in label.lower() else f"{label}, supplied with the extract"
         terms = [self._key_name(t) for t in e.attrs.get("terms", [])]
         model = f"a logistic model of {tx.join_words(terms)}" if terms else "the overall rate"
         if source == "internal":
@@ -135,6 +140,32 @@ class ObservedExpectedPaper(Paper):
         if self._uncertainty_table in self.pub:
             out.append(("baseline", "The adjusted baseline, with the model's own uncertainty"))
         return out
+
+    def area_chart(self, pub: Any = None) -> tuple[bytes, str] | None:
+        """O/E by area with its 95% interval from each source of expected, or None.
+
+        Only the cells ``pub`` (default: this paper's publisher; the summary passes its own) publishes are drawn.
+        """
+        labels, est, lo, hi, series = [], [], [], [], []
+        for source in self.sources:
+            t = (pub or self.pub)[self._area_table(source)].dropna(subset=["ratio"])
+            labels += list(t["area"])
+            est += list(t["ratio"].astype(float))
+            lo += list(t["ratio_lower"].astype(float))
+            hi += list(t["ratio_upper"].astype(float))
+            series += [SOURCE_NAMES[source]] * len(t)
+        if not labels:
+            return None
+        return fg.forest_plot(labels, est, lo, hi, series=series if len(self.sources) > 1 else None,
+                              xlabel="Observed / expected (log scale), 95% interval", what="observed/expected ratios",
+                              ylabel=tx.capitalise(self.study.area_label))
+
+    def area_chart_caption(self) -> Any:
+        """The caption of :meth:`area_chart`: which sources of expected it shows."""
+        if len(self.sources) == 1:
+            return html("Observed against expected {} by {} ({})", self.outcome_lower, self.study.area_label,
+                        SOURCE_NAMES[self.sources[0]].lower())
+        return html("Observed against expected {} by {}, from each source of expected", self.outcome_lower, self.study.area_label)
 
     def _verdicts(self, source: str) -> dict[str, Any]:
         t = self.pub[self._area_table(source)]
@@ -170,9 +201,9 @@ class ObservedExpectedPaper(Paper):
             else:
                 parts = []
                 if v["above"]:
-                    parts.append(html("above expected beyond chance: {}", tx.join_words(v["above"])))
+                    parts.append(html("above expected beyond chance: {}", tx.join_words(self._area_names(v["above"]))))
                 if v["below"]:
-                    parts.append(html("below expected beyond chance: {}", tx.join_words(v["below"])))
+                    parts.append(html("below expected beyond chance: {}", tx.join_words(self._area_names(v["below"]))))
                 if not parts:
                     parts.append(html("no {} differs from expected by more than chance would readily give", self.study.area_label))
                 text = html("{}: {}; {}.", name, rng, tx.join_html(parts, sep="; "))
@@ -241,20 +272,13 @@ class ObservedExpectedPaper(Paper):
             notes.append(html("Not scored: the {}'s people have a case mix the baseline period's model never saw "
                               "(e.g. {} absent from the baseline), so it cannot set their expected rate.",
                               self.study.area_label, tx.with_article(self.study.area_label)))
-        s.add(self.table(base, ratios, html("Observed / expected (O/E) by {}, from each source of expected", self.study.area_label),
+        s.add(self.table(base, ratios, (html("Observed / expected (O/E) by {}, from each source of expected", self.study.area_label) if len(self.sources) > 1
+                                          else html("Observed / expected (O/E) by {} ({})", self.study.area_label,
+                                                    SOURCE_NAMES[self.sources[0]].lower())),
                          notes=notes))
-        labels, est, lo, hi, series = [], [], [], [], []
-        for source in self.sources:
-            t = self.pub[self._area_table(source)].dropna(subset=["ratio"])
-            labels += list(t["area"])
-            est += list(t["ratio"].astype(float))
-            lo += list(t["ratio_lower"].astype(float))
-            hi += list(t["ratio_upper"].astype(float))
-            series += [SOURCE_NAMES[source]] * len(t)
-        if labels:
-            s.add(self.figure(fg.forest_plot(labels, est, lo, hi, series=series if len(self.sources) > 1 else None,
-                                             xlabel="Observed / expected (log scale), 95% interval", what="observed/expected ratios"),
-                              html("Observed against expected {} by {}, from each source of expected", self.outcome_lower, self.study.area_label)))
+        chart = self.area_chart()
+        if chart is not None:
+            s.add(self.figure(chart, self.area_chart_caption()))
         s.add(Heading("What they mean together", level=3))
         s.add(Bullets(self.together_sentences()))
         return s
@@ -272,7 +296,7 @@ class ObservedExpectedPaper(Paper):
         table = funnel_units(units, "ratio", overdispersion="truncation")
         first = table[table["confidence"] == 0.95]
         outside = first[first["significance"] != "Not significant"]
-        names = [str(g).split("=", 1)[-1] for g in outside["group"]]
+        names = self._area_names(str(g).split("=", 1)[-1] for g in outside["group"])
         od = first.iloc[0]
         sentence = html("On the funnel plot (case mix of this period, phi {}{}), ", f"{od['phi']:.2f}",
                         ", limits widened for overdispersion" if od["adjusted"] else ", no widening needed")
@@ -281,7 +305,7 @@ class ObservedExpectedPaper(Paper):
                              "s" if len(names) == 1 else "", self.study.area_plural)
         else:
             sentence += html("no {} stands apart from the others beyond chance.", self.study.area_label)
-        return {"units": units, "table": table, "sentence": sentence, "n": len(t)}
+        return {"units": units, "table": table, "sentence": sentence, "n": len(t), "outside": names}
 
     def funnel(self) -> Section:
         r = self.results
@@ -367,7 +391,7 @@ class ObservedExpectedPaper(Paper):
                          html("Observed against expected by {} and sex", self.study.area_label), keep=2))
         above = t[t["significance"] == "Higher than expected"]
         if len(above):
-            s.add(Paragraph(html("Above expected beyond chance: {}.", tx.join_words([f"{a} ({x.lower()})" for a, x in zip(above["area"], above["sex"])]))))
+            s.add(Paragraph(html("Above expected beyond chance: {}.", tx.join_words([f"{self.study.area_name(a)} ({x.lower()})" for a, x in zip(above["area"], above["sex"])]))))
         else:
             s.add(Paragraph("No group of men or women is above its expected rate beyond chance."))
         return s
@@ -391,7 +415,7 @@ class ObservedExpectedPaper(Paper):
             first = table[table["confidence"] == 0.95]
             outside = first[first["significance"] != "Not significant"].copy()
             if len(outside):
-                outside["unit"] = [_unit_name(g) for g in outside["group"]]
+                outside["unit"] = [_unit_name(g, self.study) for g in outside["group"]]
                 s.add(self.table(outside, [Column("unit", "Group"), Column("observed", "Observed", "count"),
                                            Column("expected", "Expected", "number1"), Column("estimate", "O/E", "ratio"),
                                            Column("significance", "Position")],
@@ -419,7 +443,7 @@ class ObservedExpectedPaper(Paper):
                          html("Observed against the adjusted baseline by {}, with the baseline model's uncertainty", self.study.area_label)))
         beyond = t[t["z"].astype(float).abs() > 1.959964]
         s.add(Paragraph(html("With the model's uncertainty included, {}.", 
-                             html("{} remain beyond chance", tx.join_words(beyond["area"])) if len(beyond)
+                             html("{} remain beyond chance", tx.join_words(self._area_names(beyond["area"]))) if len(beyond)
                              else html("no {} differs from its adjusted baseline beyond chance", self.study.area_label))))
         return s
 
@@ -442,7 +466,7 @@ class ObservedExpectedPaper(Paper):
         return s
 
 
-def _unit_name(group: str) -> str:
-    """"area=Dudley;sex=Female" -> "Dudley / Female" (values in words)."""
+def _unit_name(group: str, study: Study | None = None) -> str:
+    """"area=Dudley;sex=Female" -> "Dudley / Female" (values in words; with a study, an area code gets its label)."""
     parts = [p.split("=", 1) for p in str(group).split(";")]
-    return " / ".join(value_label(k, v) for k, v in parts)
+    return " / ".join(study.area_name(v) if study is not None and k == "area" else value_label(k, v) for k, v in parts)

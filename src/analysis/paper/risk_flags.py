@@ -200,7 +200,7 @@ class RiskFlagsPaper(Paper):
                 continue
             hi = t.loc[t["odds_ratio"].astype(float).idxmax()]
             out.append(html("{} by {} (odds ratio {} in {}, {} to {} elsewhere)", self.quoted(r.label(flag)), self._by_name(by),
-                            tx.ratio(hi["odds_ratio"]), value_label(by, hi[by]),
+                            tx.ratio(hi["odds_ratio"]), self.study.area_name(hi[by]) if by == "area" else value_label(by, hi[by]),
                             tx.ratio(t.drop(index=hi.name)["odds_ratio"].astype(float).min()) if len(t) > 1 else "-",
                             tx.ratio(t.drop(index=hi.name)["odds_ratio"].astype(float).max()) if len(t) > 1 else "-"))
         return out

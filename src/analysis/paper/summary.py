@@ -157,18 +157,9 @@ class SummaryPaper(Paper):
                                               percent=True, reference=0.0),
                                   "How many more people in every 100 with each flag have the outcome, allowing for case mix and the other flags"))
         if len(r.areas) >= 2:
-            labels, est, lo, hi, series = [], [], [], [], []
-            for source in self.oe_paper.sources:
-                t = self.pub[self.oe_paper._area_table(source)].dropna(subset=["ratio"])
-                labels += list(t["area"])
-                est += list(t["ratio"].astype(float))
-                lo += list(t["ratio_lower"].astype(float))
-                hi += list(t["ratio_upper"].astype(float))
-                series += [SOURCE_NAMES[source]] * len(t)
-            if labels:
-                s.add(self.figure(fg.forest_plot(labels, est, lo, hi, series=series if len(self.oe_paper.sources) > 1 else None,
-                                                 xlabel="Observed / expected (log scale), 95% interval", what="observed/expected ratios"),
-                                  html("Observed against expected by {}, from each source of expected", self.study.area_label)))
+            chart = self.oe_paper.area_chart(self.pub)
+            if chart is not None:
+                s.add(self.figure(chart, self.oe_paper.area_chart_caption()))
         if r.flags and self.flags_paper.model_ok:
             paf = r.attributable
             shap = paf[paf["kind"] == "shapley"]
@@ -206,7 +197,10 @@ class SummaryPaper(Paper):
             items.append(html("<strong>Overdispersion.</strong> Across the {} {}, phi is {}{}.{}", funnel["n"], self.study.area_plural,
                               f"{od['phi']:.2f}",
                               ": they differ more than chance alone allows, and the funnel's limits are widened for it" if od["adjusted"]
-                              else ": their differences are within what chance gives",
+                              else html(": taken together, they vary no more than chance gives, so the funnel's limits are not "
+                                        "widened; even so, {} stand{} apart beyond chance", tx.join_words(funnel["outside"]),
+                                        "s" if len(funnel["outside"]) == 1 else "") if funnel["outside"]
+                              else ": taken together, their differences are within what chance gives",
                               " With so few, phi itself is imprecise." if funnel["n"] < 10 else ""))
         hidden = int(self.pub.summary()["cells hidden"].sum()) if self.pub.entries else 0
         items.append(html("<strong>Small numbers.</strong> {}", html("{} counts in the tables behind this summary were suppressed; figures "
