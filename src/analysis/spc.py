@@ -82,9 +82,6 @@ TREND_RUN: int = 7
 THREE_SIGMA: float = float(2 * stats.norm.cdf(3) - 1)
 """Nominal two-sided coverage of 3-sigma limits under a normal approximation (0.9973), the ``confidence`` of a chart."""
 
-_RULE_ORDER = ("outside_limits", "trend", "two_of_three", "shift")
-"""Which rule sets a point's direction when several apply (as NHSRplotthedots, mirroring the MDC tools)."""
-
 
 # --------------------------------------------------------------------------- periods
 
@@ -482,12 +479,16 @@ def _in_trends(steps: np.ndarray, points: int) -> np.ndarray:
     return out
 
 
-def _two_of_three(beyond: np.ndarray) -> np.ndarray:
-    """Points beyond a 2-sigma line that are two (or three) of three consecutive points beyond it."""
+def _two_of_three(beyond: np.ndarray, same_side: np.ndarray) -> np.ndarray:
+    """Points beyond a 2-sigma line that are two (or three) of three consecutive points beyond it.
+
+    As Making Data Count: all three points of the window are on the same side of the centre line
+    (``same_side``), and only the points beyond the line are flagged.
+    """
     out = np.zeros(beyond.size, dtype=bool)
     for s in range(beyond.size - 2):
         window = beyond[s:s + 3]
-        if window.sum() >= 2:
+        if window.sum() >= 2 and same_side[s:s + 3].all():
             out[s:s + 3] |= window
     return out
 
@@ -495,9 +496,11 @@ def _two_of_three(beyond: np.ndarray) -> np.ndarray:
 def special_causes(chart: pd.DataFrame, *, shift_run: int = SHIFT_RUN, trend_run: int = TREND_RUN) -> pd.DataFrame:
     """Making Data Count's special-cause rules applied to every point of a chart.
 
-    The rules (NHS England, Making Data Count; as in the NHSRplotthedots package):
+    The rules, as NHS England's Making Data Count (MDC) tools apply them
+    (``docs/methods.md``, "Tracking KPIs over time"):
 
-    * **outside limits**: the point is above the upper or below the lower process limit;
+    * **outside limits**: the point is above the upper or below the lower
+      process limit (a point exactly on a limit is not beyond it);
     * **shift**: the point is one of ``shift_run`` (7) or more consecutive points
       all above, or all below, the centre line (a point on the line breaks the run);
     * **trend**: the point is one of ``trend_run`` (7) or more consecutive points
@@ -505,7 +508,10 @@ def special_causes(chart: pd.DataFrame, *, shift_run: int = SHIFT_RUN, trend_run
       all 7 points, the first included, are flagged);
     * **two of three**: the point is beyond a 2-sigma line and is one of two (or
       three) out of three consecutive points beyond the 2-sigma line on the same
-      side (a point beyond the process limit counts as beyond the 2-sigma line).
+      side, all three of them on that side of the centre line; the third point,
+      if it is not beyond the line, is not flagged. A point beyond the process
+      limit counts as beyond the 2-sigma line (so MDC's tools since 2023). The
+      Western Electric rule, unlike MDC's, does not ask where the third point lies.
 
     Parameters
     ----------
@@ -524,11 +530,12 @@ def special_causes(chart: pd.DataFrame, *, shift_run: int = SHIFT_RUN, trend_run
         ``trend``, ``two_of_three`` (bool, one per rule), ``special_cause``
         (any rule), ``rule`` (every rule that applies, e.g.
         ``"outside limits (high); shift (high)"``, empty when none) and
-        ``direction`` ("high"/"low", None for common cause). When rules point
-        both ways (a falling trend above the centre line), the direction is
-        the first of: outside limits, trend, two of three, shift (the MDC
-        tools' order); a point at the top of a rise that then falls for 7
-        takes the direction of the move after it.
+        ``direction``: "high" when every rule that applies points up (outside
+        high, shift high, rising trend, 2 of 3 high), "low" when every one
+        points down, "both" when they disagree (a falling trend above the
+        centre line; the peak of a rise followed by a fall), None for common
+        cause. :func:`variation_and_assurance` reads "both" as MDC's
+        single-chart tool does: as an improvement.
 
     Examples
     --------
@@ -554,18 +561,12 @@ def special_causes(chart: pd.DataFrame, *, shift_run: int = SHIFT_RUN, trend_run
     steps = np.diff(v)
     rising = _in_trends(steps > 0, trend_run) if v.size else np.zeros(0, dtype=bool)
     falling = _in_trends(steps < 0, trend_run) if v.size else np.zeros(0, dtype=bool)
-    two_high = _two_of_three(v > t["upper_2sigma"].to_numpy(dtype=float))
-    two_low = _two_of_three(v < t["lower_2sigma"].to_numpy(dtype=float))
+    two_high = _two_of_three(v > t["upper_2sigma"].to_numpy(dtype=float), v > c)
+    two_low = _two_of_three(v < t["lower_2sigma"].to_numpy(dtype=float), v < c)
 
-    # trend direction of a point in both a rise and a fall (a peak or trough): the move after it
-    next_step = np.append(steps, 0.0)
-    trend_dir = np.where(rising & falling, np.where(next_step > 0, 1, -1), np.where(rising, 1, np.where(falling, -1, 0)))
-    signs = {
-        "outside_limits": np.where(high_out, 1, np.where(low_out, -1, 0)),
-        "trend": trend_dir,
-        "two_of_three": np.where(two_high & ~two_low, 1, np.where(two_low & ~two_high, -1, 0)),
-        "shift": np.where(shift_high, 1, np.where(shift_low, -1, 0)),
-    }
+    # each rule points up (outside high, shift high, rising trend, 2 of 3 high) or down
+    up = high_out | shift_high | rising | two_high
+    down = low_out | shift_low | falling | two_low
     rules, directions = [], []
     for i in range(v.size):
         named = []
@@ -579,8 +580,7 @@ def special_causes(chart: pd.DataFrame, *, shift_run: int = SHIFT_RUN, trend_run
         if two_high[i] or two_low[i]:
             named.append(f"2 of 3 beyond 2 sigma ({'high' if two_high[i] else 'low'})")
         rules.append("; ".join(named))
-        sign = next((signs[r][i] for r in _RULE_ORDER if signs[r][i] != 0), 0)
-        directions.append("high" if sign > 0 else ("low" if sign < 0 else None))
+        directions.append("both" if up[i] and down[i] else ("high" if up[i] else ("low" if down[i] else None)))
     t["outside_limits"] = high_out | low_out
     t["shift"] = shift_high | shift_low
     t["trend"] = rising | falling
@@ -603,6 +603,13 @@ _VARIATION_TEXT = {
     "special cause concerning": "Special cause variation of a concerning nature: the latest value is significantly {side} than the process usually produces.",
     "special cause": "Special cause variation: the latest value is significantly {side} than the process usually produces (neither direction is better).",
 }
+_BOTH_WAYS_TEXT = {
+    "special cause improving": ("Special cause variation of an improving nature: the latest value is significantly {side} than the "
+                                "process usually produces. Other rules point the other way; as in the Making Data Count tools, "
+                                "the improvement is shown."),
+    "special cause": ("Special cause variation: the latest value is part of patterns both higher and lower than the process "
+                      "usually produces (neither direction is better)."),
+}
 
 _ASSURANCE_TEXT = {
     "consistently passing": "The process limits are all on the right side of the target: if nothing changes, the target will consistently be met.",
@@ -614,18 +621,21 @@ _ASSURANCE_TEXT = {
 def variation_and_assurance(chart: pd.DataFrame, *, target: float | None = None, improvement: str = "down") -> pd.DataFrame:
     """The meaning of Making Data Count's variation and assurance icons for the latest point, in words.
 
-    Variation (from the latest point's special causes): "common cause";
-    "special cause improving" or "special cause concerning" (by whether its
-    direction is the ``improvement`` direction); "special cause" when
-    ``improvement="neutral"``.
+    Variation (from the latest point's special causes, :func:`special_causes`):
+    "common cause"; "special cause improving" or "special cause concerning"
+    (by whether its direction is the ``improvement`` direction); "special
+    cause" when ``improvement="neutral"``. A point whose rules point both ways
+    (``direction="both"``, e.g. a falling trend above the centre line) is
+    "special cause improving", as MDC's single-chart tool shows it.
 
     Assurance (against ``target``, from the latest point's process limits, as
     the MDC tools and NHSRplotthedots do): with lower better
     (``improvement="down"``), "consistently passing" when the target is above
     the upper limit, "consistently failing" when it is below the lower limit,
-    otherwise "hit and miss"; the other way round when higher is better. No
-    assurance without a target or for a neutral measure. On a p-chart the
-    limits are those of the latest period's denominator.
+    otherwise "hit and miss" (a target exactly on a limit included); the other
+    way round when higher is better. No assurance without a target (None or
+    NaN) or for a neutral measure. On a p-chart the limits are those of the
+    latest period's denominator.
 
     Parameters
     ----------
@@ -658,15 +668,22 @@ def variation_and_assurance(chart: pd.DataFrame, *, target: float | None = None,
         raise ValueError("the chart has no points")
     last = sc.iloc[-1]
     direction = last["direction"]
+    better = "high" if improvement == "up" else "low"
     if not bool(last["special_cause"]):
         variation = "common cause"
     elif improvement == "neutral":
         variation = "special cause"
     else:
-        variation = "special cause improving" if (direction == "high") == (improvement == "up") else "special cause concerning"
-    side = "higher" if direction == "high" else "lower"
-    variation_text = _VARIATION_TEXT[variation].format(side=side)
+        variation = "special cause improving" if direction in (better, "both") else "special cause concerning"
+    if direction == "both":  # the improvement's side (improving), or no side (neutral)
+        variation_text = _BOTH_WAYS_TEXT[variation].format(side="higher" if better == "high" else "lower")
+    else:
+        variation_text = _VARIATION_TEXT[variation].format(side="higher" if direction == "high" else "lower")
     assurance = None
+    if target is not None and not np.isnan(target):
+        target = float(target)
+    else:
+        target = None
     if target is not None and improvement != "neutral":
         lower, upper = float(last["lower"]), float(last["upper"])
         if target > upper:
