@@ -365,7 +365,9 @@ def xmr_chart(
     """An XmR (individuals) chart as Making Data Count draws it.
 
     Centre: the mean of the baseline points. Moving ranges ``|x_i - x_(i-1)|``
-    between consecutive baseline points; process limits
+    between consecutive points that are both in the baseline (with named
+    baseline periods that leave a gap, the two points either side of the gap
+    do not make a moving range); process limits
     ``mean +/- 2.66 x mean(moving range)``; the 2-sigma lines at two thirds of
     that distance (``sigma = 2.66 / 3 x mean(MR)``, i.e. mean(MR) / 1.128).
     Limits are not clipped (an O/E ratio is not bounded by 1).
@@ -422,7 +424,10 @@ def xmr_chart(
         raise ValueError("an XmR chart needs a value for every point")
     base = _baseline_mask(t["period"], baseline, minimum=2)
     xb = x[base]
-    mr = np.abs(np.diff(xb))
+    # moving ranges between consecutive points that are both in the baseline (a gap is not a moving range)
+    mr = np.abs(np.diff(x))[base[1:] & base[:-1]]
+    if mr.size == 0:
+        raise ValueError("the baseline needs at least two consecutive points for a moving range")
     amr = float(mr.mean())
     screened = 0
     if screen_outliers:
