@@ -205,8 +205,8 @@ def rates_by_period(
         ``n``, ``events``, ``rate``, ``lower``, ``upper`` (Wilson),
         ``statistic`` ("proportion"), ``method``, ``confidence``. Periods with
         nobody are absent (a chart then skips them: say so under it).
-        ``attrs`` holds ``outcome``, ``subset`` and ``n_left_out`` (rows with a
-        missing outcome or period).
+        ``attrs`` holds ``outcome``, ``subset``, ``n_left_out`` (rows of the
+        subset with a missing outcome, period or ``by`` value) and ``freq``.
 
     Examples
     --------
@@ -225,13 +225,17 @@ def rates_by_period(
     if missing:
         raise KeyError(f"by column(s) not in the data: {missing}")
     codes, table = _period_codes(frame, date, period, freq)
-    y = pd.to_numeric(frame[outcome], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    raw = frame[outcome]
+    y = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     known = ~np.isnan(y)
-    if not np.isin(y[known], (0.0, 1.0)).all():
-        raise ValueError(f"'{outcome}' must be 0/1")
+    if (raw.notna().to_numpy() & ~known).any() or not np.isin(y[known], (0.0, 1.0)).all():
+        raise ValueError(f"'{outcome}' must be 0/1 (or missing)")
     subset, subset_text = _subset(frame, where)
-    keep = known & (codes >= 0) & subset
-    n_left_out = int((subset & ~(known & (codes >= 0))).sum())
+    recorded = known & (codes >= 0)
+    for col in by_cols:
+        recorded &= frame[col].notna().to_numpy()
+    keep = recorded & subset
+    n_left_out = int((subset & ~recorded).sum())
     work = pd.DataFrame({c: frame[c].to_numpy()[keep] for c in by_cols})
     work["_code"] = codes[keep]
     work["_y"] = y[keep]
