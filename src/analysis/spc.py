@@ -26,23 +26,28 @@ moving ranges *not* screened (as the MDC Excel tools; ``screen_outliers=True``
 applies Nelson's 1982 screen as NHSRplotthedots does by default); a shift is 7
 or more points in a row on one side of the centre line; a trend is 7 or more
 points in a row each higher (or lower) than the one before; "two of three" is
-two out of three points in a row beyond the 2-sigma line on the same side.
+two out of three points in a row beyond the 2-sigma line on the same side, all
+three on that side of the centre line. A point that rules flag both ways reads
+as an improvement, as in MDC's single-chart tool.
+
+Every function returns a tidy DataFrame and prints nothing; every table
+carries ``statistic`` and ``method``, and every estimate its ``confidence``.
 
 Examples
 --------
 >>> import numpy as np, pandas as pd
 >>> rng = np.random.default_rng(1)
->>> people = pd.DataFrame({"index_date": pd.date_range("2019-01-01", periods=2400, freq="D")[rng.permutation(2400)[:1200]]})
->>> people["reoffended"] = (rng.random(len(people)) < 0.3).astype(int)
+>>> days = pd.date_range("2019-01-01", "2024-12-31", freq="D")
+>>> people = pd.DataFrame({"index_date": rng.choice(days, 2400)})
+>>> people["reoffended"] = (rng.random(2400) < 0.3).astype(int)
 >>> rates = rates_by_period(people, date="index_date", freq="Q")
 >>> chart = special_causes(p_chart(rates))
->>> variation_and_assurance(chart, target=0.5, improvement="down")[["variation", "assurance"]].values.tolist()
-[['common cause', 'consistently passing']]
+>>> variation_and_assurance(chart, target=0.5, improvement="down")[["period", "variation", "assurance"]].values.tolist()
+[['2024Q4', 'common cause', 'consistently passing']]
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 import numpy as np
@@ -59,7 +64,6 @@ __all__ = [
     "special_causes",
     "variation_and_assurance",
     "data_lag",
-    "DataLag",
     "oe_by_period",
     "XMR_LIMIT",
     "XMR_SCREEN",
@@ -727,21 +731,6 @@ def variation_and_assurance(chart: pd.DataFrame, *, target: float | None = None,
 # --------------------------------------------------------------------------- the data lag
 
 
-@dataclass(frozen=True)
-class DataLag:
-    """When proven reoffending is complete: see :func:`data_lag`."""
-
-    as_of: pd.Timestamp
-    cutoff: pd.Timestamp
-    follow_up_months: int
-    waiting_months: int
-    freq: str
-    last_complete_period: str
-    period_start: pd.Timestamp
-    period_end: pd.Timestamp
-    sentence: str
-
-
 def _long_date(d: pd.Timestamp) -> str:
     return f"{d.day} {d:%B %Y}"
 
@@ -755,7 +744,7 @@ def data_lag(
     *,
     as_of: str | pd.Timestamp,
     freq: str = "Q",
-) -> DataLag:
+) -> pd.DataFrame:
     """The last index date, and the last complete period, whose proven reoffending is known.
 
     Proven reoffending counts offences committed within ``follow_up_months`` of
@@ -780,21 +769,26 @@ def data_lag(
 
     Returns
     -------
-    DataLag
-        ``cutoff`` (the latest index date with a complete outcome),
+    pandas.DataFrame
+        One row: ``as_of``, ``cutoff`` (the latest index date with a complete
+        outcome), ``follow_up_months``, ``waiting_months``, ``freq``,
         ``last_complete_period`` (label) with its ``period_start`` and
-        ``period_end``, and ``sentence``, ready for a paper.
+        ``period_end``, ``sentence`` (ready for a paper), ``statistic``
+        ("data lag") and ``method``.
 
     Examples
     --------
     >>> lag = data_lag(as_of="2024-03-31")
-    >>> lag.cutoff.date(), lag.last_complete_period
-    (datetime.date(2022, 9, 30), '2022Q3')
+    >>> lag[["cutoff", "last_complete_period", "period_start", "period_end"]]
+          cutoff last_complete_period period_start period_end
+    0 2022-09-30               2022Q3   2022-07-01 2022-09-30
     """
-    if follow_up_months < 0 or waiting_months < 0:
-        raise ValueError("follow_up_months and waiting_months must be >= 0")
+    for name, value in (("follow_up_months", follow_up_months), ("waiting_months", waiting_months)):
+        if isinstance(value, bool) or not float(value).is_integer() or value < 0:
+            raise ValueError(f"{name} must be a whole number of months >= 0, not {value!r}")
+    follow_up_months, waiting_months = int(follow_up_months), int(waiting_months)
     as_of = pd.Timestamp(as_of).normalize()
-    k = int(follow_up_months) + int(waiting_months)
+    k = follow_up_months + waiting_months
     cutoff = as_of - pd.DateOffset(months=k)
     if as_of.is_month_end:  # the last day of as_of's month is reached from the last day of the earlier month
         cutoff = cutoff + pd.offsets.MonthEnd(0)
@@ -812,8 +806,21 @@ def data_lag(
         f"proven, {k} months in all before the data were extracted on {_long_date(as_of)}. "
         f"The latest complete {unit} is {last} ({_long_date(start)} to {_long_date(end)})."
     )
-    return DataLag(as_of=as_of, cutoff=cutoff, follow_up_months=int(follow_up_months), waiting_months=int(waiting_months),
-                   freq=freq, last_complete_period=str(last), period_start=start, period_end=end, sentence=sentence)
+    return pd.DataFrame([{
+        "as_of": as_of,
+        "cutoff": cutoff,
+        "follow_up_months": follow_up_months,
+        "waiting_months": waiting_months,
+        "freq": freq,
+        "last_complete_period": str(last),
+        "period_start": start,
+        "period_end": end,
+        "sentence": sentence,
+        "statistic": "data lag",
+        "method": (f"complete when index date + {k} months (follow-up {follow_up_months} + waiting "
+                   f"{waiting_months}) <= as_of, month ends kept; last complete period: the last whose end is "
+                   "on or before the cutoff"),
+    }])
 
 
 # --------------------------------------------------------------------------- adjusted baseline
