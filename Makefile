@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup report test notebooks data lab clean
+.PHONY: help setup report lint test notebooks data lab clean
 
 help: ## List the targets
 	@grep -hE '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -24,7 +24,10 @@ setup: $(STAMP) ## Create .venv, install the package with its dev tools, registe
 report: setup ## Execute every notebook on the default data and write reports/<notebook>.html (code hidden)
 	$(PY) -m analysis report --out reports
 
-test: setup ## Run pytest over the package and strict nbval over every notebook
+lint: setup ## Check the code with ruff (pyflakes, pycodestyle, import order, bugbear, pyupgrade; settings in pyproject.toml)
+	$(VENV)/bin/ruff check src tests bench
+
+test: lint ## Lint, then pytest over the package and strict nbval over every notebook
 	$(PY) -m pytest tests notebooks src/analysis --doctest-modules -n 2 --dist loadscope --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
 
 notebooks: setup ## Re-execute every notebook in place on the default data (commit the result)

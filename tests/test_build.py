@@ -18,19 +18,19 @@ from __future__ import annotations
 
 import base64
 import os
-import shutil
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
-from conftest import REPO, run_cli
 
 from analysis import load_cohort
 from analysis.build import discover_notebooks
 from analysis.paths import DEFAULT_COHORT
+from conftest import run_cli
 
 BLACK_COUNTRY_WORDS = ("black country", "dudley", "sandwell", "walsall", "wolverhampton", "crc", "12 months", "12-month",
                        "six flags", "proven reoffending", "strategy")

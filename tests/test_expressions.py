@@ -10,9 +10,10 @@ import os
 import re
 import sys
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -681,7 +682,7 @@ def _const(value: Any, dtype: Any) -> Callable[[dict], pd.Series]:
     return lambda cols: pd.Series([value] * cols["_n"], index=cols["_index"], dtype=dtype)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _tree(depth: int):
     """Strategy for (num | bool | text) Gen of at most ``depth`` levels."""
 

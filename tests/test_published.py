@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from analysis.published import COLUMNS, TABLES, load_published, recompute_derived
-
-from pathlib import Path
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 

@@ -21,8 +21,8 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from .errors import CohortError, Problem
 from .paths import REPORTS_DIR

@@ -29,9 +29,9 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import combinations
 from math import factorial
-from typing import Sequence
 
 import numpy as np
 import pandas as pd

@@ -26,7 +26,8 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,7 +35,7 @@ from scipy import stats
 from scipy.special import expit
 
 from .intervals import proportion_ci
-from .models import DEFAULT_ADJUST, FlagsModel, single_threaded_blas, _encode_with, _irls, _make_units, _outcome, fit_logistic, lr_test
+from .models import DEFAULT_ADJUST, FlagsModel, _encode_with, _irls, _make_units, _outcome, fit_logistic, lr_test, single_threaded_blas
 from .schema import FLAGS, OUTCOME
 
 __all__ = [

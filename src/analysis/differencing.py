@@ -81,8 +81,8 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Hashable, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -863,7 +863,7 @@ class _Paper:
             n, m = len(cols), int(vis.sum())
             cost = self.costs(gl[vis])
             eye = sparse.identity(m, format="csr")
-            z = lambda r: sparse.csr_matrix((r, 2 * m))  # noqa: E731
+            z = lambda r: sparse.csr_matrix((r, 2 * m))  # noqa: E731, B023 (used within this iteration)
             A = sparse.vstack([sparse.hstack([Av, -eye, eye]), sparse.hstack([Af, z(Af.shape[0])]),
                                sparse.hstack([C, z(C.shape[0])]), sparse.hstack([ag, z(1)])], format="csr")
             b = np.concatenate([np.zeros(m + Af.shape[0] + C.shape[0]), [move]])

@@ -60,8 +60,9 @@ Walsall   <NA>    <NA>
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Hashable, Literal, Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd

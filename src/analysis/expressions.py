@@ -65,9 +65,10 @@ import difflib
 import keyword
 import operator
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Callable, Mapping, NoReturn, Sequence
+from typing import Any, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -813,7 +814,6 @@ def _factorize(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 def _column(series: pd.Series) -> _Value:
     """A frame column as a value of the language (kind from its dtype or, for text, its values)."""
-    n = len(series)
     dtype = series.dtype
     if pd.api.types.is_bool_dtype(dtype):
         missing = series.isna().to_numpy(dtype=bool)
@@ -1186,7 +1186,7 @@ class _Evaluator:
     def fail_where(self, a: _Value, a_node: ast.AST, b: _Value, b_node: ast.AST) -> NoReturn:
         self.fail(
             f"where() with {a.kind} and {b.kind} choices",
-            f"give two values of one kind, e.g. where(x > 0, 'yes', 'no') or where(x > 0, 1, 0)",
+            "give two values of one kind, e.g. where(x > 0, 'yes', 'no') or where(x > 0, 1, 0)",
             f"chooses between {self.show(a_node)} ({a.kind}) and {self.show(b_node)} ({b.kind}), which are not of one kind",
         )
 

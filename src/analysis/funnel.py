@@ -55,7 +55,7 @@ Examples
 from __future__ import annotations
 
 import textwrap
-from typing import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -685,13 +685,13 @@ def funnel_plot(
     trim: float = 0.1,
     method: str = "exact",
     truncation_rule: str = "percentile",
-    ax: "object | None" = None,
+    ax: object | None = None,
     title: str | None = None,
     expected_source: str | None = None,
     label_outside: bool = True,
     percent: bool = True,
     footnote: bool = True,
-) -> "object":
+) -> object:
     """Draw a funnel plot: units, target, control limits, labels for units outside, and phi/tau2.
 
     Parameters

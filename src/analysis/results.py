@@ -369,7 +369,7 @@ class StudyResults:
             return pd.DataFrame()
         return oe_with_model_uncertainty(self.baseline, self.current, "area", casemix=casemix, confidence=self.confidence)
 
-    def compute(self) -> "StudyResults":
+    def compute(self) -> StudyResults:
         """Compute every result now (each is otherwise computed on first use); returns ``self``.
 
         The report command computes once and hands the same results to every

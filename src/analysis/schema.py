@@ -14,7 +14,7 @@ Examples
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 OUTCOME: str = "reoffended"
 """Proven reoffending within the 12-month follow-up (0/1)."""
@@ -143,7 +143,7 @@ def age_band_key(label: object) -> tuple:
     return (first, 0 if before else (2 if after else 1), natural_key(text))
 
 
-def ordered_levels(column: str, values: "Iterable[object]") -> list[str]:
+def ordered_levels(column: str, values: Iterable[object]) -> list[str]:
     """The levels of a categorical column in reading order: age bands by age, everything else naturally.
 
     Examples
@@ -158,7 +158,7 @@ def ordered_levels(column: str, values: "Iterable[object]") -> list[str]:
     return sorted(levels, key=age_band_key if column == "age_band" else natural_key)
 
 
-def flags_in(frame: "object", extra: "Iterable[str]" = ()) -> list[str]:
+def flags_in(frame: object, extra: Iterable[str] = ()) -> list[str]:
     """The flags a cohort holds: the six canonical ones present, then any extras present.
 
     Examples

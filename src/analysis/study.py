@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .errors import CohortError, Problem
 from .schema import FLAG_LABELS, FLAGS, MISSING_FLAG_POLICIES
@@ -175,7 +176,7 @@ class Study:
             out[f.name] = value
         return out
 
-    def with_(self, **changes: Any) -> "Study":
+    def with_(self, **changes: Any) -> Study:
         """A copy with some attributes changed."""
         return replace(self, **changes)
 

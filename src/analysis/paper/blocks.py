@@ -22,8 +22,9 @@ True
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -273,7 +274,7 @@ class Section(Block):
 
     blocks: list[Block] = field(default_factory=list)
 
-    def add(self, *blocks: Block | None) -> "Section":
+    def add(self, *blocks: Block | None) -> Section:
         self.blocks.extend(b for b in blocks if b is not None)
         return self
 
@@ -284,7 +285,7 @@ class Section(Block):
         return "\n\n".join(b.text() for b in self.blocks)
 
     def _ipython_display_(self) -> None:
-        from IPython.display import HTML, display
+        from IPython.display import display
 
         run: list[Block] = []
 

@@ -21,9 +21,10 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import subprocess
+from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -83,7 +84,7 @@ class Paper:
 
     @classmethod
     def open(cls, study: Any = None, cohort: Any = None, *, period: str | None = None, reference_period: str | None = None,
-             threshold: int = 10, rounding: int | None = None, results: str | Path | None = None) -> "Paper":
+             threshold: int = 10, rounding: int | None = None, results: str | Path | None = None) -> Paper:
         """Open the study, analyse the period and prepare the paper in one call (what each notebook does).
 
         ``results`` is the file of results the report command computed once
@@ -262,7 +263,7 @@ class Paper:
         """Limitations, glossary, methods and the disclosure appendix (each paper writes its own)."""
         return Section([self.glossary(), self.disclosure()])
 
-    def disclosure(self) -> "DisclosureAppendix":
+    def disclosure(self) -> DisclosureAppendix:
         """The disclosure appendix: the rules, a line per table, and the full log for the CSV beside the paper."""
         return DisclosureAppendix(self)
 

@@ -180,7 +180,7 @@ class ObservedExpectedPaper(Paper):
 
     def together_sentences(self) -> list[Any]:
         """What the sources and the funnel mean together, in plain words."""
-        r, plural = self.results, self.study.area_plural
+        r = self.results
         out: list[Any] = []
         if len(r.areas) < 2:
             return out
@@ -249,7 +249,7 @@ class ObservedExpectedPaper(Paper):
         s.add(Bullets(items))
         base = self.pub[self._area_table(self.sources[0])][["area", "n", "observed", "observed_rate"]].copy()
         rates = [Column("area", tx.capitalise(self.study.area_label)), Column("n", "People", "count"),
-                 Column("observed_rate", f"Observed (%)", "pct")]
+                 Column("observed_rate", "Observed (%)", "pct")]
         ratios = [Column("area", tx.capitalise(self.study.area_label))]
         unscored = False
         for source in self.sources:
@@ -429,7 +429,6 @@ class ObservedExpectedPaper(Paper):
     def baseline(self) -> Section:
         if self._uncertainty_table not in self.pub:
             return Section()
-        r = self.results
         s = Section([self.heading("baseline")])
         t = self.pub[self._uncertainty_table].copy()
         t["ci"] = [tx.interval(a, b) for a, b in zip(t["ratio_lower"], t["ratio_upper"])]
@@ -442,7 +441,7 @@ class ObservedExpectedPaper(Paper):
                              Column("ci", "95% interval (model uncertainty included)", lambda v: v), Column("z", "z", "number2")],
                          html("Observed against the adjusted baseline by {}, with the baseline model's uncertainty", self.study.area_label)))
         beyond = t[t["z"].astype(float).abs() > 1.959964]
-        s.add(Paragraph(html("With the model's uncertainty included, {}.", 
+        s.add(Paragraph(html("With the model's uncertainty included, {}.",
                              html("{} remain beyond chance", tx.join_words(self._area_names(beyond["area"]))) if len(beyond)
                              else html("no {} differs from its adjusted baseline beyond chance", self.study.area_label))))
         return s

@@ -29,16 +29,16 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 
 from ..disclosure import (
-    DisclosureLog,
     _DERIVED_NAMES,
     _FROM_OBSERVED,
+    DisclosureLog,
     apply_disclosure_control,
     check_model_dof,
     publish_observed_expected,

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from . import figures as fg
 from . import text as tx
 from .blocks import Bullets, Paragraph, Section
