@@ -24,7 +24,7 @@ from statsmodels.stats.proportion import (
     proportion_confint,
 )
 
-__all__ = ["proportion_ci", "compare_proportions", "two_proportion_arrays", "ratio_ci", "PROPORTION_METHODS", "RATIO_METHODS"]
+__all__ = ["proportion_ci", "compare_proportions", "two_proportion_frame", "TWO_PROPORTION_METHODS", "two_proportion_arrays", "ratio_ci", "PROPORTION_METHODS", "RATIO_METHODS"]
 
 PROPORTION_METHODS: dict[str, str] = {
     "wilson": "wilson",
@@ -143,6 +143,44 @@ def proportion_ci(
     return _stack_levels(frames, index)
 
 
+TWO_PROPORTION_METHODS: dict[str, str] = {
+    "difference": "Newcombe hybrid score interval; pooled two-proportion z-test",
+    "rate_ratio": "log (Katz) interval",
+    "odds_ratio": "Woolf (log) interval",
+}
+"""The ``method`` of each statistic :func:`compare_proportions` and :func:`two_proportion_frame` return."""
+
+
+def two_proportion_frame(x1: np.ndarray, n1: np.ndarray, x2: np.ndarray, n2: np.ndarray, confidence: float = 0.95) -> pd.DataFrame:
+    """:func:`two_proportion_arrays` as a long table: one row per pair and statistic.
+
+    Rows follow the rules of :func:`compare_proportions`: the difference for
+    every pair; the rate ratio where both groups have events; the odds ratio
+    where both have events and non-events. Columns ``pair`` (position of the
+    pair in the input), ``statistic``, ``estimate``, ``lower``, ``upper``,
+    ``p_value``, ``z``, ``method``, ``confidence``, ``x1``, ``n1``, ``x2``, ``n2``.
+
+    Examples
+    --------
+    >>> two_proportion_frame(np.array([8, 0]), np.array([10, 10]), np.array([4, 4]), np.array([10, 10]))["statistic"].tolist()
+    ['difference', 'rate_ratio', 'odds_ratio', 'difference']
+    """
+    x1, n1, x2, n2 = (np.asarray(v) for v in (x1, n1, x2, n2))
+    c = two_proportion_arrays(x1, n1, x2, n2, confidence)
+    present = {"difference": np.ones(len(x1), dtype=bool),
+               "rate_ratio": np.isfinite(c["rate_ratio"]) & (x1 > 0),
+               "odds_ratio": np.isfinite(c["odds_ratio"])}
+    frames = []
+    for order, (statistic, keep) in enumerate(present.items()):
+        frames.append(pd.DataFrame({
+            "pair": np.arange(len(x1)), "_order": order, "statistic": statistic, "estimate": c[statistic],
+            "lower": c[f"{statistic}_lower"], "upper": c[f"{statistic}_upper"], "p_value": c["p_value"], "z": c["z"],
+            "method": TWO_PROPORTION_METHODS[statistic], "confidence": confidence, "x1": x1, "n1": n1, "x2": x2, "n2": n2,
+        })[keep])
+    out = pd.concat(frames, ignore_index=True).sort_values(["pair", "_order"], kind="stable")
+    return out.drop(columns="_order").reset_index(drop=True)
+
+
 def compare_proportions(
     x1: int,
     n1: int,
@@ -182,20 +220,8 @@ def compare_proportions(
     0.0117
     """
     level = _levels(confidence)[0]
-    c = two_proportion_arrays(np.array([x1]), np.array([n1]), np.array([x2]), np.array([n2]), level)
-    rows = [{"statistic": "difference", "estimate": float(c["difference"][0]), "lower": float(c["difference_lower"][0]),
-             "upper": float(c["difference_upper"][0]), "method": "Newcombe hybrid score interval; pooled two-proportion z-test"}]
-    if np.isfinite(c["rate_ratio"][0]) and x1 > 0:
-        rows.append({"statistic": "rate_ratio", "estimate": float(c["rate_ratio"][0]), "lower": float(c["rate_ratio_lower"][0]),
-                     "upper": float(c["rate_ratio_upper"][0]), "method": "log (Katz) interval"})
-    if np.isfinite(c["odds_ratio"][0]):
-        rows.append({"statistic": "odds_ratio", "estimate": float(c["odds_ratio"][0]), "lower": float(c["odds_ratio_lower"][0]),
-                     "upper": float(c["odds_ratio_upper"][0]), "method": "Woolf (log) interval"})
-    p_value, z = float(c["p_value"][0]), float(c["z"][0])
-    out = pd.DataFrame(rows)
-    out["p_value"] = p_value
-    out["z"] = z
-    out["confidence"] = level
+    out = two_proportion_frame(np.array([x1]), np.array([n1]), np.array([x2]), np.array([n2]), level)
+    out = out[["statistic", "estimate", "lower", "upper", "method", "p_value", "z", "confidence"]].copy()
     out["group_1"], out["group_2"] = labels
     for name, value in (("x1", x1), ("n1", n1), ("x2", x2), ("n2", n2)):
         out[name] = value
@@ -229,10 +255,9 @@ def two_proportion_arrays(x1: np.ndarray, n1: np.ndarray, x2: np.ndarray, n2: np
         p_value = 2 * stats.norm.sf(np.abs(z))
 
         def wilson(x: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            p = x / n
-            centre = (p + z_crit**2 / (2 * n)) / (1 + z_crit**2 / n)
-            half = z_crit * np.sqrt(p * (1 - p) / n + z_crit**2 / (4 * n**2)) / (1 + z_crit**2 / n)
-            return centre - half, centre + half
+            # the same Wilson interval as proportion_ci (statsmodels); groups of no people are NaN below
+            lo, hi = proportion_confint(x, np.where(n > 0, n, 1), alpha=1 - confidence, method="wilson")
+            return np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
 
         l1, u1 = wilson(x1, n1)
         l2, u2 = wilson(x2, n2)

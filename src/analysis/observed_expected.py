@@ -32,7 +32,7 @@ import pandas as pd
 from scipy import stats
 
 from .expected import DEFAULT_EXPECTED_CASEMIX, check_comparison, expected_probabilities
-from .intervals import _levels, compare_proportions, proportion_ci, ratio_ci, two_proportion_arrays
+from .intervals import _levels, proportion_ci, ratio_ci, two_proportion_arrays, two_proportion_frame
 from .schema import OUTCOME
 
 __all__ = [
@@ -299,20 +299,20 @@ def compare_with_rest(
     table = _totals(cohort, by, outcome, np.zeros(len(cohort)))
     total_n, total_x = int(table["n"].sum()), int(table["observed"].sum())
     labels = group_label(table, by)
-    rows = []
-    for i, row in table.iterrows():
-        x1, n1 = int(row["observed"]), int(row["n"])
-        x2, n2 = total_x - x1, total_n - n1
-        if n2 == 0:
-            continue
-        for level in _levels(confidence):
-            comp = compare_proportions(x1, n1, x2, n2, confidence=level, labels=(labels[i], "rest"))
-            for col in by:
-                comp[col] = row[col]
-            rows.append(comp)
-    if not rows:
+    table = table[table["n"] < total_n]  # a group of everyone has no rest
+    if table.empty:
         raise ValueError("there is only one group, so there is no rest to compare with")
-    out = pd.concat(rows, ignore_index=True).rename(columns={"group_1": "group", "group_2": "rest"})
+    x1, n1 = table["observed"].to_numpy(dtype=np.int64), table["n"].to_numpy(dtype=np.int64)
+    frames = []
+    for level in _levels(confidence):
+        comp = two_proportion_frame(x1, n1, total_x - x1, total_n - n1, level)
+        pairs = comp.pop("pair").to_numpy()
+        for col in by:
+            comp[col] = table[col].to_numpy()[pairs]
+        comp["group"] = np.asarray([labels[i] for i in table.index], dtype=object)[pairs]
+        comp["rest"] = "rest"
+        frames.append(comp)
+    out = pd.concat(frames, ignore_index=True)
     first = [*by, "group", "rest", "statistic", "estimate", "lower", "upper", "p_value", "z", "method", "confidence", "x1", "n1", "x2", "n2"]
     out = out[first]
     order = {"difference": 0, "rate_ratio": 1, "odds_ratio": 2}
