@@ -169,7 +169,8 @@ def refresh_notebook(path: Path, timeout: int = 900) -> Path:
     from nbclient import NotebookClient
 
     notebook = nbformat.read(str(path), as_version=4)
-    NotebookClient(notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
+                   kernel_manager_class=_kernel_manager_class()).execute()  # local sockets: no TCP warning on stderr
     for cell in notebook.cells:
         cell.metadata.pop("execution", None)
     nbformat.write(notebook, str(path))
