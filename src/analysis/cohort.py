@@ -31,9 +31,10 @@ Examples
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -204,7 +205,7 @@ class DataQuality:
         return out
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "DataQuality":
+    def from_dict(cls, data: Mapping[str, Any]) -> DataQuality:
         data = dict(data)
         read = data.pop("read", None)
         if read:
@@ -705,11 +706,11 @@ def _apply_values(frame: pd.DataFrame, values: Mapping[str, Mapping[str, Any]], 
         if "" in table:
             blank = _is_missing(series)
             quality.blanks_recoded[column] = int(blank.sum())
-            recoded = pd.Series(_by_value(series, lambda v: table.get(_text(v), v)), index=frame.index, dtype=object)
+            recoded = pd.Series(_by_value(series, lambda v: table.get(_text(v), v)), index=frame.index, dtype=object)  # noqa: B023
             recoded[blank.to_numpy()] = table[""]
             frame[column] = recoded
         else:
-            frame[column] = pd.Series(_by_value(series, lambda v: table.get(_text(v), v)), index=frame.index)
+            frame[column] = pd.Series(_by_value(series, lambda v: table.get(_text(v), v)), index=frame.index)  # noqa: B023
 
 
 def load_cohort(

@@ -148,7 +148,7 @@ def _decimal_columns(frame: pd.DataFrame) -> list[str]:
     return found
 
 
-def _categorical_frame(table: "object") -> pd.DataFrame:
+def _categorical_frame(table: object) -> pd.DataFrame:
     """An Arrow table of strings as pandas categoricals (blank text is missing)."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -193,7 +193,7 @@ def _read_csv(path: Path, source: str, delimiter: str | None, decimal: str | Non
                                             "give every column its own name in the extract")])
     pa_encoding = {"utf-8": "utf8", "utf-8-sig": "utf8", "cp1252": "cp1252"}[chosen]
 
-    def attempt(enc: str) -> "pa.Table":
+    def attempt(enc: str) -> pa.Table:
         return pacsv.read_csv(
             path,
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, encoding=enc, block_size=1 << 24),
