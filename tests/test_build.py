@@ -20,6 +20,7 @@ import base64
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -228,19 +229,24 @@ def _check_paper(browser, page: Path, title: str, screenshots: Path) -> None:
     _check_counts(browser, page)
     height = browser.execute_script("return document.documentElement.scrollHeight;")
     browser.set_window_size(1280, min(int(height) + 100, 8000))
-    _screenshot(browser, screenshots / f"{page.parent.name}-{page.stem}.png")
-    pdf = base64.b64decode(browser.print_page())
+    _patient(lambda: browser.save_screenshot(str(screenshots / f"{page.parent.name}-{page.stem}.png")))
+    browser.set_window_size(1280, 900)
+    pdf = base64.b64decode(_patient(browser.print_page))
     assert pdf[:4] == b"%PDF" and len(pdf) > 20000
 
 
-def _screenshot(browser, path: Path) -> None:
-    """A full-page screenshot; on a loaded machine the renderer can miss chromedriver's 10 s, so try twice."""
+def _patient(action, attempts: int = 4):
+    """Run a browser action; on a loaded machine the renderer can miss chromedriver's 10 s, so try again (a few times)."""
     from selenium.common.exceptions import TimeoutException
 
-    try:
-        browser.save_screenshot(str(path))
-    except TimeoutException:
-        browser.save_screenshot(str(path))
+    for attempt in range(attempts):
+        try:
+            return action()
+        except TimeoutException:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(2 * (attempt + 1))
+    return None
 
 
 def _check_counts(browser, page: Path) -> None:
