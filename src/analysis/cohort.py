@@ -816,7 +816,8 @@ def open_study(
     frame = frame.rename(columns=renames)
     for target, values in derived.items():
         frame[target] = values
-    _apply_values(frame, spec.values, problems, quality)
+    typed = {OUTCOME, *flags_in(frame, spec.extra_flags), *CATEGORICAL, "expected", "reoffences", "person_id"}
+    _apply_values(frame, spec.values, problems, quality, typed=typed)
     quality.period_supplied = "period" in frame.columns
     quality.age_banded = "age" in frame.columns and "age_band" not in frame.columns
 
@@ -842,7 +843,16 @@ def open_study(
     return StudyData(spec, typed, quality)
 
 
-def _apply_values(frame: pd.DataFrame, values: Mapping[str, Mapping[str, Any]], problems: list[Problem], quality: DataQuality) -> None:
+def _apply_values(frame: pd.DataFrame, values: Mapping[str, Mapping[str, Any]], problems: list[Problem], quality: DataQuality,
+                  typed: set[str] | frozenset[str] = frozenset()) -> None:
+    """Recode ``[values]``: each distinct value once; blanks by the empty key.
+
+    A column in ``typed`` (one that validation reads value by value: the
+    outcome, flags, categories, expected, re-offences, person id) becomes a
+    categorical of the recoded values, so no row is touched in Python; any
+    other column keeps the object form it has always had (validation turns
+    wholly numeric columns into numbers, and their type depends on that form).
+    """
     for column, recode in values.items():
         if column not in frame:
             problems.append(Problem(column, "the study recodes a column that is not in the data",
@@ -850,7 +860,12 @@ def _apply_values(frame: pd.DataFrame, values: Mapping[str, Mapping[str, Any]], 
             continue
         table = {str(k).strip(): v for k, v in recode.items()}
         series = frame[column]
-        if "" in table:
+        recoded = _recoded_categorical(series, table) if column in typed else None
+        if recoded is not None:
+            frame[column], blanks = recoded
+            if "" in table:
+                quality.blanks_recoded[column] = blanks
+        elif "" in table:
             blank = _is_missing(series)
             quality.blanks_recoded[column] = int(blank.sum())
             recoded = pd.Series(_by_value(series, lambda v: table.get(_text(v), v)), index=frame.index, dtype=object)
@@ -858,6 +873,42 @@ def _apply_values(frame: pd.DataFrame, values: Mapping[str, Mapping[str, Any]], 
             frame[column] = recoded
         else:
             frame[column] = pd.Series(_by_value(series, lambda v: table.get(_text(v), v)), index=frame.index)
+
+
+def _plain_value(value: Any) -> bool:
+    """A value a categorical holds without changing what validation reads from it: text, or a number (not bool, not NaN)."""
+    if isinstance(value, str):
+        return True
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return False
+    return not np.isnan(value) and abs(value) < 2 ** 53
+
+
+def _recoded_categorical(series: pd.Series, table: Mapping[str, Any]) -> tuple[pd.Series, int] | None:
+    """``series`` recoded by ``table`` (blank and missing by its "" key, if any) as a categorical, and the blanks recoded.
+
+    None when a value could not be a category as it is (a boolean, which
+    equals 1 but reads "True"; NaN), and the caller recodes row by row.
+    """
+    codes, uniques = _distinct(series)
+    blank_key = "" in table
+    mapped = [table.get(_text(v), v) for v in uniques]
+    blank = np.append(_blank(uniques), True) if blank_key else None  # the last entry: missing values (code -1)
+    if blank_key:
+        mapped = [table[""] if b else m for m, b in zip(mapped, blank[:-1])]
+    if not all(_plain_value(m) for m in [*mapped, *([table[""]] if blank_key else [])]):
+        return None
+    categories: dict[Any, int] = {}
+    position = np.array([categories.setdefault(m, len(categories)) for m in mapped], dtype=np.int64)
+    missing_to = -1
+    if blank_key:
+        missing_to = categories.setdefault(table[""], len(categories))
+        position[blank[:-1]] = missing_to
+    dtype = _small_codes(len(categories))
+    result = _spread(position.astype(dtype), codes, missing_to)
+    blanks = int(np.count_nonzero(blank[codes])) if blank_key else 0
+    categorical = pd.Categorical.from_codes(result, categories=pd.Index(list(categories), dtype=object), validate=False)
+    return pd.Series(categorical, index=series.index), blanks
 
 
 def load_cohort(
