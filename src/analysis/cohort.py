@@ -222,8 +222,10 @@ def _numeric(series: pd.Series) -> pd.Series | None:
     if pd.api.types.is_numeric_dtype(series):
         return series
     if isinstance(series.dtype, pd.CategoricalDtype):
-        cats = pd.to_numeric(pd.Series([str(c) for c in series.cat.categories], dtype=object), errors="coerce")
-        blank = np.array([str(c).strip() == "" for c in series.cat.categories])
+        categories = series.cat.categories
+        text = categories.to_numpy(dtype=object) if isinstance(categories.dtype, pd.StringDtype) else [str(c) for c in categories]
+        cats = pd.to_numeric(pd.Series(text, dtype=object), errors="coerce")
+        blank = _blank(categories)
         if (cats.isna().to_numpy() & ~blank).any():
             return None
         table = np.append(cats.to_numpy(dtype=float), np.nan)
