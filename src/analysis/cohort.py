@@ -201,11 +201,18 @@ def _blank(values: pd.Index) -> np.ndarray:
 
 
 def _text_column(texts: pd.Index, ids: np.ndarray, index: pd.Index) -> pd.Series:
-    """The text of each row (missing where ``ids`` is -1), as pandas makes a column of Python strings."""
+    """The text of each row (missing where ``ids`` is -1), as pandas makes a column of Python strings (without making them)."""
     if not len(texts) or not (ids >= 0).any():
         return pd.Series(np.full(len(ids), None, dtype=object), index=index)
-    return pd.Series(pd.Categorical.from_codes(ids.astype(_small_codes(len(texts)), copy=False), categories=texts, validate=False),
-                     index=index).astype(pd.Index(["x"]).dtype)
+    dtype = pd.Index(["x"]).dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        values = pc.take(pa.array(texts.array if isinstance(texts.dtype, pd.StringDtype) else list(texts), type=pa.large_string()),
+                         pa.array(ids, mask=ids < 0))
+        return pd.Series(pd.array(values, dtype=dtype), index=index)
+    return pd.Series(_spread(texts.to_numpy(dtype=object), ids, None), index=index)
 
 
 def _small_codes(n: int) -> type:

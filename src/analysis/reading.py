@@ -170,8 +170,11 @@ def _text_categorical(column: "object") -> pd.Categorical:
 
     chunks = [c if pa.types.is_dictionary(c.type) else c.dictionary_encode() for c in column.chunks if len(c)]
     # each chunk's distinct values in order of first appearance: chunk after chunk, that is the column's order
-    present = [pc.unique(c.indices).drop_null() for c in chunks]
-    pieces = [pc.take(c.dictionary, p) for c, p in zip(chunks, present)]
+    present = []
+    for chunk in chunks:
+        first = pd.unique(_indices(chunk))
+        present.append(first[first < len(chunk.dictionary)])
+    pieces = [pc.take(c.dictionary, pa.array(p)) for c, p in zip(chunks, present)]
     if pieces:
         values = pc.utf8_trim_whitespace(pa.concat_arrays([p.cast(pieces[0].type) for p in pieces]))
         values = pc.if_else(pc.equal(values, ""), pa.scalar(None, values.type), values)
@@ -187,12 +190,30 @@ def _text_categorical(column: "object") -> pd.Categorical:
     start = offset = 0
     for chunk, first in zip(chunks, present):
         lookup = np.full(len(chunk.dictionary) + 1, -1, dtype=dtype)  # the last entry is for missing values
-        lookup[first.to_numpy(zero_copy_only=False)] = ids[offset:offset + len(first)]
+        lookup[first] = ids[offset:offset + len(first)]
         offset += len(first)
-        indices = chunk.indices.fill_null(len(chunk.dictionary)) if chunk.null_count else chunk.indices
-        np.take(lookup, indices.to_numpy(zero_copy_only=False), out=codes[start:start + len(chunk)], mode="clip")
+        np.take(lookup, _indices(chunk), out=codes[start:start + len(chunk)], mode="clip")
         start += len(chunk)
-    return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(_text_index(dictionary)), validate=False)
+    return pd.Categorical.from_codes(codes, dtype=_categories_dtype(_text_index(dictionary)), validate=False)
+
+
+def _indices(chunk: "object") -> np.ndarray:
+    """A dictionary chunk's indices as numpy (no copy unless some are null; null is the index one past the end)."""
+    indices = chunk.indices.fill_null(len(chunk.dictionary)) if chunk.null_count else chunk.indices
+    return indices.to_numpy(zero_copy_only=False)
+
+
+def _categories_dtype(categories: pd.Index) -> pd.CategoricalDtype:
+    """The categorical dtype of categories known to be distinct and not missing.
+
+    ``pd.CategoricalDtype`` checks that they are unique by hashing them, which
+    for pandas' Arrow-backed text means a Python string per category; with a
+    million distinct identifiers that is seconds spent proving what the
+    dictionary encoding already guarantees, so the check is skipped when
+    pandas offers the way to.
+    """
+    fastpath = getattr(pd.CategoricalDtype, "_from_fastpath", None)
+    return fastpath(categories, False) if fastpath is not None else pd.CategoricalDtype(categories)
 
 
 def _text_index(values: "object") -> pd.Index:
