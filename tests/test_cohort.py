@@ -255,3 +255,19 @@ def test_the_readme_example_mapping_loads_a_matching_extract(rows, write_csv):
     cohort = load_cohort(write_csv(raw), REPO_ROOT / "examples" / "mapping.toml")
     for column in ("reoffended", "dv", "unemployed", "homeless"):
         assert cohort[column].tolist() == rows[column].tolist()
+
+
+def test_reoffences_that_are_not_whole_numbers_are_a_problem_not_a_crash(rows, write_csv):
+    # a fractional count used to escape as a TypeError from astype("Int64") instead of a CohortError
+    raw = rows.copy().astype(object)
+    raw.loc[[4, 9], "reoffences"] = ["1.5", "x"]
+    with pytest.raises(CohortError) as info:
+        load_cohort(write_csv(raw))
+    p = _problem(info.value, "reoffences")
+    assert (p.n_rows, p.rows, p.examples) == (2, (5, 10), ("1.5", "x")) and "whole numbers" in p.message
+
+
+def test_an_empty_extra_column_passes_through_instead_of_crashing(rows, write_csv):
+    # an all-blank column has no categories; its (empty) blank mask was a float array and `~` raised a TypeError
+    cohort = load_cohort(write_csv(rows.assign(notes="")))
+    assert cohort["notes"].isna().all() and cohort["notes"].dtype == np.float64

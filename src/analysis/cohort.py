@@ -108,21 +108,119 @@ def _by_value(series: pd.Series, func) -> np.ndarray:
 
 
 def _rows(mask: pd.Series | np.ndarray) -> tuple[int, ...]:
-    """1-based data-row numbers of the first few True entries."""
-    positions = np.flatnonzero(np.asarray(mask, dtype=bool))[:_MAX_EXAMPLES]
-    return tuple(int(p) + 1 for p in positions)
+    """1-based data-row numbers of the first few True entries (scanning only as far as they go)."""
+    mask = np.asarray(mask, dtype=bool)
+    found: list[int] = []
+    step = 1 << 16
+    for start in range(0, len(mask), step):
+        hits = np.flatnonzero(mask[start:start + step])
+        found.extend(int(p) + start + 1 for p in hits[:_MAX_EXAMPLES - len(found)])
+        if len(found) == _MAX_EXAMPLES:
+            break
+    return tuple(found)
 
 
 def _examples(series: pd.Series, mask: pd.Series | np.ndarray) -> tuple[str, ...]:
-    values = series[np.asarray(mask, dtype=bool)]
+    """The first few distinct values (as text) of the rows in ``mask``, in row order."""
+    mask = np.asarray(mask, dtype=bool)
+    if not mask.any():
+        return ()
     out: list[str] = []
-    for v in values:
+    for v in pd.unique(series.array[mask]):  # each distinct value once, in order of first appearance
         t = _text(v)
         if t not in out:
             out.append(t)
         if len(out) == _MAX_EXAMPLES:
             break
     return tuple(out)
+
+
+def _distinct(series: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """The column as a code per row (-1: missing) and its distinct values: its categories, or factorized."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return series.cat.codes.to_numpy(), series.cat.categories
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    return codes, pd.Index(uniques)
+
+
+_PLAIN_ENDS = r"^[\x21-\x7e]([\s\S]*[\x21-\x7e])?$"
+"""Text that starts and ends with a visible ASCII character: str.strip() leaves it as it is."""
+
+
+def _texts(values: pd.Index) -> tuple[pd.Index, np.ndarray]:
+    """:func:`_text` of each distinct value: the distinct texts and, for each value, the index of its text.
+
+    Text that ``_text`` leaves unchanged (it starts and ends with a visible
+    character) is recognised with one vectorised test, so a column of a
+    million distinct identifiers is not taken through Python value by value.
+    """
+    if isinstance(values.dtype, pd.StringDtype) and len(values):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        plain = pc.match_substring_regex(pa.array(values.array), _PLAIN_ENDS)
+        if pc.all(plain).as_py():
+            return values, np.arange(len(values))
+    texts = pd.Index([_text(v) for v in values], dtype=object)
+    ids, distinct = pd.factorize(texts)
+    return pd.Index(distinct, dtype=object), ids
+
+
+def _spread(table: np.ndarray, codes: np.ndarray, missing: Any) -> np.ndarray:
+    """``table`` (one entry per distinct value) taken for every row; code -1 takes ``missing``."""
+    return np.append(table, np.array([missing], dtype=table.dtype))[codes]
+
+
+def _numbers(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """The column as numbers (NaN where a value is not a number) and where it is missing (NaN or blank).
+
+    Numbers stay as they are; anything else is parsed once per distinct value
+    (as ``pd.to_numeric`` parses each row) and spread to the rows.
+    """
+    if pd.api.types.is_numeric_dtype(raw) and not isinstance(raw.dtype, pd.CategoricalDtype):
+        return raw, raw.isna().to_numpy()  # what pd.to_numeric gives numbers, without its copy
+    codes, uniques = _distinct(raw)
+    parsed = pd.to_numeric(pd.Series(uniques.to_numpy(dtype=object), dtype=object), errors="coerce").to_numpy()
+    blank = np.append(_blank(uniques), True)  # the last entry: missing values (code -1)
+    if (codes == -1).any() or parsed.dtype.kind not in "iuf":
+        parsed = np.append(parsed.astype(float), np.nan)  # missing rows are NaN, as pd.to_numeric makes them
+    return pd.Series(parsed[codes], index=raw.index), blank[codes]
+
+
+def _blank(values: pd.Index) -> np.ndarray:
+    """Which distinct values are blank text (``str(v).strip() == ""``); text with visible ends is tested in one go."""
+    blank = np.zeros(len(values), dtype=bool)
+    check = np.ones(len(values), dtype=bool)
+    if isinstance(values.dtype, pd.StringDtype) and len(values):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        check = ~pc.match_substring_regex(pa.array(values.array), _PLAIN_ENDS).to_numpy(zero_copy_only=False)
+    for i in np.flatnonzero(check):
+        blank[i] = str(values[i]).strip() == ""
+    return blank
+
+
+def _text_column(texts: pd.Index, ids: np.ndarray, index: pd.Index) -> pd.Series:
+    """The text of each row (missing where ``ids`` is -1), as pandas makes a column of Python strings (without making them)."""
+    if not len(texts) or not (ids >= 0).any():
+        return pd.Series(np.full(len(ids), None, dtype=object), index=index)
+    dtype = pd.Index(["x"]).dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        values = pc.take(pa.array(texts.array if isinstance(texts.dtype, pd.StringDtype) else list(texts), type=pa.large_string()),
+                         pa.array(ids, mask=ids < 0))
+        return pd.Series(pd.array(values, dtype=dtype), index=index)
+    return pd.Series(_spread(texts.to_numpy(dtype=object), ids, None), index=index)
+
+
+def _small_codes(n: int) -> type:
+    """The integer type pandas keeps the codes of ``n`` categories in."""
+    from .reading import _codes_dtype
+
+    return _codes_dtype(n)
 
 
 def _numeric(series: pd.Series) -> pd.Series | None:
@@ -132,8 +230,10 @@ def _numeric(series: pd.Series) -> pd.Series | None:
     if pd.api.types.is_numeric_dtype(series):
         return series
     if isinstance(series.dtype, pd.CategoricalDtype):
-        cats = pd.to_numeric(pd.Series([str(c) for c in series.cat.categories], dtype=object), errors="coerce")
-        blank = np.array([str(c).strip() == "" for c in series.cat.categories])
+        categories = series.cat.categories
+        text = categories.to_numpy(dtype=object) if isinstance(categories.dtype, pd.StringDtype) else [str(c) for c in categories]
+        cats = pd.to_numeric(pd.Series(text, dtype=object), errors="coerce")
+        blank = _blank(categories)
         if (cats.isna().to_numpy() & ~blank).any():
             return None
         table = np.append(cats.to_numpy(dtype=float), np.nan)
@@ -262,30 +362,60 @@ def _filter(frame: pd.DataFrame, expression: str | None, problems: list[Problem]
 # --------------------------------------------------------------------------- validation
 
 
+_ONE, _ZERO, _MISSING, _OTHER = 1, 0, 2, 3
+
+
+def _binary_verdicts(series: pd.Series) -> np.ndarray:
+    """Per row: 1, 0, missing (2) or another value (3), as ``int8``.
+
+    Numbers are compared as numbers over the whole column; anything else is
+    judged once per distinct value (its text, in any case: "1", "1.0",
+    "true", "0", "0.0", "false"; blank is missing) and the verdicts are
+    spread to the rows through the value codes.
+    """
+    dtype = series.dtype
+    if (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)) and not isinstance(dtype, pd.CategoricalDtype) \
+            and getattr(dtype, "kind", "O") in "biuf":
+        missing = series.isna().to_numpy()
+        if missing.any():  # nullable integers and booleans, or floats with NaN: the missing rows read as 0, then marked
+            values = series.to_numpy(dtype=np.float64 if dtype.kind == "f" else getattr(dtype, "numpy_dtype", dtype), na_value=0)
+        else:
+            values = series.to_numpy()
+        verdicts = np.full(len(values), _OTHER, dtype=np.int8)
+        verdicts[values == 1] = _ONE
+        verdicts[values == 0] = _ZERO
+        verdicts[missing] = _MISSING
+        return verdicts
+    codes, uniques = _distinct(series)
+    table = np.full(len(uniques) + 1, _MISSING, dtype=np.int8)  # the last entry: missing values (code -1)
+    for i, value in enumerate(uniques):
+        word = _text(value).lower()
+        table[i] = _ONE if word in _TRUE_WORDS else _ZERO if word in _FALSE_WORDS else _MISSING if word == "" else _OTHER
+    return table[codes]
+
+
 def _binary(series: pd.Series, column: str, problems: list[Problem], *, allow_missing: bool) -> pd.Series:
     """Convert to 0/1 (nullable Int8), recording non-binary values as a problem."""
-    words = pd.Series(_by_value(series, lambda v: _text(v).lower()), index=series.index)
-    missing = words.isna() | words.eq("")
-    ones = words.isin(_TRUE_WORDS)
-    zeros = words.isin(_FALSE_WORDS)
-    bad = ~(ones | zeros | missing)
+    verdicts = _binary_verdicts(series)
+    bad = verdicts == _OTHER
     if bad.any():
         problems.append(
             Problem(
                 column,
                 "values are not 0/1",
-                int(bad.sum()),
+                int(np.count_nonzero(bad)),
                 _rows(bad),
                 _examples(series, bad),
                 f"recode them in the study file, e.g. [values.{column}] Y = 1 and N = 0",
             )
         )
-    if missing.any() and not allow_missing:
+    missing = verdicts == _MISSING
+    if not allow_missing and missing.any():
         problems.append(
             Problem(
                 column,
                 "values are missing" if column != OUTCOME else "the outcome is missing",
-                int(missing.sum()),
+                int(np.count_nonzero(missing)),
                 _rows(missing),
                 fix=(
                     "every person needs an outcome (0/1); drop people whose follow-up is not complete, e.g. with [filter] keep"
@@ -294,46 +424,68 @@ def _binary(series: pd.Series, column: str, problems: list[Problem], *, allow_mi
                 ),
             )
         )
-    out = pd.Series(pd.NA, index=series.index, dtype="Int8")
-    out[ones.to_numpy()] = 1
-    out[zeros.to_numpy()] = 0
-    return out
+    unknown = verdicts > _ONE  # missing or not 0/1
+    verdicts[unknown] = 0
+    return pd.Series(pd.arrays.IntegerArray(verdicts, unknown), index=series.index)
 
 
 def _categorical(series: pd.Series, column: str, problems: list[Problem]) -> pd.Series:
-    text = pd.Series(_by_value(series, _text), index=series.index)
-    missing = text.isna() | text.eq("")
-    if missing.any():
-        problems.append(
-            Problem(column, "values are missing", int(missing.sum()), _rows(missing),
-                    fix=f"every row needs a {column}: recode blanks in the study file, e.g. [values.{column}] \"\" = \"Not recorded\", "
-                        "or drop the rows with [filter] keep")
-        )
+    """The column as a categorical of its text, levels in reading order; blanks are reported as missing.
+
+    Each distinct value is read once; the rows only carry codes.
+    """
+    codes, uniques = _distinct(series)
+    texts, text_of = _texts(uniques)
+    blank = np.asarray(texts == "", dtype=bool)
+    # distinct texts in order of first appearance in the rows (what pd.unique of the rows' texts gives)
+    seen = pd.unique(codes)
+    order = pd.unique(text_of[seen[seen >= 0]])
+    order = order[~blank[order]]
+    labels = [str(t) for t in texts[order]] if len(order) else []
     known = CATEGORIES.get(column)
     if known:  # the toolkit's own codes in another case ("MALE", "Violence") are read as those codes
         lookup = {k.lower(): k for k in known}
-        values = [str(v) for v in pd.unique(text[~missing].to_numpy())]
-        if values and all(v.lower() in lookup for v in values) and any(v not in known for v in values):
-            text = pd.Series(_by_value(text, lambda v: lookup.get(str(v).lower(), v)), index=text.index)
-    present = text[~missing]
-    levels = ordered_levels(column, pd.unique(present.to_numpy()))
-    return pd.Series(pd.Categorical(text.where(~missing, None), categories=levels), index=series.index, name=column)
+        if labels and all(v.lower() in lookup for v in labels) and any(v not in known for v in labels):
+            labels = [lookup[v.lower()] for v in labels]
+    levels = ordered_levels(column, labels)
+    # per distinct text: its level (-1 for blank); then per distinct value; then one code per row
+    position = {level: i for i, level in enumerate(levels)}
+    level_of_text = np.full(len(texts), -1, dtype=np.int64)
+    level_of_text[order] = [position[label] for label in labels]
+    table = level_of_text[text_of] if len(uniques) else np.empty(0, dtype=np.int64)
+    dtype = _small_codes(len(levels))
+    result = _spread(table.astype(dtype), codes, -1)
+    missing = result == -1
+    if missing.any():
+        problems.append(
+            Problem(column, "values are missing", int(np.count_nonzero(missing)), _rows(missing),
+                    fix=f"every row needs a {column}: recode blanks in the study file, e.g. [values.{column}] \"\" = \"Not recorded\", "
+                        "or drop the rows with [filter] keep")
+        )
+    categorical = pd.Categorical.from_codes(result, dtype=pd.CategoricalDtype(levels), validate=False)
+    return pd.Series(categorical, index=series.index, name=column)
 
 
 def _band_ages(series: pd.Series, edges: tuple[int, ...], problems: list[Problem]) -> pd.Series | None:
     ages = _numeric(series)
     if ages is None:
-        bad = pd.to_numeric(series.astype(object), errors="coerce").isna() & ~_is_missing(series)
+        codes, uniques = _distinct(series)
+        not_number = pd.to_numeric(pd.Series(uniques.to_numpy(dtype=object), dtype=object), errors="coerce").isna().to_numpy()
+        bad = _spread(not_number & ~_blank(uniques), codes, False)
         problems.append(Problem("age", "values are not numbers of years", int(bad.sum()), _rows(bad), _examples(series, bad),
                                 "give age in whole years, or give age bands in a column renamed to age_band"))
         return None
     bands = age_bands_from_edges(edges)
-    labels = np.full(len(ages), None, dtype=object)
-    values = ages.to_numpy(dtype=float)
-    for lo, hi, label in bands:
-        labels[(values >= lo) & (values < hi)] = label
-    used = [label for *_, label in bands if (labels == label).any()]
-    return pd.Series(pd.Categorical(labels, categories=used), index=series.index, name="age_band")
+    values = ages.to_numpy(dtype=float, na_value=np.nan)
+    # band j holds edges[j-1] <= age < edges[j]: the number of edges at or below the age; no band for NaN or +inf
+    band = np.searchsorted(np.asarray(edges, dtype=float), values, side="right")
+    band[~(values < np.inf)] = -1
+    counts = np.bincount(band + 1, minlength=len(bands) + 1)[1:]
+    used = [label for (*_, label), count in zip(bands, counts) if count]
+    renumber = np.full(len(bands) + 1, -1, dtype=np.int8)  # the last entry: no band
+    renumber[np.flatnonzero(counts)] = np.arange(len(used))
+    codes = renumber[band]
+    return pd.Series(pd.Categorical.from_codes(codes, categories=used), index=series.index, name="age_band")
 
 
 def validate_cohort(
@@ -383,7 +535,7 @@ def validate_cohort(
     if missing_flags not in MISSING_FLAG_POLICIES:
         raise ValueError(f"missing_flags must be one of {MISSING_FLAG_POLICIES}, not {missing_flags!r}")
     problems: list[Problem] = []
-    out = frame.reset_index(drop=True).copy()
+    out = frame.reset_index(drop=True)  # copy-on-write: columns are replaced below, the caller's frame is not touched
     have = ", ".join(map(str, frame.columns[:15])) + (" ..." if frame.shape[1] > 15 else "")
     if OUTCOME not in out:
         problems.append(Problem(OUTCOME, f"the outcome column is missing (the file has: {have})",
@@ -411,44 +563,49 @@ def validate_cohort(
         banded = _band_ages(out["age"], study.age_bands, problems)
         if banded is not None:
             out["age_band"] = banded
-    if "period" not in out:
-        out["period"] = study.period or "All people"
+    if "period" not in out:  # one period: one value, held once
+        out["period"] = pd.Categorical.from_codes(np.zeros(len(out), dtype=np.int8), categories=[study.period or "All people"], validate=False)
     for col in CATEGORICAL:
         if col in out:
             out[col] = _categorical(out[col], col, problems)
 
     if "expected" in out:
         raw = out["expected"]
-        expected = pd.to_numeric(raw.astype(object) if isinstance(raw.dtype, pd.CategoricalDtype) else raw, errors="coerce")
-        missing = _is_missing(raw)
-        not_number = expected.isna() & ~missing
-        outside = expected.notna() & ~expected.between(0, 1)
+        expected, missing = _numbers(raw)
+        values = expected.to_numpy(dtype=float, na_value=np.nan)
+        not_number = np.isnan(values) & ~missing
+        outside = (values < 0) | (values > 1)
         if not_number.any():
-            problems.append(Problem("expected", "values are not numbers", int(not_number.sum()), _rows(not_number), _examples(raw, not_number), "give the expected probability as a number between 0 and 1"))
+            problems.append(Problem("expected", "values are not numbers", int(np.count_nonzero(not_number)), _rows(not_number), _examples(raw, not_number), "give the expected probability as a number between 0 and 1"))
         if outside.any():
-            problems.append(Problem("expected", "probabilities are outside [0, 1]", int(outside.sum()), _rows(outside), _examples(raw, outside), "give probabilities (0-1), not percentages; divide a percentage by 100 in [derive]"))
+            problems.append(Problem("expected", "probabilities are outside [0, 1]", int(np.count_nonzero(outside)), _rows(outside), _examples(raw, outside), "give probabilities (0-1), not percentages; divide a percentage by 100 in [derive]"))
         if missing.any():
-            problems.append(Problem("expected", "values are missing", int(missing.sum()), _rows(missing), fix="supply an expected probability for every row, or drop the column and let a case-mix model set expected rates"))
+            problems.append(Problem("expected", "values are missing", int(np.count_nonzero(missing)), _rows(missing), fix="supply an expected probability for every row, or drop the column and let a case-mix model set expected rates"))
         out["expected"] = expected.astype(float)
     if "reoffences" in out:
         raw = out["reoffences"]
-        counts = pd.to_numeric(raw.astype(object) if isinstance(raw.dtype, pd.CategoricalDtype) else raw, errors="coerce")
-        missing = _is_missing(raw)
-        bad = ~missing & (counts.isna() | (counts < 0) | (counts % 1 != 0))
+        counts, missing = _numbers(raw)
+        values = counts.to_numpy(dtype=float, na_value=np.nan)
+        bad = ~missing & (np.isnan(values) | (values < 0) | (values % 1 != 0))
         if bad.any():
-            problems.append(Problem("reoffences", "values are not whole numbers >= 0", int(bad.sum()), _rows(bad), _examples(raw, bad), "give the count of proven re-offences per person"))
-        if OUTCOME in out and not bad.any():
-            y = out[OUTCOME]
-            inconsistent = counts.notna() & y.notna() & ((counts > 0) != (y == 1))
-            if inconsistent.any():
-                problems.append(Problem("reoffences", "disagrees with the outcome (re-offences > 0 exactly when the outcome is 1)", int(inconsistent.sum()), _rows(inconsistent), fix="check that both columns come from the same follow-up"))
-        out["reoffences"] = counts.astype("Int64")
+            problems.append(Problem("reoffences", "values are not whole numbers >= 0", int(np.count_nonzero(bad)), _rows(bad), _examples(raw, bad), "give the count of proven re-offences per person"))
+        else:
+            if OUTCOME in out:
+                y = out[OUTCOME].to_numpy(dtype=float, na_value=np.nan)
+                inconsistent = ~np.isnan(values) & ~np.isnan(y) & ((values > 0) != (y == 1))
+                if inconsistent.any():
+                    problems.append(Problem("reoffences", "disagrees with the outcome (re-offences > 0 exactly when the outcome is 1)", int(np.count_nonzero(inconsistent)), _rows(inconsistent), fix="check that both columns come from the same follow-up"))
+            out["reoffences"] = counts.astype("Int64")
     if "person_id" in out:
-        pid = pd.Series(_by_value(out["person_id"], _text), index=out.index)
-        key = pd.DataFrame({"person_id": pid, "period": out["period"].astype(object)})
-        dup = key.duplicated(keep=False) & pid.notna()
+        codes, uniques = _distinct(out["person_id"])
+        texts, text_of = _texts(uniques)
+        ids = _spread(text_of, codes, -1)  # one code per distinct text (-1: missing)
+        periods = out["period"].cat.codes.to_numpy().astype(np.int64) + 1
+        key = ids.astype(np.int64) * (len(out["period"].cat.categories) + 1) + periods
+        dup = pd.Series(key).duplicated(keep=False).to_numpy() & (ids >= 0)
+        pid = _text_column(texts, ids, out.index)
         if dup.any():
-            problems.append(Problem("person_id, period", "the same person appears more than once in a period", int(dup.sum()), _rows(dup), _examples(pid, dup),
+            problems.append(Problem("person_id, period", "the same person appears more than once in a period", int(np.count_nonzero(dup)), _rows(dup), _examples(pid, dup),
                                     "keep one row per person and cohort period (the first index event in the period)"))
         out["person_id"] = pid
 
@@ -669,7 +826,8 @@ def open_study(
     frame = frame.rename(columns=renames)
     for target, values in derived.items():
         frame[target] = values
-    _apply_values(frame, spec.values, problems, quality)
+    typed = {OUTCOME, *flags_in(frame, spec.extra_flags), *CATEGORICAL, "expected", "reoffences", "person_id"}
+    _apply_values(frame, spec.values, problems, quality, typed=typed)
     quality.period_supplied = "period" in frame.columns
     quality.age_banded = "age" in frame.columns and "age_band" not in frame.columns
 
@@ -695,7 +853,16 @@ def open_study(
     return StudyData(spec, typed, quality)
 
 
-def _apply_values(frame: pd.DataFrame, values: Mapping[str, Mapping[str, Any]], problems: list[Problem], quality: DataQuality) -> None:
+def _apply_values(frame: pd.DataFrame, values: Mapping[str, Mapping[str, Any]], problems: list[Problem], quality: DataQuality,
+                  typed: set[str] | frozenset[str] = frozenset()) -> None:
+    """Recode ``[values]``: each distinct value once; blanks by the empty key.
+
+    A column in ``typed`` (one that validation reads value by value: the
+    outcome, flags, categories, expected, re-offences, person id) becomes a
+    categorical of the recoded values, so no row is touched in Python; any
+    other column keeps the object form it has always had (validation turns
+    wholly numeric columns into numbers, and their type depends on that form).
+    """
     for column, recode in values.items():
         if column not in frame:
             problems.append(Problem(column, "the study recodes a column that is not in the data",
@@ -703,7 +870,12 @@ def _apply_values(frame: pd.DataFrame, values: Mapping[str, Mapping[str, Any]], 
             continue
         table = {str(k).strip(): v for k, v in recode.items()}
         series = frame[column]
-        if "" in table:
+        recoded = _recoded_categorical(series, table) if column in typed else None
+        if recoded is not None:
+            frame[column], blanks = recoded
+            if "" in table:
+                quality.blanks_recoded[column] = blanks
+        elif "" in table:
             blank = _is_missing(series)
             quality.blanks_recoded[column] = int(blank.sum())
             recoded = pd.Series(_by_value(series, lambda v: table.get(_text(v), v)), index=frame.index, dtype=object)  # noqa: B023
@@ -711,6 +883,42 @@ def _apply_values(frame: pd.DataFrame, values: Mapping[str, Mapping[str, Any]], 
             frame[column] = recoded
         else:
             frame[column] = pd.Series(_by_value(series, lambda v: table.get(_text(v), v)), index=frame.index)  # noqa: B023
+
+
+def _plain_value(value: Any) -> bool:
+    """A value a categorical holds without changing what validation reads from it: text, or a number (not bool, not NaN)."""
+    if isinstance(value, str):
+        return True
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return False
+    return not np.isnan(value) and abs(value) < 2 ** 53
+
+
+def _recoded_categorical(series: pd.Series, table: Mapping[str, Any]) -> tuple[pd.Series, int] | None:
+    """``series`` recoded by ``table`` (blank and missing by its "" key, if any) as a categorical, and the blanks recoded.
+
+    None when a value could not be a category as it is (a boolean, which
+    equals 1 but reads "True"; NaN), and the caller recodes row by row.
+    """
+    codes, uniques = _distinct(series)
+    blank_key = "" in table
+    mapped = [table.get(_text(v), v) for v in uniques]
+    blank = np.append(_blank(uniques), True) if blank_key else None  # the last entry: missing values (code -1)
+    if blank_key:
+        mapped = [table[""] if b else m for m, b in zip(mapped, blank[:-1])]
+    if not all(_plain_value(m) for m in [*mapped, *([table[""]] if blank_key else [])]):
+        return None
+    categories: dict[Any, int] = {}
+    position = np.array([categories.setdefault(m, len(categories)) for m in mapped], dtype=np.int64)
+    missing_to = -1
+    if blank_key:
+        missing_to = categories.setdefault(table[""], len(categories))
+        position[blank[:-1]] = missing_to
+    dtype = _small_codes(len(categories))
+    result = _spread(position.astype(dtype), codes, missing_to)
+    blanks = int(np.count_nonzero(blank[codes])) if blank_key else 0
+    categorical = pd.Categorical.from_codes(result, categories=pd.Index(list(categories), dtype=object), validate=False)
+    return pd.Series(categorical, index=series.index), blanks
 
 
 def load_cohort(

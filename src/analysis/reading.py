@@ -148,23 +148,104 @@ def _decimal_columns(frame: pd.DataFrame) -> list[str]:
     return found
 
 
-def _categorical_frame(table: object) -> pd.DataFrame:
-    """An Arrow table of strings as pandas categoricals (blank text is missing)."""
+def _codes_dtype(n_categories: int) -> type:
+    """The integer type pandas keeps category codes in (int8 below 127 categories, and so on)."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if n_categories < np.iinfo(dtype).max:
+            return dtype
+    return np.int64
+
+
+def _text_categorical(column: object) -> pd.Categorical:
+    """A column of text (an Arrow chunked array, plain or dictionary-encoded) as a pandas categorical.
+
+    Values are stripped of surrounding white space and blanks are missing;
+    the categories are the distinct values in order of first appearance. The
+    work is done on each chunk's dictionary (its distinct values), not on
+    the rows: the rows are touched only to find which values occur first and
+    to write one small integer code each.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    columns = {}
-    for name, column in zip(table.column_names, table.columns):
-        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-            stripped = pc.utf8_trim_whitespace(column)
-            stripped = pc.if_else(pc.equal(stripped, ""), pa.scalar(None, pa.string()), stripped)
-            encoded = stripped.dictionary_encode().combine_chunks()
-            codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
-            categories = encoded.dictionary.to_pylist()
-            columns[name] = pd.Categorical.from_codes(codes, categories=categories) if categories else pd.Categorical([None] * len(codes))
+    chunks = [c if pa.types.is_dictionary(c.type) else c.dictionary_encode() for c in column.chunks if len(c)]
+    # each chunk's distinct values in order of first appearance: chunk after chunk, that is the column's order
+    present = []
+    for chunk in chunks:
+        first = pd.unique(_indices(chunk))
+        present.append(first[first < len(chunk.dictionary)])
+    pieces = [pc.take(c.dictionary, pa.array(p)) for c, p in zip(chunks, present)]
+    if pieces:
+        values = pc.utf8_trim_whitespace(pa.concat_arrays([p.cast(pieces[0].type) for p in pieces]))
+        values = pc.if_else(pc.equal(values, ""), pa.scalar(None, values.type), values)
+        encoded = values.dictionary_encode()
+        ids = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+        dictionary = encoded.dictionary
+    else:
+        ids, dictionary = np.empty(0, dtype=np.int32), pa.array([], pa.string())
+    if not len(dictionary):  # nothing but blanks: what pandas makes of missing values alone
+        return pd.Categorical.from_codes(np.full(len(column), -1, dtype=np.int8), dtype=pd.Categorical([None]).dtype, validate=False)
+    dtype = _codes_dtype(len(dictionary))
+    codes = np.empty(len(column), dtype=dtype)
+    start = offset = 0
+    for chunk, first in zip(chunks, present):
+        lookup = np.full(len(chunk.dictionary) + 1, -1, dtype=dtype)  # the last entry is for missing values
+        lookup[first] = ids[offset:offset + len(first)]
+        offset += len(first)
+        np.take(lookup, _indices(chunk), out=codes[start:start + len(chunk)], mode="clip")
+        start += len(chunk)
+    return pd.Categorical.from_codes(codes, dtype=_categories_dtype(_text_index(dictionary)), validate=False)
+
+
+def _indices(chunk: object) -> np.ndarray:
+    """A dictionary chunk's indices as numpy (no copy unless some are null; null is the index one past the end)."""
+    indices = chunk.indices.fill_null(len(chunk.dictionary)) if chunk.null_count else chunk.indices
+    return indices.to_numpy(zero_copy_only=False)
+
+
+def _categories_dtype(categories: pd.Index) -> pd.CategoricalDtype:
+    """The categorical dtype of categories known to be distinct and not missing.
+
+    ``pd.CategoricalDtype`` checks that they are unique by hashing them, which
+    for pandas' Arrow-backed text means a Python string per category; with a
+    million distinct identifiers that is seconds spent proving what the
+    dictionary encoding already guarantees, so the check is skipped when
+    pandas offers the way to.
+    """
+    fastpath = getattr(pd.CategoricalDtype, "_from_fastpath", None)
+    return fastpath(categories, False) if fastpath is not None else pd.CategoricalDtype(categories)
+
+
+def _text_index(values: object) -> pd.Index:
+    """Arrow text as the pandas Index that a list of the same Python strings would give (without making the list)."""
+    dtype = pd.Index(["x"]).dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        return pd.Index(pd.array(values, dtype=dtype))
+    return pd.Index(values.to_pylist())
+
+
+def _categorical_frame(columns: dict[str, object], text: set[str] | frozenset[str] = frozenset()) -> pd.DataFrame:
+    """Arrow columns (text as pandas categoricals, blank text missing), emptied one by one as they are converted.
+
+    ``text`` names the columns that are text in the file but were read
+    dictionary-encoded (a column stored as a dictionary, as pandas writes a
+    categorical, is otherwise converted as stored). The caller hands over its
+    only reference to the columns, so each Arrow column is freed as soon as
+    it is converted: the peak memory is the frame plus one column, not the
+    frame plus the whole Arrow table.
+    """
+    import pyarrow as pa
+
+    out = {}
+    for name in list(columns):
+        column = columns.pop(name)
+        kind = column.type.value_type if pa.types.is_dictionary(column.type) and name in text else column.type
+        if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            out[name] = _text_categorical(column)
         else:
-            columns[name] = column.to_pandas()
-    return pd.DataFrame(columns)
+            out[name] = column.to_pandas()
+        del column
+    return pd.DataFrame(out, copy=False)
 
 
 def _read_csv(path: Path, source: str, delimiter: str | None, decimal: str | None, encoding: str | None) -> tuple[pd.DataFrame, ReadInfo]:
@@ -198,7 +279,9 @@ def _read_csv(path: Path, source: str, delimiter: str | None, decimal: str | Non
             path,
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, encoding=enc, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=False,
+            # every cell as text, dictionary-encoded as it is parsed: each column is small integers and its distinct values
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.dictionary(pa.int32(), pa.string()) for n in names},
+                                                 strings_can_be_null=False,
                                                  quoted_strings_can_be_null=False),
         )
 
@@ -223,7 +306,9 @@ def _read_csv(path: Path, source: str, delimiter: str | None, decimal: str | Non
         raise CohortError(source, [_problem(message, fix)]) from None
     if table.num_rows == 0:
         raise CohortError(source, [_problem("the file has a header but no data rows", "export the extract again with its rows")])
-    frame = _categorical_frame(table)
+    columns = dict(zip(table.column_names, table.columns))
+    del table  # the frame takes the columns over one by one
+    frame = _categorical_frame(columns, text=set(names))
     decimal_cols: list[str] = []
     if decimal == "," or (decimal is None and delimiter != ","):
         decimal_cols = _decimal_columns(frame)
@@ -268,16 +353,25 @@ def _read_excel(path: Path, source: str, sheet: str | None) -> tuple[pd.DataFram
 
 
 def _read_parquet(path: Path, source: str) -> tuple[pd.DataFrame, ReadInfo]:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(path)
+        try:
+            schema = pq.read_schema(path)
+        except Exception:
+            schema = None  # read_table says why, in its own words
+        # text is read dictionary-encoded (as Parquet usually stores it): small integers and the distinct values
+        text = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)] if schema is not None else []
+        table = pq.read_table(path, read_dictionary=text or None)
     except Exception as exc:
         raise CohortError(source, [_problem(f"the Parquet file cannot be read ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})",
                                             "write it again with pandas or pyarrow")]) from None
     if table.num_rows == 0:
         raise CohortError(source, [_problem("the file has no data rows", "export the extract again with its rows")])
-    frame = _categorical_frame(table)
+    columns = dict(zip(table.column_names, table.columns))
+    del table  # the frame takes the columns over one by one
+    frame = _categorical_frame(columns, text=set(text))
     return frame, ReadInfo(str(path), "parquet", rows=frame.shape[0], columns=frame.shape[1])
 
 
