@@ -233,7 +233,7 @@ def test_law_cells_equal_rows_for_any_sample(seed, n):
 def test_law_the_newton_shortcut_never_hides_separation(seed, n, separate):
     """The fit skips the separation LP only when Newton plainly reached a finite maximum: on small samples, where
     separation is common, the exact LP (Konis) then finds none."""
-    from analysis.models import _finite_maximum, _irls, detect_separation
+    from analysis.fitting import detect_separation, finite_maximum, irls
 
     df = simulate(n, seed)
     if separate:
@@ -245,7 +245,7 @@ def test_law_the_newton_shortcut_never_hides_separation(seed, n, separate):
     ones = np.ones(n)
     if np.linalg.matrix_rank(X) < X.shape[1]:
         return
-    if _finite_maximum(*_irls(X, y, ones, None)):
+    if finite_maximum(*irls(X, y, ones, None)):
         assert detect_separation(X, y, ones, [str(i) for i in range(X.shape[1])]).empty
     if separate and df["homeless"].any() and (df.loc[df["homeless"] == 0, "reoffended"] < 1).any():
-        assert not _finite_maximum(*_irls(X, y, ones, None))
+        assert not finite_maximum(*irls(X, y, ones, None))

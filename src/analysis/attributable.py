@@ -35,10 +35,11 @@ from math import factorial
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from scipy.special import expit
 
-from .models import FlagsModel, single_threaded_blas
+from .fitting import single_threaded_blas
+from .intervals import critical_value
+from .models import FlagsModel
 from .schema import FLAG_LABELS
 
 __all__ = ["attributable_fractions", "paf_sentence", "paf_sentences", "FLAG_PHRASES"]
@@ -66,8 +67,8 @@ def _column_flags(model: FlagsModel, flags: Sequence[str]) -> np.ndarray:
 @single_threaded_blas
 def attributable_fractions(
     model: FlagsModel,
-    flags: Sequence[str] | None = None,
     *,
+    flags: Sequence[str] | None = None,
     confidence: float | None = None,
     labels: dict[str, str] | None = None,
 ) -> pd.DataFrame:
@@ -116,7 +117,7 @@ def attributable_fractions(
         if var is None or var.kind != "binary":
             raise ValueError(f"'{f}' is not a 0/1 term of the model")
     level = model.confidence if confidence is None else confidence
-    zc = float(stats.norm.ppf(0.5 + level / 2))
+    zc = critical_value(level)
     labels = {**{f: FLAG_LABELS[f].lower() for f in FLAG_LABELS}, **FLAG_PHRASES, **(labels or {})}
 
     n = model.units.trials

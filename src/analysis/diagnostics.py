@@ -34,8 +34,10 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit
 
-from .intervals import proportion_ci
-from .models import DEFAULT_ADJUST, FlagsModel, _encode_with, _irls, _make_units, _outcome, fit_logistic, lr_test, single_threaded_blas
+from .design import encode_with, make_units, outcome_codes
+from .fitting import irls, single_threaded_blas
+from .intervals import critical_value, proportion_ci
+from .models import DEFAULT_ADJUST, FlagsModel, fit_logistic, lr_test
 from .schema import FLAGS, OUTCOME
 
 __all__ = [
@@ -58,10 +60,10 @@ def _scored(model: FlagsModel, data: pd.DataFrame | None) -> tuple[np.ndarray, n
         return model.linear_predictor(), model.units.successes, model.units.trials
     if model.units.offset is not None:
         raise ValueError("a model with an offset can only be assessed on its own data")
-    codes, ok = _encode_with(data, model.design)
-    y = _outcome(data, model.outcome)
+    codes, ok = encode_with(data, model.design)
+    y = outcome_codes(data, model.outcome)
     ok &= ~np.isnan(y)
-    units = _make_units(codes, y, model.design, None, ok)
+    units = make_units(codes, y, model.design, None, ok)
     lp = model.design.matrix(units.data, model.keep) @ model.params.to_numpy()
     return lp, units.successes, units.trials
 
@@ -100,11 +102,11 @@ def auc_from_counts(score: np.ndarray, events: np.ndarray, trials: np.ndarray, c
     s10 = float((sv * (v10 - auc) ** 2).sum() / (m - 1)) if m > 1 else 0.0
     s01 = float((fv * (v01 - auc) ** 2).sum() / (n - 1)) if n > 1 else 0.0
     se = float(np.sqrt(s10 / m + s01 / n))
-    zc = float(stats.norm.ppf(0.5 + confidence / 2))
+    zc = critical_value(confidence)
     return {"auc": auc, "se": se, "lower": max(0.0, auc - zc * se), "upper": min(1.0, auc + zc * se), "events": m, "non_events": n}
 
 
-def discrimination(model: FlagsModel, data: pd.DataFrame | None = None, confidence: float = 0.95) -> pd.DataFrame:
+def discrimination(model: FlagsModel, data: pd.DataFrame | None = None, *, confidence: float = 0.95) -> pd.DataFrame:
     """C-statistic (area under the ROC curve) of the model's predictions, with DeLong's interval.
 
     Returns
@@ -129,7 +131,7 @@ def discrimination(model: FlagsModel, data: pd.DataFrame | None = None, confiden
 
 
 @single_threaded_blas
-def calibration(model: FlagsModel, data: pd.DataFrame | None = None, confidence: float = 0.95) -> pd.DataFrame:
+def calibration(model: FlagsModel, data: pd.DataFrame | None = None, *, confidence: float = 0.95) -> pd.DataFrame:
     """Calibration-in-the-large and calibration slope.
 
     Calibration-in-the-large is the intercept ``a`` of ``logit P(y) = a + lp``
@@ -145,10 +147,10 @@ def calibration(model: FlagsModel, data: pd.DataFrame | None = None, confidence:
         ``p_value`` (against the target), ``n``, ``method``, ``confidence``.
     """
     lp, s, n = _scored(model, data)
-    zc = float(stats.norm.ppf(0.5 + confidence / 2))
+    zc = critical_value(confidence)
     ones = np.ones((lp.shape[0], 1))
-    a, cov_a, _, _ = _irls(ones, s, n, lp)
-    b, cov_b, _, _ = _irls(np.column_stack([np.ones_like(lp), lp]), s, n, None)
+    a, cov_a, _, _ = irls(ones, s, n, lp)
+    b, cov_b, _, _ = irls(np.column_stack([np.ones_like(lp), lp]), s, n, None)
     rows = []
     for name, est, se, target in (
         ("calibration_in_the_large", a[0], np.sqrt(cov_a[0, 0]), 0.0),
@@ -209,6 +211,7 @@ def _risk_groups(p: np.ndarray, n: np.ndarray, groups: int, grouping: str) -> np
 def calibration_table(
     model: FlagsModel,
     data: pd.DataFrame | None = None,
+    *,
     groups: int = 10,
     confidence: float = 0.95,
     grouping: str = "equal-size",
@@ -279,7 +282,7 @@ def calibration_table(
 
 
 def hosmer_lemeshow(
-    model: FlagsModel, data: pd.DataFrame | None = None, groups: int = 10, grouping: str = "equal-size"
+    model: FlagsModel, data: pd.DataFrame | None = None, *, groups: int = 10, grouping: str = "equal-size"
 ) -> pd.DataFrame:
     """Hosmer-Lemeshow goodness-of-fit test over groups of predicted risk.
 
@@ -312,7 +315,7 @@ def hosmer_lemeshow(
     >>> import analysis
     >>> analysis.hosmer_lemeshow(fit, grouping="quantile")  # doctest: +SKIP
     """
-    t = calibration_table(model, data, groups, grouping=grouping)
+    t = calibration_table(model, data, groups=groups, grouping=grouping)
     o, e, n = t["observed"].to_numpy(float), t["expected"].to_numpy(float), t["n"].to_numpy(float)
     h = float(((o - e) ** 2 / (e * (1 - e / n))).sum())
     df = len(t) - (2 if data is None else 0)
@@ -382,10 +385,10 @@ def flag_collinearity(source: FlagsModel | pd.DataFrame, flags: Sequence[str] | 
 @single_threaded_blas
 def interaction_tests(
     cohort: pd.DataFrame,
-    flags: Sequence[str] = FLAGS,
-    by: Sequence[str] = ("area", "age_band"),
-    adjust: Sequence[str] = DEFAULT_ADJUST,
     *,
+    flags: Sequence[str] = FLAGS,
+    by: str | Sequence[str] = ("area", "age_band"),
+    adjust: Sequence[str] = DEFAULT_ADJUST,
     outcome: str = OUTCOME,
     base: FlagsModel | None = None,
 ) -> pd.DataFrame:
@@ -404,7 +407,8 @@ def interaction_tests(
     """
     from statsmodels.stats.multitest import multipletests
 
-    flags = list(flags)
+    flags = [flags] if isinstance(flags, str) else list(flags)
+    by = [by] if isinstance(by, str) else list(by)
     terms = [*flags, *[a for a in adjust if a not in flags]]
     for b in by:
         if b not in terms:
@@ -431,9 +435,9 @@ def flag_effect_by(
     cohort: pd.DataFrame,
     flag: str,
     by: str,
+    *,
     flags: Sequence[str] = FLAGS,
     adjust: Sequence[str] = DEFAULT_ADJUST,
-    *,
     outcome: str = OUTCOME,
     confidence: float = 0.95,
 ) -> pd.DataFrame:
@@ -459,7 +463,7 @@ def flag_effect_by(
         return pd.DataFrame(columns=columns)  # one value in the data: nothing to compare
     names = list(model.params.index)
     var = model.design.variables[by]
-    zc = float(stats.norm.ppf(0.5 + confidence / 2))
+    zc = critical_value(confidence)
     V = model.cov.to_numpy()
     b = model.params.to_numpy()
     n, codes, fl = model.units.trials, model.units.data[by], model.units.data[flag] == 1
@@ -485,7 +489,7 @@ def flag_effect_by(
     return pd.DataFrame(rows)
 
 
-def calibration_plot(table: pd.DataFrame, ax: Any = None, title: str = "Calibration by tenth of predicted risk") -> Any:
+def calibration_plot(table: pd.DataFrame, *, ax: Any = None, title: str = "Calibration by tenth of predicted risk") -> Any:
     """Observed against predicted reoffending (%) by risk group, with the line of perfect calibration.
 
     Parameters

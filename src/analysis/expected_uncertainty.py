@@ -36,8 +36,10 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit
 
+from .design import encode_with
 from .expected import DEFAULT_EXPECTED_CASEMIX
-from .models import _encode_with, fit_logistic
+from .intervals import critical_value
+from .models import fit_logistic
 from .schema import OUTCOME
 
 __all__ = ["oe_with_model_uncertainty"]
@@ -47,8 +49,8 @@ def oe_with_model_uncertainty(
     fit_on: pd.DataFrame,
     predict_on: pd.DataFrame,
     by: str | Sequence[str],
-    casemix: Sequence[str] = DEFAULT_EXPECTED_CASEMIX,
     *,
+    casemix: Sequence[str] = DEFAULT_EXPECTED_CASEMIX,
     outcome: str = OUTCOME,
     internal: bool | None = None,
     confidence: float = 0.95,
@@ -83,14 +85,14 @@ def oe_with_model_uncertainty(
     if internal is None:
         internal = fit_on is predict_on or (fit_on.shape == predict_on.shape and fit_on.equals(predict_on))
     model = fit_logistic(fit_on, list(casemix), outcome=outcome, firth=False)
-    data, ok = _encode_with(predict_on, model.design)
+    data, ok = encode_with(predict_on, model.design)
     rows = np.flatnonzero(ok)
     X = model.design.matrix({k: v[rows] for k, v in data.items()}, model.keep)
     p = expit(X @ model.params.to_numpy())
     w = p * (1 - p)
     y = predict_on[outcome].to_numpy(dtype=float)[rows]
     V = model.cov.to_numpy()
-    zc = float(stats.norm.ppf(0.5 + confidence / 2))
+    zc = critical_value(confidence)
     scored = predict_on.iloc[rows]
     out = []
     for label, idx in scored.groupby(keys, observed=True, sort=True).indices.items():

@@ -59,7 +59,10 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit
 
-from .models import _binary_codes, _encode, fit_logistic, single_threaded_blas
+from .design import binary_codes, encode
+from .fitting import single_threaded_blas
+from .intervals import critical_value
+from .models import fit_logistic
 from .schema import OUTCOME
 
 __all__ = [
@@ -102,7 +105,7 @@ def _treatment_codes(cohort: pd.DataFrame, treatment: str) -> np.ndarray:
     """0/1 codes of the treatment column, -1 where missing; refuses anything else."""
     if treatment not in cohort.columns:
         raise KeyError(f"no treatment column '{treatment}' in the data")
-    codes = _binary_codes(cohort[treatment])
+    codes = binary_codes(cohort[treatment])
     if codes is None:
         raise ValueError(f"'{treatment}' must be 0/1 (1 = took part), with missing values allowed")
     return np.asarray(codes, dtype=np.int8)
@@ -112,7 +115,7 @@ def _outcome_values(cohort: pd.DataFrame, outcome: str) -> np.ndarray:
     """The 0/1 outcome as floats, NaN where missing; refuses anything else."""
     if outcome not in cohort.columns:
         raise KeyError(f"no outcome column '{outcome}' in the data")
-    codes = _binary_codes(cohort[outcome])
+    codes = binary_codes(cohort[outcome])
     if codes is None:
         raise ValueError(f"'{outcome}' must be 0/1 (or missing)")
     codes = np.asarray(codes)
@@ -590,7 +593,7 @@ def match_weights(matches: pd.DataFrame, cohort: pd.DataFrame) -> pd.Series:
 
 
 def _effect_row(estimate: float, se: float, level: float, **extra: Any) -> dict[str, Any]:
-    z = float(stats.norm.ppf(0.5 + level / 2))
+    z = critical_value(level)
     p = float(2 * stats.norm.sf(abs(estimate / se))) if se > 0 else np.nan
     return {
         "statistic": "difference in rates (participants minus comparison group)",
@@ -854,7 +857,7 @@ def balance(
     encoded = {}
     complete = codes >= 0
     for name in covariates:
-        var, values = _encode(cohort[name], name)
+        var, values = encode(cohort[name], name)
         if var.kind == "numeric":
             complete &= ~np.isnan(values)
         else:

@@ -26,10 +26,9 @@ Examples
 
 from __future__ import annotations
 
-import functools
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -38,30 +37,10 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit
 
+from .design import Design, Units, Variable, cell_keys, encode, encode_with, make_units, narrow_codes, outcome_codes, parse_interactions
+from .fitting import detect_separation, finite_maximum, firth_fit, irls, loglik, single_threaded_blas
+from .intervals import critical_value
 from .schema import FLAGS, OUTCOME
-
-try:  # installed with scikit-learn, which firthmodels needs
-    from threadpoolctl import threadpool_limits as _threadpool_limits
-except ImportError:  # pragma: no cover
-    _threadpool_limits = None
-
-
-def single_threaded_blas(func: Any) -> Any:
-    """Run ``func`` with one BLAS thread.
-
-    The matrices here are small (cells x coefficients); on a busy 2-core
-    machine a multi-threaded BLAS spends far longer waiting for its threads
-    than computing (measured: 15x slower fits), so the numerical work is kept
-    on one thread.
-    """
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if _threadpool_limits is None:
-            return func(*args, **kwargs)
-        with _threadpool_limits(limits=1, user_api="blas"):
-            return func(*args, **kwargs)
-
-    return wrapper
 
 __all__ = [
     "FlagsModel",
@@ -73,409 +52,6 @@ __all__ = [
 DEFAULT_ADJUST: tuple[str, ...] = ("area", "sex", "age_band", "offence_group")
 """Case-mix terms a flags model adjusts for unless told otherwise."""
 
-_MAX_DENSE_CELLS = 20_000_000
-
-
-# --------------------------------------------------------------------------- variables
-
-
-@dataclass(frozen=True)
-class Variable:
-    """One model variable and how it is coded.
-
-    ``kind`` is ``"binary"`` (a 0/1 column, one coefficient), ``"categorical"``
-    (treatment dummies against ``levels[0]``, the reference) or ``"numeric"``
-    (one coefficient on the value; forces a row-level fit).
-    """
-
-    name: str
-    kind: str
-    levels: tuple[Any, ...] = ()
-
-    def columns(self) -> list[str]:
-        """Coefficient names contributed by this variable's main effect."""
-        if self.kind == "categorical":
-            return [f"{self.name}[{level}]" for level in self.levels[1:]]
-        return [self.name]
-
-    def dummies(self, values: np.ndarray) -> np.ndarray:
-        """The main-effect columns for codes (categorical/binary) or values (numeric)."""
-        if self.kind == "numeric":
-            return np.asarray(values, dtype=float)[:, None]
-        if self.kind == "binary":
-            return (np.asarray(values) == 1).astype(float)[:, None]
-        codes = np.asarray(values)
-        out = np.zeros((codes.shape[0], len(self.levels) - 1))
-        for j in range(1, len(self.levels)):
-            out[:, j - 1] = codes == j
-        return out
-
-
-def _small(codes: np.ndarray, n_levels: int) -> np.ndarray:
-    """Codes in the narrowest signed integer type (memory matters at millions of rows)."""
-    dtype = np.int8 if n_levels < 127 else (np.int16 if n_levels < 32_000 else np.int32)
-    return codes.astype(dtype, copy=False)
-
-
-def _binary_codes(series: pd.Series) -> np.ndarray | None:
-    """0/1 codes (-1 missing) when the column is 0/1, else None. Fast for plain integer columns."""
-    dtype = series.dtype
-    if pd.api.types.is_bool_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype) and not series.hasnans:
-        return series.to_numpy(dtype=bool).astype(np.int8)
-    if isinstance(dtype, np.dtype) and dtype.kind in "iu":
-        arr = series.to_numpy()
-        if arr.size == 0 or (arr.min() >= 0 and arr.max() <= 1):
-            return arr.astype(np.int8, copy=False)
-        return None
-    values = series.to_numpy(dtype=float, na_value=np.nan)
-    nan = np.isnan(values)
-    finite = values[~nan]
-    if not (finite.size and np.isin(finite, (0.0, 1.0)).all()):
-        return None
-    return np.where(nan, -1, values).astype(np.int8)
-
-
-def _encode(series: pd.Series, name: str, reference: Any = None, levels: Sequence[Any] | None = None) -> tuple[Variable, np.ndarray]:
-    """Integer codes (reference = 0) or float values for one column.
-
-    ``levels`` fixes the coding (used to apply a fitted model to new data); codes
-    of values outside them are -1.
-    """
-    if levels is not None:
-        kind = "binary" if tuple(levels) == (0, 1) else "categorical"
-        var = Variable(name, kind, tuple(levels))
-        if kind == "binary":
-            codes = _binary_codes(series) if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype) else None
-            if codes is None:
-                values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-                codes = np.where((values == 0) | (values == 1), values, -1).astype(np.int8)
-            return var, codes
-        return var, _codes_for(series, var.levels)
-
-    if isinstance(series.dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(series):
-        if isinstance(series.dtype, pd.CategoricalDtype):
-            raw = np.asarray(series.cat.codes)
-            cats = list(series.cat.categories)
-            present = np.bincount(raw.astype(np.intp, copy=False) + 1, minlength=len(cats) + 1)[1:] > 0
-            order = [c for c, p in zip(cats, present) if p]
-        else:
-            order = sorted(pd.unique(series.dropna()).tolist(), key=str)
-        if reference is not None:
-            if reference not in order:
-                raise ValueError(f"reference level {reference!r} of '{name}' is not in the data (levels: {order})")
-            order = [reference] + [lv for lv in order if lv != reference]
-        var = Variable(name, "categorical", tuple(order))
-        return var, _codes_for(series, var.levels)
-
-    codes = _binary_codes(series)
-    if codes is not None:
-        return Variable(name, "binary", (0, 1)), codes
-    return Variable(name, "numeric"), series.to_numpy(dtype=float, na_value=np.nan)
-
-
-def _codes_for(series: pd.Series, levels: tuple[Any, ...]) -> np.ndarray:
-    """Codes of ``series`` against ``levels`` (position), -1 when missing or unknown."""
-    if isinstance(series.dtype, pd.CategoricalDtype):
-        cats = list(series.cat.categories)
-        position = {lv: i for i, lv in enumerate(levels)}
-        mapping = [position.get(c, -1) for c in cats]
-        raw = np.asarray(series.cat.codes)
-        if mapping == list(range(len(cats))):
-            return _small(raw, len(levels))  # already coded in this order; -1 stays missing
-        lookup = np.array(mapping + [-1], dtype=np.int16 if len(levels) < 32_000 else np.int32)
-        return _small(lookup[raw], len(levels))  # raw == -1 picks the last entry, -1
-    index = pd.Index(levels)
-    return _small(np.asarray(index.get_indexer(series.to_numpy(dtype=object))), len(levels))
-
-
-# --------------------------------------------------------------------------- the design
-
-
-@dataclass
-class Design:
-    """Variables, interactions and the coefficient names of a logistic model."""
-
-    variables: dict[str, Variable]
-    interactions: list[tuple[str, str]] = field(default_factory=list)
-    dropped: list[str] = field(default_factory=list)
-
-    @property
-    def grouped(self) -> bool:
-        """True when every term is categorical, so the model can be fitted on cells."""
-        return all(v.kind != "numeric" for v in self.variables.values())
-
-    def blocks(self) -> list[tuple[str, list[str], tuple[str, ...]]]:
-        """(term, coefficient names, variables involved) for every term, intercept first."""
-        out: list[tuple[str, list[str], tuple[str, ...]]] = [("Intercept", ["Intercept"], ())]
-        for name, var in self.variables.items():
-            out.append((name, var.columns(), (name,)))
-        for a, b in self.interactions:
-            cols = [f"{ca}:{cb}" for ca in self.variables[a].columns() for cb in self.variables[b].columns()]
-            out.append((f"{a}:{b}", cols, (a, b)))
-        return out
-
-    @property
-    def columns(self) -> list[str]:
-        return [c for _, cols, _ in self.blocks() for c in cols]
-
-    def matrix(self, data: Mapping[str, np.ndarray], keep: np.ndarray | None = None) -> np.ndarray:
-        """The design matrix for per-unit codes/values in ``data`` (one array per variable)."""
-        n = len(next(iter(data.values()))) if data else 0
-        parts = [np.ones((n, 1))]
-        main = {name: var.dummies(data[name]) for name, var in self.variables.items()}
-        parts.extend(main.values())
-        for a, b in self.interactions:
-            da, db = main[a], main[b]
-            parts.append((da[:, :, None] * db[:, None, :]).reshape(n, -1))
-        X = np.hstack(parts) if parts else np.empty((n, 0))
-        return X if keep is None else X[:, keep]
-
-
-def _parse_interactions(interactions: Iterable[Any]) -> list[tuple[str, str]]:
-    out = []
-    for item in interactions:
-        pair = tuple(item.split(":")) if isinstance(item, str) else tuple(item)
-        if len(pair) != 2:
-            raise ValueError(f"an interaction names two variables, e.g. ('dv', 'area') or 'dv:area'; got {item!r}")
-        out.append((str(pair[0]).strip(), str(pair[1]).strip()))
-    return out
-
-
-# --------------------------------------------------------------------------- units: cells or rows
-
-
-@dataclass
-class Units:
-    """The units a model is fitted on: covariate-pattern cells, or rows (cells of one).
-
-    ``data`` holds one array per variable (codes or values), ``trials`` and
-    ``successes`` the counts, ``offset`` an optional offset, ``inverse`` maps
-    each input row to its unit (``-1`` for rows dropped as incomplete).
-    """
-
-    data: dict[str, np.ndarray]
-    trials: np.ndarray
-    successes: np.ndarray
-    offset: np.ndarray | None
-    inverse: np.ndarray
-    grouped: bool
-
-    @property
-    def n(self) -> int:
-        return int(self.trials.sum())
-
-
-_CHUNK = 1 << 20
-
-
-def _cell_keys(codes: Mapping[str, np.ndarray], design: Design, y: np.ndarray | None = None
-               ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray | None]:
-    """Each row's covariate pattern as one cell: (inverse into cells, trials, cell codes, successes).
-
-    Uses a dense mixed-radix key and ``bincount`` when the number of possible
-    patterns is moderate, ``np.unique`` on the stacked codes otherwise. Rows
-    are processed in chunks of about a million, so temporary arrays stay
-    small at millions of rows. Codes must be valid (>= 0).
-    """
-    names = list(design.variables)
-    sizes = [len(design.variables[v].levels) for v in names]
-    m = len(next(iter(codes.values()))) if codes else 0
-    total = int(np.prod(sizes, dtype=np.float64)) if sizes else 1
-    if total <= _MAX_DENSE_CELLS:
-        kdtype = np.int32 if total < 2**31 else np.int64
-
-        def keys(lo: int, hi: int) -> np.ndarray:
-            key = np.zeros(hi - lo, dtype=kdtype)
-            for v, size in zip(names, sizes):
-                key *= size
-                key += codes[v][lo:hi]
-            return key.astype(np.intp, copy=False)
-
-        counts_all = np.zeros(total, dtype=np.int64)
-        succ_all = np.zeros(total, dtype=np.float64) if y is not None else None
-        chunks = [(lo, min(lo + _CHUNK, m)) for lo in range(0, m, _CHUNK)]
-        for lo, hi in chunks:
-            key = keys(lo, hi)
-            counts_all += np.bincount(key, minlength=total)
-            if succ_all is not None:
-                succ_all += np.bincount(key, weights=y[lo:hi], minlength=total)
-        occupied = np.flatnonzero(counts_all)
-        position = np.full(total, -1, dtype=np.int32)
-        position[occupied] = np.arange(occupied.size, dtype=np.int32)
-        inverse = np.empty(m, dtype=np.int32)
-        for lo, hi in chunks:
-            inverse[lo:hi] = position[keys(lo, hi)]
-        data: dict[str, np.ndarray] = {}
-        rest = occupied.copy()
-        for v, size in zip(reversed(names), reversed(sizes)):
-            data[v] = rest % size
-            rest //= size
-        return inverse, counts_all[occupied], {v: data[v] for v in names}, (None if succ_all is None else succ_all[occupied])
-    stacked = np.column_stack([codes[v] for v in names])
-    uniq, inverse = np.unique(stacked, axis=0, return_inverse=True)
-    inverse = inverse.ravel().astype(np.int32 if uniq.shape[0] < 2**31 else np.int64)
-    trials = np.bincount(inverse)
-    succ = None if y is None else np.bincount(inverse, weights=y, minlength=trials.shape[0])
-    return inverse, trials, {v: uniq[:, i] for i, v in enumerate(names)}, succ
-
-
-def _make_units(codes: dict[str, np.ndarray], y: np.ndarray, design: Design, offset: np.ndarray | None, ok: np.ndarray) -> Units:
-    rows = np.flatnonzero(ok) if not ok.all() else None
-    sub = {k: (v if rows is None else v[rows]) for k, v in codes.items()}
-    yy = y if rows is None else y[rows]
-    n_in = ok.shape[0]
-    if design.grouped and offset is None and design.variables:
-        inv, trials, data, successes = _cell_keys(sub, design, yy)
-        if rows is None:
-            inverse = inv
-        else:
-            inverse = np.full(n_in, -1, dtype=inv.dtype)
-            inverse[rows] = inv
-        return Units(data, trials.astype(float), successes.astype(float), None, inverse, True)
-    m = yy.shape[0]
-    inverse = np.full(n_in, -1, dtype=np.int64)
-    if rows is None:
-        inverse = np.arange(m)
-    else:
-        inverse[rows] = np.arange(m)
-    off = None if offset is None else (offset if rows is None else offset[rows]).astype(float)
-    return Units(sub, np.ones(m), yy.astype(float), off, inverse, False)
-
-
-# --------------------------------------------------------------------------- fitting
-
-
-def _loglik(successes: np.ndarray, trials: np.ndarray, eta: np.ndarray) -> float:
-    """Individual-level Bernoulli log-likelihood from cells (no binomial coefficients)."""
-    # log p = -log(1 + exp(-eta)), log(1-p) = -log(1 + exp(eta))
-    return float(-(successes * np.logaddexp(0.0, -eta)).sum() - ((trials - successes) * np.logaddexp(0.0, eta)).sum())
-
-
-def _irls(X: np.ndarray, s: np.ndarray, n: np.ndarray, offset: np.ndarray | None, start: np.ndarray | None = None,
-          tol: float = 1e-12, maxiter: int = 60) -> tuple[np.ndarray, np.ndarray, bool, int]:
-    """Newton-Raphson (= IRLS) for the binomial logit on cells; returns beta, cov, converged, iterations."""
-    p_ = X.shape[1]
-    off = 0.0 if offset is None else offset
-    if start is None:
-        beta = np.zeros(p_)
-        pbar = (s.sum() + 0.5) / (n.sum() + 1.0)
-        beta[0] = np.log(pbar / (1 - pbar))
-    else:
-        beta = start.copy()
-    converged = False
-    ll_old = -np.inf
-    it = 0
-    for it in range(1, maxiter + 1):
-        eta = X @ beta + off
-        mu = expit(eta)
-        w = n * mu * (1 - mu)
-        score = X.T @ (s - n * mu)
-        info = (X * w[:, None]).T @ X
-        try:
-            step = np.linalg.solve(info, score)
-        except np.linalg.LinAlgError:
-            step = np.linalg.lstsq(info, score, rcond=None)[0]
-        new = beta + step
-        ll_new = _loglik(s, n, X @ new + off)
-        halvings = 0
-        while ll_new < ll_old - 1e-10 * abs(ll_old) and halvings < 30:
-            step /= 2
-            new = beta + step
-            ll_new = _loglik(s, n, X @ new + off)
-            halvings += 1
-        beta = new
-        if np.max(np.abs(step)) < tol * (1 + np.max(np.abs(beta))) or abs(ll_new - ll_old) < tol * (abs(ll_new) + tol):
-            converged = True
-            ll_old = ll_new
-            break
-        ll_old = ll_new
-    eta = X @ beta + off
-    mu = expit(eta)
-    w = n * mu * (1 - mu)
-    info = (X * w[:, None]).T @ X
-    cov = np.linalg.pinv(info)
-    return beta, cov, converged, it
-
-
-def _finite_maximum(beta: np.ndarray, cov: np.ndarray, converged: bool, iterations: int, bound: float = 12.0) -> bool:
-    """Whether a Newton fit plainly reached a finite maximum, so the separation LP need not run.
-
-    Under complete or quasi-complete separation the likelihood has no maximum:
-    Newton's steps along the direction of separation stay about one unit long,
-    so the coefficients and their standard errors grow without converging. A
-    fit that converged with every coefficient and standard error below
-    ``bound`` (on the log-odds scale, an odds ratio of 160,000) is not
-    separated; anything else goes to the exact linear programme
-    (:func:`detect_separation`). ``tests/test_models.py`` checks both routes.
-    """
-    if not converged or not np.all(np.isfinite(beta)):
-        return False
-    se = np.sqrt(np.clip(np.diag(cov), 0, None))
-    return bool(np.max(np.abs(beta), initial=0.0) < bound and np.max(se, initial=0.0) < bound)
-
-
-# --------------------------------------------------------------------------- separation
-
-
-def detect_separation(X: np.ndarray, successes: np.ndarray, trials: np.ndarray, names: Sequence[str]) -> pd.DataFrame:
-    """Complete or quasi-complete separation in a logistic model fitted on cells.
-
-    Uses the linear programme of Konis (2007) as implemented by
-    ``firthmodels.detect_separation`` (after R's ``detectseparation``), on one
-    row per cell and outcome (weights do not matter for separation). A fast
-    exact shortcut comes first: cells with both outcomes give equality
-    constraints ``x_c' b = 0``; when those cells' rows have full column rank,
-    ``b = 0`` is the only solution and there is no separation.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per coefficient whose maximum-likelihood estimate is infinite:
-        ``term``, ``direction`` (``"+inf"``/``"-inf"``); empty when there is none.
-    """
-    empty = pd.DataFrame({"term": pd.Series(dtype=object), "direction": pd.Series(dtype=object)})
-    mixed = (successes > 0) & (successes < trials)
-    if mixed.any():
-        Xm = X[mixed]
-        if np.linalg.matrix_rank(Xm.T @ Xm) == X.shape[1]:
-            return empty
-    from firthmodels import detect_separation as _konis
-
-    has1 = successes > 0
-    has0 = successes < trials
-    Xe = np.vstack([X[has1], X[has0]])
-    ye = np.concatenate([np.ones(int(has1.sum())), np.zeros(int(has0.sum()))])
-    if np.unique(ye).size < 2:
-        return pd.DataFrame({"term": list(names), "direction": ["+inf" if ye.size and ye[0] == 1 else "-inf"] * len(names)})
-    result = _konis(Xe, ye, fit_intercept=False)
-    if not result.separation:
-        return empty
-    idx = np.flatnonzero(~np.asarray(result.is_finite))
-    return pd.DataFrame(
-        {"term": [names[i] for i in idx], "direction": ["+inf" if result.directions[i] > 0 else "-inf" for i in idx]}
-    )
-
-
-def _firth(X: np.ndarray, s: np.ndarray, n: np.ndarray, offset: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, bool, Any]:
-    """Firth-penalised logistic regression on cells with ``firthmodels`` (frequency weights)."""
-    from firthmodels import FirthLogisticRegression
-
-    has1 = s > 0
-    has0 = s < n
-    Xe = np.vstack([X[has1], X[has0]])
-    ye = np.concatenate([np.ones(int(has1.sum())), np.zeros(int(has0.sum()))])
-    we = np.concatenate([s[has1], (n - s)[has0]])
-    off = None if offset is None else np.concatenate([offset[has1], offset[has0]])
-    model = FirthLogisticRegression(fit_intercept=False, max_iter=200, gtol=1e-10, xtol=1e-10, backend="numpy")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model.fit(Xe, ye, sample_weight=we, offset=off)
-    beta = np.asarray(model.coef_, dtype=float)
-    eta = X @ beta + (0.0 if offset is None else offset)
-    mu = expit(eta)
-    info = (X * (n * mu * (1 - mu))[:, None]).T @ X
-    cov = np.linalg.pinv(info)
-    return beta, cov, bool(model.converged_), model
 
 
 # --------------------------------------------------------------------------- the result
@@ -568,12 +144,12 @@ class FlagsModel:
             return pd.Series(out, name="predicted")
         if self.units.offset is not None:
             raise ValueError("this model has an offset: predict on the fitted data, or refit")
-        data, ok = _encode_with(frame, self.design)
+        data, ok = encode_with(frame, self.design)
         rows = None if ok.all() else np.flatnonzero(ok)
         sub = data if rows is None else {k: v[rows] for k, v in data.items()}
         beta = self.params.to_numpy()
         if self.design.grouped and self.design.variables:
-            inverse, _, cells, _ = _cell_keys(sub, self.design)
+            inverse, _, cells, _ = cell_keys(sub, self.design)
             p_known = expit(self.design.matrix(cells, self.keep) @ beta)[inverse]
         else:
             p_known = expit(self.design.matrix(sub, self.keep) @ beta)
@@ -585,7 +161,7 @@ class FlagsModel:
 
     # ----------------------------------------------------------------- tables
     def _z(self) -> float:
-        return float(stats.norm.ppf(0.5 + self.confidence / 2))
+        return critical_value(self.confidence)
 
     @property
     def coefficients(self) -> pd.DataFrame:
@@ -837,47 +413,19 @@ class FlagsModel:
         return out
 
 
-# --------------------------------------------------------------------------- building
-
-
-def _encode_with(frame: pd.DataFrame, design: Design) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Codes of ``frame``'s columns against a fitted design's levels; ok = all known."""
-    data: dict[str, np.ndarray] = {}
-    ok = np.ones(len(frame), dtype=bool)
-    for name, var in design.variables.items():
-        if var.kind == "numeric":
-            values = frame[name].to_numpy(dtype=float, na_value=np.nan)
-            ok &= ~np.isnan(values)
-            data[name] = values
-        else:
-            _, codes = _encode(frame[name], name, levels=var.levels)
-            ok &= codes >= 0
-            data[name] = codes
-    return data, ok
-
-
-def _outcome(frame: pd.DataFrame, outcome: str) -> np.ndarray:
-    codes = _binary_codes(frame[outcome])
-    if codes is None:
-        raise ValueError(f"'{outcome}' must be 0/1")
-    if codes.size and codes.min() < 0:
-        return np.where(codes < 0, np.nan, codes.astype(float))
-    return codes
-
-
 def _prepare(frame: pd.DataFrame, outcome: str, terms: Sequence[str], interactions: Sequence[tuple[str, str]],
              reference: Mapping[str, Any], offset: str | None) -> tuple[Design, Units, list[str]]:
     notes: list[str] = []
     missing = [c for c in (outcome, *terms, *(offset and [offset] or [])) if c not in frame.columns]
     if missing:
         raise KeyError(f"column(s) not in the data: {missing} (have: {list(frame.columns)[:20]})")
-    y = _outcome(frame, outcome)
+    y = outcome_codes(frame, outcome)
     ok = ~np.isnan(y)
     variables: dict[str, Variable] = {}
     codes: dict[str, np.ndarray] = {}
     dropped: list[str] = []
     for name in terms:
-        var, values = _encode(frame[name], name, reference=reference.get(name))
+        var, values = encode(frame[name], name, reference=reference.get(name))
         if var.kind == "numeric":
             ok &= ~np.isnan(values)
         else:
@@ -914,14 +462,14 @@ def _prepare(frame: pd.DataFrame, outcome: str, terms: Sequence[str], interactio
             kept = [var.levels[i] for i in present]
             remap = np.full(len(var.levels) + 1, -1, dtype=np.int16)
             remap[present] = np.arange(present.size)
-            codes[name] = _small(remap[codes[name]], present.size)  # -1 picks the last entry, -1
+            codes[name] = narrow_codes(remap[codes[name]], present.size)  # -1 picks the last entry, -1
             variables[name] = Variable(name, "categorical", tuple(kept))
     inter = [(a, b) for a, b in interactions if a in variables and b in variables]
     for a, b in interactions:
         if a not in terms or b not in terms:
             raise ValueError(f"interaction {a}:{b} names a variable that is not a model term ({list(terms)})")
     design = Design(variables, inter, dropped)
-    units = _make_units(codes, y, design, off, ok)
+    units = make_units(codes, y, design, off, ok)
     return design, units, notes
 
 
@@ -953,8 +501,8 @@ def _fit_units(design: Design, units: Units, *, firth: bool | str, confidence: f
     s, n, off = units.successes, units.trials, units.offset
 
     no_separation = pd.DataFrame(columns=["term", "direction"])
-    newton = _irls(Xk, s, n, off)
-    if check_separation and not _finite_maximum(*newton):
+    newton = irls(Xk, s, n, off)
+    if check_separation and not finite_maximum(*newton):
         separation = detect_separation(Xk, s, n, names)
     else:
         separation = no_separation
@@ -962,7 +510,7 @@ def _fit_units(design: Design, units: Units, *, firth: bool | str, confidence: f
     where = "covariate-pattern cells (exact grouped likelihood)" if units.grouped else "individual rows"
     firth_model = None
     if use_firth:
-        beta, cov, converged, firth_model = _firth(Xk, s, n, off)
+        beta, cov, converged, firth_model = firth_fit(Xk, s, n, off)
         method = f"Firth-penalised logistic regression (firthmodels), fitted on {where}"
         if not separation.empty:
             notes.append("separation found for " + ", ".join(separation["term"]) + "; estimates are Firth-penalised")
@@ -977,7 +525,7 @@ def _fit_units(design: Design, units: Units, *, firth: bool | str, confidence: f
         if not separation.empty:
             notes.append("separation found for " + ", ".join(separation["term"]) + "; these estimates are not finite: refit with firth=True")
     eta = Xk @ beta + (0.0 if off is None else off)
-    llf = _loglik(s, n, eta)
+    llf = loglik(s, n, eta)
     model = FlagsModel(
         design=design,
         units=units,
@@ -1029,7 +577,7 @@ def fit_logistic(
     >>> fit_logistic(df, ["x"]).n_units
     2
     """
-    design, units, notes = _prepare(frame, outcome, list(terms), _parse_interactions(interactions), dict(reference or {}), offset)
+    design, units, notes = _prepare(frame, outcome, list(terms), parse_interactions(interactions), dict(reference or {}), offset)
     return _fit_units(design, units, firth=firth, confidence=confidence, flags=flags, outcome=outcome,
                       notes=notes, check_separation=check_separation)
 
@@ -1045,13 +593,13 @@ def _unadjusted(model: FlagsModel, confidence: float) -> pd.DataFrame:
         X = np.array([[1.0, 0.0], [1.0, 1.0]])
         sep = ((ss == 0) | (ss == nn)).any()
         if sep:
-            beta, cov, _, _ = _firth(X, ss, nn, None)
+            beta, cov, _, _ = firth_fit(X, ss, nn, None)
             method = "Firth-penalised logistic regression on the flag alone (a zero cell)"
         else:
-            beta, cov, _, _ = _irls(X, ss, nn, None)
+            beta, cov, _, _ = irls(X, ss, nn, None)
             method = "logistic regression on the flag alone"
         se = float(np.sqrt(cov[1, 1]))
-        zc = float(stats.norm.ppf(0.5 + confidence / 2))
+        zc = critical_value(confidence)
         rows.append({
             "term": flag,
             "odds_ratio": float(np.exp(beta[1])),
@@ -1070,10 +618,10 @@ def _unadjusted(model: FlagsModel, confidence: float) -> pd.DataFrame:
 @single_threaded_blas
 def fit_flags_model(
     cohort: pd.DataFrame,
+    *,
     flags: Sequence[str] = FLAGS,
     adjust: Sequence[str] = DEFAULT_ADJUST,
     interactions: Iterable[Any] = (),
-    *,
     outcome: str = OUTCOME,
     reference: Mapping[str, Any] | None = None,
     offset: str | None = None,
