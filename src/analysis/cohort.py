@@ -218,9 +218,9 @@ def _text_column(texts: pd.Index, ids: np.ndarray, index: pd.Index) -> pd.Series
 
 def _small_codes(n: int) -> type:
     """The integer type pandas keeps the codes of ``n`` categories in."""
-    from .reading import _codes_dtype
+    from .reading import codes_dtype
 
-    return _codes_dtype(n)
+    return codes_dtype(n)
 
 
 def _numeric(series: pd.Series) -> pd.Series | None:

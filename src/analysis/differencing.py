@@ -90,13 +90,13 @@ from scipy import sparse
 from scipy.optimize import linprog
 
 from .disclosure import (
-    _DERIVED_NAMES,
+    DERIVED_COLUMNS,
     DisclosureLog,
     ZeroPolicy,
-    _check_zeros,
-    _is_small,
-    _primary_detail,
-    _q,
+    check_zero_policy,
+    is_small,
+    primary_rule_text,
+    quoted,
     resolve_threshold,
 )
 
@@ -272,7 +272,7 @@ class CountTable:
             arr[mask[:, j]] = pd.NA
             out[c] = arr.round().astype("Int64")
         if derived is None:
-            derived = [c for c in _DERIVED_NAMES if c in out.columns]
+            derived = [c for c in DERIVED_COLUMNS if c in out.columns]
         row = mask.any(axis=1)
         for c in derived:
             arr = pd.array(pd.to_numeric(out[c]).astype("Float64"), dtype="Float64")
@@ -895,9 +895,9 @@ class _Paper:
         t = self.tables[self.tab[g]]
         if self.kind[g] == NONEVENTS:
             sp, sw = self.pair_slots[self.tab[g]][self.slot[g] - len(t.counts)]
-            return (f"row {_q(t.label(self.row[g]))}, column {_q(f'{t.counts[sw]} - {t.counts[sp]}')} "
+            return (f"row {quoted(t.label(self.row[g]))}, column {quoted(f'{t.counts[sw]} - {t.counts[sp]}')} "
                     "(non-events, not published)")
-        return f"row {_q(t.label(self.row[g]))}, column {_q(t.counts[self.slot[g]])}"
+        return f"row {quoted(t.label(self.row[g]))}, column {quoted(t.counts[self.slot[g]])}"
 
 
 def _lo(v: float) -> float:
@@ -1115,7 +1115,7 @@ def audit_differencing(
     np.float64(15.0)
     """
     threshold = resolve_threshold(threshold, preset)
-    _check_zeros(zeros)
+    check_zero_policy(zeros)
     if min_width is None:
         min_width = float(threshold)
     if min_width <= 0:
@@ -1165,9 +1165,9 @@ def audit_differencing(
         near = [r for r in pinning if paper.related(r, g)] or pinning
         own = int(paper.tab[g])
         involved = [own] + sorted({int(paper.tab[r]) for r in near} - {own})
-        how = ("differencing across tables: " + _join([_q(paper.tables[i].name) for i in involved])
-               if len(involved) > 1 else f"differencing within table {_q(paper.tables[own].name)}")
-        protects = f"{paper.location(g)} of {_q(paper.tables[own].name)}"
+        how = ("differencing across tables: " + _join([quoted(paper.tables[i].name) for i in involved])
+               if len(involved) > 1 else f"differencing within table {quoted(paper.tables[own].name)}")
+        protects = f"{paper.location(g)} of {quoted(paper.tables[own].name)}"
         if rounds < max_rounds:
             # the cheapest set of visible cells whose hiding lets the cell move by the width:
             # down from its largest value if it can, else up
@@ -1227,17 +1227,17 @@ def _lines(paper: _Paper, g: int) -> list[int]:
 def _primary(t: CountTable, threshold: int, zeros: str, log: DisclosureLog) -> CountTable:
     """The primary rule of :mod:`analysis.disclosure` on top of the table's mask (new cells are logged)."""
     values, mask = t.values, t.mask.copy()
-    small = _is_small(values, threshold, zeros) & ~mask
+    small = is_small(values, threshold, zeros) & ~mask
     for i, j in zip(*np.nonzero(small)):
-        log.add(t.name, f"row {_q(t.label(i))}, column {_q(t.counts[j])}", "primary", _primary_detail(threshold, zeros))
+        log.add(t.name, f"row {quoted(t.label(i))}, column {quoted(t.counts[j])}", "primary", primary_rule_text(threshold, zeros))
     mask |= small
     for p, w in t.subsets:
         if w not in t.counts:
             continue
         jp, jw = t.counts.index(p), t.counts.index(w)
-        ne = _is_small(values[:, jw] - values[:, jp], threshold, zeros) & ~mask[:, jp]
+        ne = is_small(values[:, jw] - values[:, jp], threshold, zeros) & ~mask[:, jp]
         for i in np.nonzero(ne)[0]:
-            log.add(t.name, f"row {_q(t.label(i))}, column {_q(p)}", "primary",
+            log.add(t.name, f"row {quoted(t.label(i))}, column {quoted(p)}", "primary",
                     f"non-events ({w} - {p}) < {threshold}" + (" (zero included)" if zeros == "suppress" else ""))
         mask[:, jp] |= ne
     return replace(t, suppressed=pd.DataFrame(mask, index=t.data.index, columns=list(t.counts)))

@@ -215,12 +215,13 @@ def resolve_threshold(threshold: int = 10, preset: str | int | None = None) -> i
     return int(threshold)
 
 
-def _check_zeros(zeros: str) -> None:
+def check_zero_policy(zeros: str) -> None:
+    """Raise a ValueError unless ``zeros`` is a known policy for zero counts (``"suppress"`` or ``"show"``)."""
     if zeros not in _ZERO_POLICIES:
         raise ValueError(f"zeros must be one of {_ZERO_POLICIES}, not {zeros!r}")
 
 
-def _is_small(values: np.ndarray, threshold: int, zeros: str) -> np.ndarray:
+def is_small(values: np.ndarray, threshold: int, zeros: str) -> np.ndarray:
     """Primary rule on a float array (NaN -> False)."""
     with np.errstate(invalid="ignore"):
         small = values < threshold
@@ -272,7 +273,8 @@ def _whole(values: np.ndarray) -> bool:
     return bool(np.all(v == np.round(v)))
 
 
-def _q(label: object) -> str:
+def quoted(label: object) -> str:
+    """A label in single quotes, as the disclosure log writes cell and table names."""
     return f"'{label}'"
 
 
@@ -470,7 +472,7 @@ def suppress_crosstab(
     ['primary', 'secondary', 'secondary', 'secondary']
     """
     threshold = resolve_threshold(threshold, preset)
-    _check_zeros(zeros)
+    check_zero_policy(zeros)
     log = DisclosureLog(default_threshold=threshold) if log is None else log
     log.note_settings(name, threshold=threshold, zeros=zeros, rounding=rounding)
 
@@ -511,21 +513,21 @@ def suppress_crosstab(
     present[n_rows, n_cols] = has_row_total and has_col_total
 
     def where(i: int, j: int) -> str:
-        return f"row {_q(rows[i])}, column {_q(cols[j])}" + ("" if present[i, j] else " (implied total, not shown)")
+        return f"row {quoted(rows[i])}, column {quoted(cols[j])}" + ("" if present[i, j] else " (implied total, not shown)")
 
     suppressed = np.isnan(full)
     for i, j in zip(*np.nonzero(suppressed)):
         log.add(name, where(i, j), "input", "missing on input; treated as suppressed")
-    small = _is_small(full, threshold, zeros)
+    small = is_small(full, threshold, zeros)
     for i, j in zip(*np.nonzero(small)):
-        log.add(name, where(i, j), "primary", _primary_detail(threshold, zeros))
+        log.add(name, where(i, j), "primary", primary_rule_text(threshold, zeros))
     suppressed |= small
 
     is_total = np.zeros(full.shape, dtype=bool)
     is_total[:, n_cols] = True
     is_total[n_rows, :] = True
-    lines = [(f"row {_q(rows[i])}", [(i, j) for j in range(n_cols + 1)]) for i in range(n_rows + 1)]
-    lines += [(f"column {_q(cols[j])}", [(i, j) for i in range(n_rows + 1)]) for j in range(n_cols + 1)]
+    lines = [(f"row {quoted(rows[i])}", [(i, j) for j in range(n_cols + 1)]) for i in range(n_rows + 1)]
+    lines += [(f"column {quoted(cols[j])}", [(i, j) for i in range(n_rows + 1)]) for j in range(n_cols + 1)]
     for (i, j), line in _protect_lines(full, suppressed, lines, is_total, complement):
         log.add(name, where(i, j), "secondary", f"complementary suppression: protects {line}")
     while audit:
@@ -583,7 +585,8 @@ def _check_additive(full: np.ndarray) -> None:
             raise ValueError("the margins do not equal the sums of the cells; is this a count table with totals?")
 
 
-def _primary_detail(threshold: int, zeros: str) -> str:
+def primary_rule_text(threshold: int, zeros: str) -> str:
+    """The primary suppression rule in words, as the disclosure log states it."""
     if zeros == "suppress":
         return f"primary: count < {threshold} (zeros included)"
     return f"primary: count between 1 and {threshold - 1}"
@@ -613,7 +616,7 @@ def suppress_counts(
     [50, <NA>, <NA>, 84]
     """
     threshold = resolve_threshold(threshold, preset)
-    _check_zeros(zeros)
+    check_zero_policy(zeros)
     log = DisclosureLog(default_threshold=threshold) if log is None else log
     log.note_settings(name, threshold=threshold, zeros=zeros, rounding=rounding)
     if counts.empty:
@@ -627,14 +630,14 @@ def suppress_counts(
     keys = [str(k) for k in counts.index[: len(values) - 1]] + [str(total_label)]
 
     def where(i: int) -> str:
-        return f"row {_q(keys[i])}" + ("" if has_total or i < len(values) - 1 else " (implied total, not shown)")
+        return f"row {quoted(keys[i])}" + ("" if has_total or i < len(values) - 1 else " (implied total, not shown)")
 
     suppressed = np.isnan(values)
     for i in np.nonzero(suppressed)[0]:
         log.add(name, where(i), "input", "missing on input; treated as suppressed")
-    small = _is_small(values, threshold, zeros)
+    small = is_small(values, threshold, zeros)
     for i in np.nonzero(small)[0]:
-        log.add(name, where(i), "primary", _primary_detail(threshold, zeros))
+        log.add(name, where(i), "primary", primary_rule_text(threshold, zeros))
     suppressed |= small
     is_total = np.zeros(len(values), dtype=bool)
     is_total[-1] = True
@@ -687,7 +690,7 @@ def suppress_rates(
     1    B        <NA>  50   <NA>
     """
     threshold = resolve_threshold(threshold, preset)
-    _check_zeros(zeros)
+    check_zero_policy(zeros)
     log = DisclosureLog(default_threshold=threshold) if log is None else log
     if name not in log.settings:
         log.note_settings(name, threshold=threshold, zeros=zeros, rounding=None)
@@ -695,9 +698,9 @@ def suppress_rates(
     row_label = _row_labeller(out, labels)
     num = _to_float(out[[numerator]])[:, 0]
     den = _to_float(out[[denominator]])[:, 0]
-    non_events = _is_small(den - num, threshold, zeros) & ~np.isnan(num)
+    non_events = is_small(den - num, threshold, zeros) & ~np.isnan(num)
     for i in np.nonzero(non_events)[0]:
-        log.add(name, f"row {_q(row_label(i))}, column {_q(numerator)}", "primary",
+        log.add(name, f"row {quoted(row_label(i))}, column {quoted(numerator)}", "primary",
                 f"non-events ({denominator} - {numerator}) < {threshold}" + (" (zero included)" if zeros == "suppress" else ""))
     num_mask = np.isnan(num) | non_events
     out[numerator] = _nullable(num, num_mask, _whole(num))
@@ -708,7 +711,7 @@ def suppress_rates(
         out[col] = _nullable(vals, blank, False)
         for i in np.nonzero(blank & ~already)[0]:
             why = numerator if num_mask[i] else denominator
-            log.add(name, f"row {_q(row_label(i))}, column {_q(col)}", "derived", f"derived: {why} is suppressed")
+            log.add(name, f"row {quoted(row_label(i))}, column {quoted(col)}", "derived", f"derived: {why} is suppressed")
     return out, log
 
 
@@ -785,7 +788,7 @@ def apply_disclosure_control(
     [["row 'Sandwell', column 'reoffended'", 'primary'], ["row 'Sandwell', column 'rate'", 'derived']]
     """
     threshold = resolve_threshold(threshold, preset)
-    _check_zeros(zeros)
+    check_zero_policy(zeros)
     log = DisclosureLog(default_threshold=threshold) if log is None else log
     log.note_settings(name, threshold=threshold, zeros=zeros, rounding=rounding)
     out = table.copy()
@@ -805,16 +808,16 @@ def apply_disclosure_control(
     values = _to_float(out[count_columns]) if count_columns else np.empty((len(out), 0))
     suppressed = np.isnan(values)
     for i, j in zip(*np.nonzero(suppressed)):
-        log.add(name, f"row {_q(keys[i])}, column {_q(count_columns[j])}", "input", "missing on input; treated as suppressed")
-    small = _is_small(values, threshold, zeros)
+        log.add(name, f"row {quoted(keys[i])}, column {quoted(count_columns[j])}", "input", "missing on input; treated as suppressed")
+    small = is_small(values, threshold, zeros)
     for i, j in zip(*np.nonzero(small)):
-        log.add(name, f"row {_q(keys[i])}, column {_q(count_columns[j])}", "primary", _primary_detail(threshold, zeros))
+        log.add(name, f"row {quoted(keys[i])}, column {quoted(count_columns[j])}", "primary", primary_rule_text(threshold, zeros))
     suppressed |= small
     if numerator is not None and denominator is not None:
         jn, jd = count_columns.index(numerator), count_columns.index(denominator)
-        ne = _is_small(values[:, jd] - values[:, jn], threshold, zeros) & ~suppressed[:, jn]
+        ne = is_small(values[:, jd] - values[:, jn], threshold, zeros) & ~suppressed[:, jn]
         for i in np.nonzero(ne)[0]:
-            log.add(name, f"row {_q(keys[i])}, column {_q(numerator)}", "primary",
+            log.add(name, f"row {quoted(keys[i])}, column {quoted(numerator)}", "primary",
                     f"non-events ({denominator} - {numerator}) < {threshold}" + (" (zero included)" if zeros == "suppress" else ""))
         suppressed[:, jn] |= ne
 
@@ -825,9 +828,9 @@ def apply_disclosure_control(
         order = [i for i in range(len(out)) if i != t] + [t]
         is_total = np.zeros(values.shape, dtype=bool)
         is_total[t, :] = True
-        lines = [(f"the total of column {_q(c)}", [(i, j) for i in order]) for j, c in enumerate(count_columns)]
+        lines = [(f"the total of column {quoted(c)}", [(i, j) for i in order]) for j, c in enumerate(count_columns)]
         for (i, j), line in _protect_lines(values, suppressed, lines, is_total):
-            log.add(name, f"row {_q(keys[i])}, column {_q(count_columns[j])}", "secondary",
+            log.add(name, f"row {quoted(keys[i])}, column {quoted(count_columns[j])}", "secondary",
                     f"complementary suppression: protects {line}")
 
     for j, col in enumerate(count_columns):
@@ -838,7 +841,7 @@ def apply_disclosure_control(
     if rounding:
         for j, col in enumerate(count_columns):
             out[col] = _nullable(round_to_base(values[:, j], rounding), suppressed[:, j], True)
-        log.add(name, ", ".join(f"column {_q(c)}" for c in count_columns), "rounding",
+        log.add(name, ", ".join(f"column {quoted(c)}" for c in count_columns), "rounding",
                 f"rounded to base {int(rounding)} (half up); totals rounded independently")
     return out, log
 
@@ -872,8 +875,8 @@ class DofCheck:
 def check_model_dof(
     n_obs: int,
     n_params: int,
-    threshold: int = 10,
     *,
+    threshold: int = 10,
     log: DisclosureLog | None = None,
     name: str = "model",
 ) -> DofCheck:
@@ -901,7 +904,7 @@ def check_model_dof(
     return result
 
 
-_DERIVED_NAMES: tuple[str, ...] = ("rate", "prevalence", "share", "estimate", "lower", "upper", "rate_pct", "lower_pct", "upper_pct")
+DERIVED_COLUMNS: tuple[str, ...] = ("rate", "prevalence", "share", "estimate", "lower", "upper", "rate_pct", "lower_pct", "upper_pct")
 
 
 def publish_rates(
@@ -942,7 +945,7 @@ def publish_rates(
     >>> publish_rates(t, log, name="toy", labels=["area"], partition=True)["reoffenders"].isna().tolist()
     [True, True]
     """
-    derived = [c for c in _DERIVED_NAMES if c in table.columns]
+    derived = [c for c in DERIVED_COLUMNS if c in table.columns]
 
     def control(part: pd.DataFrame, total_row: str | None) -> pd.DataFrame:
         return apply_disclosure_control(
@@ -968,7 +971,7 @@ def publish_rates(
     return pd.concat(pieces).loc[table.index]
 
 
-_FROM_OBSERVED: tuple[str, ...] = (
+FROM_OBSERVED_COLUMNS: tuple[str, ...] = (
     "observed_rate", "observed_rate_lower", "observed_rate_upper", "ratio", "ratio_lower", "ratio_upper", "z", "p_value",
     "z_ratio_lower", "z_ratio_upper", "adjusted_rate", "adjusted_rate_lower", "adjusted_rate_upper", "rest_n",
     "rest_observed", "rest_rate", "difference", "difference_lower", "difference_upper", "rate_ratio", "rate_ratio_lower",
@@ -1000,7 +1003,7 @@ def publish_observed_expected(
     >>> publish_observed_expected(t, DisclosureLog(), name="toy")["significance"].tolist()
     ['suppressed', 'Not significant']
     """
-    derived = [c for c in _FROM_OBSERVED if c in table.columns]
+    derived = [c for c in FROM_OBSERVED_COLUMNS if c in table.columns]
     safe, _ = apply_disclosure_control(
         table, count_columns=["observed", "n"], numerator="observed", denominator="n", derived_columns=derived,
         labels=list(labels), threshold=threshold, log=log, name=name, rounding=rounding,
@@ -1008,8 +1011,3 @@ def publish_observed_expected(
     if "significance" in safe.columns:
         safe["significance"] = safe["significance"].astype(object).where(safe["observed"].notna(), "suppressed")
     return safe
-
-
-def is_publishable(table: pd.DataFrame, column: str = "observed") -> pd.Series:
-    """Rows of a controlled table whose count was not suppressed (for plotting only what may be shown)."""
-    return table[column].notna()

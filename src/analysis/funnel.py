@@ -61,7 +61,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from .intervals import _levels
+from .intervals import confidence_levels
 
 __all__ = [
     "FUNNEL_KINDS",
@@ -125,6 +125,7 @@ def _od_text(method: str, trim: float, rule: str) -> str:
 def estimate_overdispersion(
     z: Sequence[float] | np.ndarray,
     s: Sequence[float] | np.ndarray,
+    *,
     method: str = "truncation",
     trim: float = 0.1,
     truncation_rule: str = "percentile",
@@ -564,7 +565,7 @@ def funnel_units(
     ['High (0.001)', 'Not significant']
     """
     f = _Funnel(data, kind, observed, expected, n, label, target, overdispersion, trim, method, truncation_rule)
-    levels = sorted(_levels(confidence))
+    levels = sorted(confidence_levels(confidence))
     base = f.units[f.label_cols].copy()
     base["observed"] = f.observed
     base[f.precision_name] = f.precision
@@ -654,7 +655,7 @@ def funnel_limits(
     else:
         grid = np.asarray(precision, dtype=float)
     frames = []
-    for level in sorted(_levels(confidence)):
+    for level in sorted(confidence_levels(confidence)):
         low, high = f.limits(grid, level)
         frames.append(pd.DataFrame({f.precision_name: grid, "target": f.target, "lower": low, "upper": high, "confidence": level}))
     out = pd.concat(frames, ignore_index=True)

@@ -34,14 +34,40 @@ PROPORTION_METHODS: dict[str, str] = {
 """Public method names and the statsmodels ``proportion_confint`` method behind each."""
 
 
-def _levels(confidence: float | Iterable[float], allow_one: bool = False) -> list[float]:
-    """Confidence levels as floats, each in (0, 1), or (0, 1] when ``allow_one``."""
+def confidence_levels(confidence: float | Iterable[float], allow_one: bool = False) -> list[float]:
+    """Confidence levels as a list of floats, each checked to lie in (0, 1), or (0, 1] when ``allow_one``.
+
+    Every function with a ``confidence`` argument takes one level or several
+    through this, so a bad level gets the same message everywhere.
+
+    Examples
+    --------
+    >>> confidence_levels(0.95), confidence_levels((0.95, 0.998))
+    ([0.95], [0.95, 0.998])
+    >>> confidence_levels(95)
+    Traceback (most recent call last):
+    ValueError: confidence must be between 0 and 1 (e.g. 0.95), not 95.0
+    """
     levels = [float(confidence)] if np.isscalar(confidence) else [float(c) for c in confidence]  # type: ignore[arg-type]
     for level in levels:
         if not (0 < level < 1 or (allow_one and level == 1)):
             upper = "1 inclusive" if allow_one else "1"
             raise ValueError(f"confidence must be between 0 and {upper} (e.g. 0.95), not {level}")
     return levels
+
+
+def critical_value(confidence: float) -> float:
+    """The two-sided standard normal critical value for a confidence level, :math:`z_{1-\\alpha/2}`.
+
+    The one place the package turns a confidence level into a z value
+    (docs/methods.md): 1.96 for 95%, 3.09 for 99.8%.
+
+    Examples
+    --------
+    >>> round(critical_value(0.95), 4), round(critical_value(0.998), 4)
+    (1.96, 3.0902)
+    """
+    return float(stats.norm.ppf(0.5 + confidence / 2))
 
 
 def _stack_levels(frames: list[pd.DataFrame], index: pd.Index | None) -> pd.DataFrame:
@@ -74,6 +100,7 @@ def _counts(x: object, n: object) -> tuple[np.ndarray, np.ndarray, pd.Index | No
 def proportion_ci(
     x: int | Sequence[int] | pd.Series,
     n: int | Sequence[int] | pd.Series,
+    *,
     method: str = "wilson",
     confidence: float | Iterable[float] = (0.95, 0.998),
 ) -> pd.DataFrame:
@@ -113,7 +140,7 @@ def proportion_ci(
     xs, ns, index = _counts(x, n)
     known = ~(np.isnan(xs) | np.isnan(ns))
     frames = []
-    for level in _levels(confidence, allow_one=True):
+    for level in confidence_levels(confidence, allow_one=True):
         lower, upper = np.full(xs.shape, np.nan), np.full(xs.shape, np.nan)
         if level == 1:
             lower[known], upper[known] = 0.0, 1.0
@@ -186,7 +213,8 @@ def compare_proportions(
     n1: int,
     x2: int,
     n2: int,
-    confidence: float = 0.95,
+    *,
+    confidence: float | Iterable[float] = 0.95,
     labels: tuple[str, str] = ("group 1", "group 2"),
 ) -> pd.DataFrame:
     """Compare two independent proportions: difference, rate ratio and odds ratio.
@@ -202,7 +230,8 @@ def compare_proportions(
         Events and trials of the two groups; the comparison is group 1 minus
         (or over) group 2.
     confidence
-        Confidence level of the intervals.
+        Confidence level of the intervals, or several (one row per statistic
+        and level, levels in the order given within each statistic).
     labels
         Names of the two groups, carried into the output.
 
@@ -219,8 +248,11 @@ def compare_proportions(
     >>> round(float(t.loc[0, "estimate"]), 4)
     0.0117
     """
-    level = _levels(confidence)[0]
-    out = two_proportion_frame(np.array([x1]), np.array([n1]), np.array([x2]), np.array([n2]), level)
+    frames = []
+    for level in confidence_levels(confidence):
+        frame = two_proportion_frame(np.array([x1]), np.array([n1]), np.array([x2]), np.array([n2]), level)
+        frames.append(frame.assign(_order=np.arange(len(frame))))
+    out = pd.concat(frames, ignore_index=True).sort_values("_order", kind="stable").reset_index(drop=True)
     out = out[["statistic", "estimate", "lower", "upper", "method", "p_value", "z", "confidence"]].copy()
     out["group_1"], out["group_2"] = labels
     for name, value in (("x1", x1), ("n1", n1), ("x2", x2), ("n2", n2)):
@@ -245,7 +277,7 @@ def two_proportion_arrays(x1: np.ndarray, n1: np.ndarray, x2: np.ndarray, n2: np
     (0.0117, 1.058)
     """
     x1, n1, x2, n2 = (np.asarray(v, dtype=float) for v in (x1, n1, x2, n2))
-    z_crit = stats.norm.ppf(1 - (1 - confidence) / 2)
+    z_crit = critical_value(confidence)
     with np.errstate(divide="ignore", invalid="ignore"):
         ok = (n1 > 0) & (n2 > 0)
         p1, p2 = x1 / n1, x2 / n2
@@ -322,6 +354,7 @@ def _poisson_byar(o: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray]:
 def ratio_ci(
     observed: float | Sequence[float] | pd.Series,
     expected: float | Sequence[float] | pd.Series,
+    *,
     confidence: float | Iterable[float] = (0.95, 0.998),
     method: str = "auto",
 ) -> pd.DataFrame:
@@ -384,7 +417,7 @@ def ratio_ci(
     names = np.where(use_exact, _RATIO_METHOD_NAMES["exact"], _RATIO_METHOD_NAMES["byar"]).astype(object)
     names[missing] = "not computed: count missing"
     frames = []
-    for level in _levels(confidence, allow_one=True):
+    for level in confidence_levels(confidence, allow_one=True):
         tail = (1 - level) / 2
         z = float(stats.norm.ppf(1 - tail))
         ex_lo, ex_hi = _poisson_exact(o, tail)

@@ -25,7 +25,7 @@ SEED: int = 20180410
 """Seed for any resampling a notebook does (the date of the scrutiny panel)."""
 
 
-def setup(seed: int = SEED) -> None:
+def setup(*, seed: int = SEED) -> None:
     """Set display options, plotting theme and seed for a notebook."""
     pd.set_option("display.precision", 3)
     pd.set_option("display.max_columns", 30)

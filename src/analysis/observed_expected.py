@@ -32,7 +32,7 @@ import pandas as pd
 from scipy import stats
 
 from .expected import DEFAULT_EXPECTED_CASEMIX, check_comparison, expected_probabilities
-from .intervals import _levels, proportion_ci, ratio_ci, two_proportion_arrays, two_proportion_frame
+from .intervals import confidence_levels, critical_value, proportion_ci, ratio_ci, two_proportion_arrays, two_proportion_frame
 from .schema import OUTCOME
 
 __all__ = [
@@ -258,6 +258,7 @@ def _totals(cohort: pd.DataFrame, by: list[str], outcome: str, p: np.ndarray) ->
 def compare_with_rest(
     cohort: pd.DataFrame,
     by: str | Sequence[str],
+    *,
     outcome: str = OUTCOME,
     confidence: float | Iterable[float] = (0.95, 0.998),
 ) -> pd.DataFrame:
@@ -304,7 +305,7 @@ def compare_with_rest(
         raise ValueError("there is only one group, so there is no rest to compare with")
     x1, n1 = table["observed"].to_numpy(dtype=np.int64), table["n"].to_numpy(dtype=np.int64)
     frames = []
-    for level in _levels(confidence):
+    for level in confidence_levels(confidence):
         comp = two_proportion_frame(x1, n1, total_x - x1, total_n - n1, level)
         pairs = comp.pop("pair").to_numpy()
         for col in by:
@@ -327,8 +328,8 @@ def compare_with_rest(
 def observed_vs_expected(
     cohort: pd.DataFrame,
     by: str | Sequence[str],
-    expected: str | pd.Series | pd.DataFrame | Sequence[float] | np.ndarray = "expected",
     *,
+    expected: str | pd.Series | pd.DataFrame | Sequence[float] | np.ndarray = "expected",
     outcome: str = OUTCOME,
     confidence: float | Iterable[float] = (0.95, 0.998),
     reference_rate: float | None = None,
@@ -418,12 +419,12 @@ def observed_vs_expected(
     total_n, total_o = int(table["n"].sum()), int(table["observed"].sum())
     ref = float(total_o / total_n) if reference_rate is None else float(reference_rate)
     ref_text = "the cohort's overall observed rate" if reference_rate is None else "a supplied reference rate"
-    levels = _levels(confidence)
+    levels = confidence_levels(confidence)
 
     frames = []
     for level in levels:
         t = table.copy()
-        z_crit = float(stats.norm.ppf(1 - (1 - level) / 2))
+        z_crit = critical_value(level)
         rate = proportion_ci(t["observed"].to_numpy(), t["n"].to_numpy(), method="wilson", confidence=level)
         ratio = ratio_ci(t["observed"].to_numpy(), t["expected"].to_numpy(), confidence=level, method=ratio_method)
         t["observed_rate"] = t["observed"] / t["n"]

@@ -92,6 +92,7 @@ def ogrs3_probability(
     previous_sanctions: int | Sequence[int] | np.ndarray,
     sex: str | Sequence[str] | np.ndarray,
     offence_group: str | Sequence[str] | np.ndarray,
+    *,
     years: int = 1,
 ) -> np.ndarray:
     """Predicted probability of proven reoffending within one or two years, by OGRS3.

@@ -148,7 +148,7 @@ def _decimal_columns(frame: pd.DataFrame) -> list[str]:
     return found
 
 
-def _codes_dtype(n_categories: int) -> type:
+def codes_dtype(n_categories: int) -> type:
     """The integer type pandas keeps category codes in (int8 below 127 categories, and so on)."""
     for dtype in (np.int8, np.int16, np.int32):
         if n_categories < np.iinfo(dtype).max:
@@ -185,7 +185,7 @@ def _text_categorical(column: object) -> pd.Categorical:
         ids, dictionary = np.empty(0, dtype=np.int32), pa.array([], pa.string())
     if not len(dictionary):  # nothing but blanks: what pandas makes of missing values alone
         return pd.Categorical.from_codes(np.full(len(column), -1, dtype=np.int8), dtype=pd.Categorical([None]).dtype, validate=False)
-    dtype = _codes_dtype(len(dictionary))
+    dtype = codes_dtype(len(dictionary))
     codes = np.empty(len(column), dtype=dtype)
     start = offset = 0
     for chunk, first in zip(chunks, present):

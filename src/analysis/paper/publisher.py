@@ -36,8 +36,8 @@ import numpy as np
 import pandas as pd
 
 from ..disclosure import (
-    _DERIVED_NAMES,
-    _FROM_OBSERVED,
+    DERIVED_COLUMNS,
+    FROM_OBSERVED_COLUMNS,
     DisclosureLog,
     apply_disclosure_control,
     check_model_dof,
@@ -105,7 +105,7 @@ class Publisher:
         published = publish_rates(table, self.log, name=name, numerator=numerator, denominator=denominator,
                                   labels=list(keys), threshold=self.threshold, partition=partition,
                                   partition_by=partition_by, rounding=self.rounding)
-        derived = [c for c in _DERIVED_NAMES if c in table.columns]
+        derived = [c for c in DERIVED_COLUMNS if c in table.columns]
         return self._register(name, table, published, keys, (denominator, numerator), derived, population, complete, "rates",
                               ("n", "events"))
 
@@ -118,7 +118,7 @@ class Publisher:
         for col in ("expected", "expected_rate"):
             if col in published.columns:
                 published[col] = published[col].astype("Float64").mask(hidden)
-        derived = [c for c in (*_FROM_OBSERVED, "expected", "expected_rate") if c in table.columns]
+        derived = [c for c in (*FROM_OBSERVED_COLUMNS, "expected", "expected_rate") if c in table.columns]
         return self._register(name, table, published, keys, ("n", "observed"), derived, population, complete, "oe",
                               ("n", "events"))
 
