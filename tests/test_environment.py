@@ -31,3 +31,23 @@ def test_ci_runs_make_test_and_make_test_runs_strict_nbval():
     makefile = (REPO / "Makefile").read_text()
     test_recipe = makefile.split("\ntest:")[1].split("\n\n")[0]
     assert "--nbval " in test_recipe and "--nbval-lax" not in test_recipe
+
+
+def test_environment_yml_pins_the_versions_of_constraints_txt():
+    """The conda route installs the versions the committed notebooks were run with, or strict nbval fails."""
+    pinned = {}
+    for line in (REPO / "constraints.txt").read_text().splitlines():
+        if "==" in line and not line.startswith("#"):
+            name, version = line.split("==")
+            pinned[_name(name)] = version.strip()
+    dependencies = (REPO / "environment.yml").read_text().split("dependencies:", 1)[1]
+    checked = 0
+    for line in dependencies.splitlines():
+        m = re.match(r"^\s*-\s+([A-Za-z0-9_.\-]+)\s*(==|=|>=|<=|~=)?\s*([^\s#]*)", line)
+        if not m or m.group(1) in ("python", "pip", "-e") or line.strip().startswith("- -e") or m.group(1).endswith(":"):
+            continue
+        name = _name(m.group(1))
+        assert m.group(2) in ("=", "=="), f"environment.yml: pin {name} to {pinned.get(name)} as in constraints.txt"
+        assert m.group(3) == pinned[name], f"environment.yml pins {name} {m.group(3)}; constraints.txt has {pinned[name]}"
+        checked += 1
+    assert checked >= 25

@@ -29,12 +29,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from .paths import REPO_ROOT, REPORTS_DIR
+from .paths import NOTEBOOK_DIR, REPORTS_DIR
 
 __all__ = ["discover_notebooks", "papers_for", "execute_notebook", "export_html", "print_pdf", "build_reports",
            "refresh_notebook", "BuildError", "TEMPLATE_DIR"]
 
-NOTEBOOK_DIR: Path = REPO_ROOT / "notebooks"
 TEMPLATE_DIR: Path = Path(__file__).resolve().parent / "paper" / "templates"
 """nbconvert templates of the papers (``evidence``)."""
 

@@ -128,7 +128,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, ndtri
 
-from ..paths import REPO_ROOT
+from ..paths import EXAMPLES_DIR
 
 __all__ = [
     "generate_extract",
@@ -142,7 +142,7 @@ __all__ = [
 DEFAULT_SEED: int = 20192021
 """Seed of the committed extract."""
 
-EXAMPLE_DIR: Path = REPO_ROOT / "examples" / "rearrest"
+EXAMPLE_DIR: Path = EXAMPLES_DIR / "rearrest"
 """Where ``python -m analysis.examples.rearrest`` writes by default."""
 
 COLUMNS: tuple[str, ...] = (
