@@ -173,3 +173,9 @@ def test_several_confidence_levels_are_honoured_not_dropped():
     wide = table[table["confidence"] == 0.998].set_index("statistic")
     narrow = single.set_index("statistic")
     assert (wide["lower"] < narrow["lower"]).all() and (wide["upper"] > narrow["upper"]).all()
+
+
+def test_all_lists_everything_the_package_exports():
+    tree = ast.parse((PACKAGE / "__init__.py").read_text(encoding="utf-8"))
+    imported = {a.asname or a.name for node in tree.body if isinstance(node, ast.ImportFrom) for a in node.names}
+    assert imported <= set(analysis.__all__), f"add to analysis.__all__: {sorted(imported - set(analysis.__all__))}"
