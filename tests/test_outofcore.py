@@ -102,3 +102,15 @@ def test_study_features_not_yet_out_of_core_are_refused_in_words(rows, tmp_path)
     with pytest.raises(CohortError, match=r"does not support \[derive\] and \[filter\] yet") as err:
         cohort_cells(path, {"derive": {"unemployed": "0"}, "filter": {"keep": "sex == 'Male'"}})
     assert "load_cohort" in err.value.problems[0].fix
+
+
+def test_a_glob_of_parts_is_one_extract(rows, tmp_path):
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    rows.iloc[:1000].to_parquet(folder / "part-0.parquet", index=False)
+    rows.iloc[1000:].to_parquet(folder / "part-1.parquet", index=False)
+    whole = tmp_path / "extract.parquet"
+    rows.to_parquet(whole, index=False)
+    cells = cohort_cells(folder / "*.parquet")
+    pd.testing.assert_frame_equal(cells, cohort_cells(whole), check_exact=False, rtol=0, atol=1e-9)
+    assert cells.attrs["rows"] == len(rows)

@@ -26,6 +26,7 @@ Examples
 
 from __future__ import annotations
 
+import glob
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -83,6 +84,11 @@ def _as_text(value: Any) -> str:
     return str(value).strip()
 
 
+def _is_pattern(path: Path) -> bool:
+    """A glob pattern (several files of one extract, e.g. ``parts/*.parquet``) rather than one file."""
+    return any(ch in str(path) for ch in "*?[")
+
+
 def _source(path: Path, study: Study, *, row_numbers: bool) -> str:
     """The extract as a DuckDB table function (every CSV cell as text, like :func:`analysis.load_cohort`)."""
     suffix = path.suffix.lower()
@@ -91,7 +97,8 @@ def _source(path: Path, study: Study, *, row_numbers: bool) -> str:
     if suffix in {".csv", ".txt", ".tsv"}:
         delimiter = study.delimiter
         if delimiter is None:
-            with path.open("r", encoding="utf-8", errors="replace") as handle:
+            first = Path(sorted(glob.glob(str(path)))[0]) if _is_pattern(path) else path
+            with first.open("r", encoding="utf-8", errors="replace") as handle:
                 header = handle.readline()
             delimiter = max(_DELIMITERS, key=header.count)
         return (f"read_csv({_literal(str(path))}, delim = {_literal(delimiter)}, header = true, all_varchar = true, "
@@ -165,7 +172,9 @@ def cohort_cells(
     path
         The extract: Parquet (``.parquet``, ``.pq``) or CSV (``.csv``,
         ``.txt``, ``.tsv``; delimiter from the study file, else the commonest
-        of ``, ; tab |`` in the header; every cell read as text).
+        of ``, ; tab |`` in the header; every cell read as text). A glob
+        pattern such as ``parts/*.parquet`` reads several files as one
+        extract (row numbers in problems then count within each file).
     study
         A study file, :class:`~analysis.study.Study` or structure: its
         ``[columns]`` renames and ``[values]`` recodes are applied in SQL.
@@ -223,7 +232,7 @@ def cohort_cells(
     policy = missing_flags or spec.missing_flags
     if policy not in _POLICIES:
         raise ValueError(f"missing_flags must be one of {_POLICIES}, not {policy!r}")
-    if not path.exists():
+    if not (path.exists() or (_is_pattern(path) and glob.glob(str(path)))):
         raise CohortError(source, [Problem("(file)", "the file does not exist", fix="check the path")])
 
     spill = Path(temp_directory) if temp_directory is not None else Path(tempfile.mkdtemp(prefix="analysis-duckdb-"))
