@@ -114,3 +114,11 @@ def test_a_glob_of_parts_is_one_extract(rows, tmp_path):
     cells = cohort_cells(folder / "*.parquet")
     pd.testing.assert_frame_equal(cells, cohort_cells(whole), check_exact=False, rtol=0, atol=1e-9)
     assert cells.attrs["rows"] == len(rows)
+
+
+def test_an_unreadable_file_is_a_problem_in_words(tmp_path):
+    path = tmp_path / "broken.parquet"
+    path.write_bytes(b"not a parquet file")
+    with pytest.raises(CohortError, match="DuckDB could not read it") as err:
+        cohort_cells(path)
+    assert err.value.problems[0].column == "(file)"

@@ -241,6 +241,12 @@ def cohort_cells(
     con.execute("SET enable_progress_bar = false")  # a library does not print
     try:
         return _cells(con, path, spec, policy)
+    except duckdb.Error as exc:  # an unreadable file, or more memory than the limit: said in words, not a traceback
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        fix = (f"raise memory_limit above {memory_limit!r}, or give temp_directory a disk with more room"
+               if isinstance(exc, duckdb.OutOfMemoryException)
+               else "check that the file is a complete Parquet or CSV export of the extract")
+        raise CohortError(source, [Problem("(file)", f"DuckDB could not read it ({message})", fix=fix)]) from None
     finally:
         con.close()
         if temp_directory is None:
