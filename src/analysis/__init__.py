@@ -42,6 +42,7 @@ from .diagnostics import (
 from .disclosure import DisclosureLog, apply_disclosure_control, check_model_dof, publish_observed_expected, publish_rates, suppress_counts, suppress_crosstab, suppress_rates
 from .expected_uncertainty import oe_with_model_uncertainty
 from .spc import data_lag, oe_by_period, p_chart, rates_by_period, special_causes, variation_and_assurance, xmr_chart
+from .outofcore import cohort_cells
 from .impact import balance, common_support, impact_sentence, ipw_att, jdl_caveats, match_nearest, match_weights, matched_effect, propensity_scores, simulate_intervention
 
 __all__ = [
@@ -85,6 +86,7 @@ __all__ = [
     "funnel_plot",
     "funnel_units",
     "attributable_fractions",
+    "cohort_cells",
     "paf_sentences",
     "calibration",
     "calibration_plot",

@@ -63,9 +63,16 @@ __all__ = [
     "validate_cohort",
     "read_mapping",
     "age_bands_from_edges",
+    "not_binary_problem",
+    "binary_missing_problem",
+    "category_missing_problem",
+    "expected_problem",
+    "structure_problems",
+    "MAX_EXAMPLES",
 ]
 
-_MAX_EXAMPLES = 5
+MAX_EXAMPLES = 5
+"""How many row numbers and example values a problem shows."""
 _TRUE_WORDS = {"1", "1.0", "true"}
 _FALSE_WORDS = {"0", "0.0", "false"}
 _RESOLVED = "analysis-resolved-study"
@@ -114,8 +121,8 @@ def _rows(mask: pd.Series | np.ndarray) -> tuple[int, ...]:
     step = 1 << 16
     for start in range(0, len(mask), step):
         hits = np.flatnonzero(mask[start:start + step])
-        found.extend(int(p) + start + 1 for p in hits[:_MAX_EXAMPLES - len(found)])
-        if len(found) == _MAX_EXAMPLES:
+        found.extend(int(p) + start + 1 for p in hits[:MAX_EXAMPLES - len(found)])
+        if len(found) == MAX_EXAMPLES:
             break
     return tuple(found)
 
@@ -130,7 +137,7 @@ def _examples(series: pd.Series, mask: pd.Series | np.ndarray) -> tuple[str, ...
         t = _text(v)
         if t not in out:
             out.append(t)
-        if len(out) == _MAX_EXAMPLES:
+        if len(out) == MAX_EXAMPLES:
             break
     return tuple(out)
 
@@ -359,6 +366,69 @@ def _filter(frame: pd.DataFrame, expression: str | None, problems: list[Problem]
     return None
 
 
+# --------------------------------------------------------------------------- problems
+# What each check says, in one place: validate_cohort (in memory) and analysis.outofcore (in SQL) report
+# the same problems in the same words.
+
+
+def not_binary_problem(column: str, n_rows: int, rows: tuple[int, ...], examples: tuple[str, ...]) -> Problem:
+    """A 0/1 column (the outcome or a flag) holds other values."""
+    return Problem(column, "values are not 0/1", n_rows, rows, examples,
+                   f"recode them in the study file, e.g. [values.{column}] Y = 1 and N = 0")
+
+
+def binary_missing_problem(column: str, n_rows: int, rows: tuple[int, ...]) -> Problem:
+    """The outcome, or a flag under ``missing_flags = "error"``, is missing."""
+    return Problem(
+        column,
+        "values are missing" if column != OUTCOME else "the outcome is missing",
+        n_rows,
+        rows,
+        fix=(
+            "every person needs an outcome (0/1); drop people whose follow-up is not complete, e.g. with [filter] keep"
+            if column == OUTCOME
+            else "record the flag, or set [options] missing_flags = \"absent\" (not recorded = 0) or \"keep\""
+        ),
+    )
+
+
+def category_missing_problem(column: str, n_rows: int, rows: tuple[int, ...]) -> Problem:
+    """A categorical column (area, sex, age band, offence group, period) has blanks."""
+    return Problem(column, "values are missing", n_rows, rows,
+                   fix=f"every row needs a {column}: recode blanks in the study file, e.g. [values.{column}] \"\" = \"Not recorded\", "
+                       "or drop the rows with [filter] keep")
+
+
+def expected_problem(kind: str, n_rows: int, rows: tuple[int, ...], examples: tuple[str, ...] = ()) -> Problem:
+    """The supplied expected probability: ``kind`` is ``"not_number"``, ``"outside"`` or ``"missing"``."""
+    if kind == "not_number":
+        return Problem("expected", "values are not numbers", n_rows, rows, examples, "give the expected probability as a number between 0 and 1")
+    if kind == "outside":
+        return Problem("expected", "probabilities are outside [0, 1]", n_rows, rows, examples,
+                       "give probabilities (0-1), not percentages; divide a percentage by 100 in [derive]")
+    if kind == "missing":
+        return Problem("expected", "values are missing", n_rows, rows,
+                       fix="supply an expected probability for every row, or drop the column and let a case-mix model set expected rates")
+    raise ValueError(f"kind must be 'not_number', 'outside' or 'missing', not {kind!r}")
+
+
+def structure_problems(columns: list[str], study: Study) -> list[Problem]:
+    """Problems with the columns themselves: no outcome, declared flags absent, no flag at all."""
+    problems: list[Problem] = []
+    have = ", ".join(map(str, columns[:15])) + (" ..." if len(columns) > 15 else "")
+    if OUTCOME not in columns:
+        problems.append(Problem(OUTCOME, f"the outcome column is missing (the file has: {have})",
+                                fix=f"rename your 0/1 outcome column to {OUTCOME!r} in the study file's [columns], e.g. \"Reoffended (Y/N)\" = \"{OUTCOME}\""))
+    undeclared = [f for f in study.extra_flags if f not in columns]
+    if undeclared:
+        problems.append(Problem(", ".join(undeclared), "declared in [flags] but not in the data",
+                                fix=f"rename a column to it in [columns], derive it in [derive], or remove it from [flags] (the file has: {have})"))
+    if not flags_in(columns, study.extra_flags):
+        problems.append(Problem("(flags)", f"no risk flag column found (the file has: {have})",
+                                fix="rename a 0/1 column to one of " + ", ".join(FLAGS) + " in [columns], or declare your own in [flags]"))
+    return problems
+
+
 # --------------------------------------------------------------------------- validation
 
 
@@ -399,31 +469,10 @@ def _binary(series: pd.Series, column: str, problems: list[Problem], *, allow_mi
     verdicts = _binary_verdicts(series)
     bad = verdicts == _OTHER
     if bad.any():
-        problems.append(
-            Problem(
-                column,
-                "values are not 0/1",
-                int(np.count_nonzero(bad)),
-                _rows(bad),
-                _examples(series, bad),
-                f"recode them in the study file, e.g. [values.{column}] Y = 1 and N = 0",
-            )
-        )
+        problems.append(not_binary_problem(column, int(np.count_nonzero(bad)), _rows(bad), _examples(series, bad)))
     missing = verdicts == _MISSING
     if not allow_missing and missing.any():
-        problems.append(
-            Problem(
-                column,
-                "values are missing" if column != OUTCOME else "the outcome is missing",
-                int(np.count_nonzero(missing)),
-                _rows(missing),
-                fix=(
-                    "every person needs an outcome (0/1); drop people whose follow-up is not complete, e.g. with [filter] keep"
-                    if column == OUTCOME
-                    else "record the flag, or set [options] missing_flags = \"absent\" (not recorded = 0) or \"keep\""
-                ),
-            )
-        )
+        problems.append(binary_missing_problem(column, int(np.count_nonzero(missing)), _rows(missing)))
     unknown = verdicts > _ONE  # missing or not 0/1
     verdicts[unknown] = 0
     return pd.Series(pd.arrays.IntegerArray(verdicts, unknown), index=series.index)
@@ -457,11 +506,7 @@ def _categorical(series: pd.Series, column: str, problems: list[Problem]) -> pd.
     result = _spread(table.astype(dtype), codes, -1)
     missing = result == -1
     if missing.any():
-        problems.append(
-            Problem(column, "values are missing", int(np.count_nonzero(missing)), _rows(missing),
-                    fix=f"every row needs a {column}: recode blanks in the study file, e.g. [values.{column}] \"\" = \"Not recorded\", "
-                        "or drop the rows with [filter] keep")
-        )
+        problems.append(category_missing_problem(column, int(np.count_nonzero(missing)), _rows(missing)))
     categorical = pd.Categorical.from_codes(result, dtype=pd.CategoricalDtype(levels), validate=False)
     return pd.Series(categorical, index=series.index, name=column)
 
@@ -536,18 +581,8 @@ def validate_cohort(
         raise ValueError(f"missing_flags must be one of {MISSING_FLAG_POLICIES}, not {missing_flags!r}")
     problems: list[Problem] = []
     out = frame.reset_index(drop=True)  # copy-on-write: columns are replaced below, the caller's frame is not touched
-    have = ", ".join(map(str, frame.columns[:15])) + (" ..." if frame.shape[1] > 15 else "")
-    if OUTCOME not in out:
-        problems.append(Problem(OUTCOME, f"the outcome column is missing (the file has: {have})",
-                                fix=f"rename your 0/1 outcome column to {OUTCOME!r} in the study file's [columns], e.g. \"Reoffended (Y/N)\" = \"{OUTCOME}\""))
-    undeclared = [f for f in study.extra_flags if f not in out]
-    if undeclared:
-        problems.append(Problem(", ".join(undeclared), "declared in [flags] but not in the data",
-                                fix=f"rename a column to it in [columns], derive it in [derive], or remove it from [flags] (the file has: {have})"))
+    problems.extend(structure_problems(list(frame.columns), study))
     flags = flags_in(out, study.extra_flags)
-    if not flags:
-        problems.append(Problem("(flags)", f"no risk flag column found (the file has: {have})",
-                                fix="rename a 0/1 column to one of " + ", ".join(FLAGS) + " in [columns], or declare your own in [flags]"))
     not_recorded: dict[str, int] = {}
 
     if OUTCOME in out:
@@ -576,11 +611,11 @@ def validate_cohort(
         not_number = np.isnan(values) & ~missing
         outside = (values < 0) | (values > 1)
         if not_number.any():
-            problems.append(Problem("expected", "values are not numbers", int(np.count_nonzero(not_number)), _rows(not_number), _examples(raw, not_number), "give the expected probability as a number between 0 and 1"))
+            problems.append(expected_problem("not_number", int(np.count_nonzero(not_number)), _rows(not_number), _examples(raw, not_number)))
         if outside.any():
-            problems.append(Problem("expected", "probabilities are outside [0, 1]", int(np.count_nonzero(outside)), _rows(outside), _examples(raw, outside), "give probabilities (0-1), not percentages; divide a percentage by 100 in [derive]"))
+            problems.append(expected_problem("outside", int(np.count_nonzero(outside)), _rows(outside), _examples(raw, outside)))
         if missing.any():
-            problems.append(Problem("expected", "values are missing", int(np.count_nonzero(missing)), _rows(missing), fix="supply an expected probability for every row, or drop the column and let a case-mix model set expected rates"))
+            problems.append(expected_problem("missing", int(np.count_nonzero(missing)), _rows(missing)))
         out["expected"] = expected.astype(float)
     if "reoffences" in out:
         raw = out["reoffences"]

@@ -69,6 +69,7 @@ def expected_probabilities(
     outcome: str = OUTCOME,
     interactions: Iterable[Any] = (),
     name: str = "expected",
+    trials: str | None = None,
 ) -> pd.Series:
     """Expected probability of reoffending for each row of ``predict_on`` from a case-mix model.
 
@@ -93,6 +94,13 @@ def expected_probabilities(
         Optional pairs of case-mix terms, e.g. ``[("sex", "age_band")]``.
     name
         Name of the returned Series.
+    trials
+        When ``fit_on`` and ``predict_on`` are cells of people (e.g. from
+        :func:`analysis.outofcore.cohort_cells`), the column counting the
+        people in each cell; ``outcome`` then counts those who reoffended.
+        The model is the one fitted on the people (see
+        :func:`analysis.fit_flags_model`), and the result is each cell's
+        probability: its expected count is ``trials x probability``.
 
     Returns
     -------
@@ -121,21 +129,22 @@ def expected_probabilities(
     missing = [c for c in casemix if c not in predict_on.columns]
     if missing:
         raise KeyError(f"case-mix column(s) not in predict_on: {missing}")
-    model = fit_logistic(fit_on, casemix, outcome=outcome, interactions=interactions, firth="auto")
+    model = fit_logistic(fit_on, casemix, outcome=outcome, interactions=interactions, firth="auto", trials=trials)
     values = model.predict(predict_on).to_numpy()
     out = pd.Series(values, index=predict_on.index, name=name, dtype=float, copy=False)
     fit_periods, target_periods = _periods(fit_on), _periods(predict_on)
     period = " + ".join(fit_periods) if fit_periods else "(no period column)"
     internal = (fit_on is predict_on) or (bool(fit_periods) and fit_periods == target_periods and len(fit_on) == len(predict_on))
+    unscored_people = np.isnan(values) if trials is None else np.where(np.isnan(values), predict_on[trials].to_numpy(dtype=float), 0.0)
     used = list(model.design.variables)
     inter = [f"{a}:{b}" for a, b in model.design.interactions]
-    n_unscored = int(np.isnan(values).sum())
+    n_unscored = int(unscored_people.sum())
     description = (
         f"Expected from a logistic case-mix model ({' + '.join(used + inter) or 'intercept only'}) "
         f"fitted on {period} ({model.nobs:,} people)"
         + (", applied to the same data (internal standardisation: O/E = 1 overall and for every in-model grouping)" if internal
            else f", applied to {' + '.join(target_periods) or 'the target rows'}")
-        + (f"; {n_unscored:,} rows with a case mix not seen in the fit are unscored" if n_unscored else "")
+        + (f"; {n_unscored:,} {'rows' if trials is None else 'people'} with a case mix not seen in the fit are unscored" if n_unscored else "")
         + "."
     )
     out.attrs.update(

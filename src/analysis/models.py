@@ -413,14 +413,33 @@ class FlagsModel:
         return out
 
 
+def _cell_counts(frame: pd.DataFrame, outcome: str, trials: str) -> tuple[np.ndarray, np.ndarray]:
+    """Successes and trials of cells given as counts: whole numbers with 0 <= successes <= trials (NaN: missing)."""
+    s = pd.to_numeric(frame[outcome], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    n = pd.to_numeric(frame[trials], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isnan(s) & ~np.isnan(n) & ((s < 0) | (n < 0) | (s > n) | (s % 1 != 0) | (n % 1 != 0))
+    if bad.any():
+        raise ValueError(f"with trials={trials!r}, '{outcome}' must count the people with the outcome in each cell: "
+                         f"whole numbers between 0 and '{trials}' ({int(bad.sum()):,} cell(s) are not)")
+    return s, n
+
+
 def _prepare(frame: pd.DataFrame, outcome: str, terms: Sequence[str], interactions: Sequence[tuple[str, str]],
-             reference: Mapping[str, Any], offset: str | None) -> tuple[Design, Units, list[str]]:
+             reference: Mapping[str, Any], offset: str | None, trials: str | None = None) -> tuple[Design, Units, list[str]]:
     notes: list[str] = []
-    missing = [c for c in (outcome, *terms, *(offset and [offset] or [])) if c not in frame.columns]
+    missing = [c for c in (outcome, *terms, *(offset and [offset] or []), *(trials and [trials] or [])) if c not in frame.columns]
     if missing:
         raise KeyError(f"column(s) not in the data: {missing} (have: {list(frame.columns)[:20]})")
-    y = outcome_codes(frame, outcome)
-    ok = ~np.isnan(y)
+    if trials is not None and offset is not None:
+        raise ValueError("an offset is per person: fit it on rows, not on cells with trials")
+    weights: np.ndarray | None = None
+    if trials is None:
+        y = outcome_codes(frame, outcome)
+        ok = ~np.isnan(y)
+    else:
+        y, weights = _cell_counts(frame, outcome, trials)
+        ok = ~np.isnan(y) & ~np.isnan(weights) & (np.nan_to_num(weights) > 0)
     variables: dict[str, Variable] = {}
     codes: dict[str, np.ndarray] = {}
     dropped: list[str] = []
@@ -436,7 +455,10 @@ def _prepare(frame: pd.DataFrame, outcome: str, terms: Sequence[str], interactio
     if off is not None:
         ok &= ~np.isnan(off)
     all_ok = bool(ok.all())
-    n_missing = 0 if all_ok else int((~ok).sum())
+    if weights is None:
+        n_missing = 0 if all_ok else int((~ok).sum())
+    else:  # people in the cells left out (cells of no people are not missing anything)
+        n_missing = int(np.nan_to_num(weights[~ok]).sum())
     if n_missing:
         notes.append(f"{n_missing:,} row(s) with a missing outcome or term were left out")
     # drop terms with a single level among complete rows
@@ -469,8 +491,29 @@ def _prepare(frame: pd.DataFrame, outcome: str, terms: Sequence[str], interactio
         if a not in terms or b not in terms:
             raise ValueError(f"interaction {a}:{b} names a variable that is not a model term ({list(terms)})")
     design = Design(variables, inter, dropped)
-    units = make_units(codes, y, design, off, ok)
+    units = make_units(codes, y, design, off, ok) if weights is None else _cell_units(codes, y, weights, design, ok)
     return design, units, notes
+
+
+def _cell_units(codes: dict[str, np.ndarray], successes: np.ndarray, trials: np.ndarray, design: Design, ok: np.ndarray) -> Units:
+    """Units from cells given as counts: cells that share a pattern of the kept terms are merged.
+
+    With every term categorical this gives exactly the cells (in the same
+    order) that :func:`analysis.design.make_units` finds from the rows, so the
+    fit is the same; with a numeric term each given cell is a unit.
+    """
+    rows = np.flatnonzero(ok)
+    sub = {k: v[rows] for k, v in codes.items()}
+    s, n = successes[rows], trials[rows]
+    inverse = np.full(ok.shape[0], -1, dtype=np.int64)
+    if design.grouped and design.variables:
+        inv, _, data, _ = cell_keys(sub, design)
+        size = int(inv.max()) + 1 if inv.size else 0
+        inverse[rows] = inv
+        return Units(data, np.bincount(inv, weights=n, minlength=size), np.bincount(inv, weights=s, minlength=size),
+                     None, inverse, True)
+    inverse[rows] = np.arange(rows.size)
+    return Units(sub, n.astype(float), s.astype(float), None, inverse, True)
 
 
 def _fit_units(design: Design, units: Units, *, firth: bool | str, confidence: float, flags: Sequence[str],
@@ -561,12 +604,14 @@ def fit_logistic(
     confidence: float = 0.95,
     flags: Sequence[str] = (),
     check_separation: bool = True,
+    trials: str | None = None,
 ) -> FlagsModel:
     """Fit a logistic regression of ``outcome`` on ``terms`` (cells when all categorical).
 
     The general engine behind :func:`fit_flags_model` and
     :func:`analysis.expected_probabilities`; see :func:`fit_flags_model` for
-    the arguments.
+    the arguments, including ``trials`` (a frame of cells with counts, such
+    as :func:`analysis.outofcore.cohort_cells` gives).
 
     Examples
     --------
@@ -576,8 +621,12 @@ def fit_logistic(
     >>> df["reoffended"] = (rng.random(500) < 0.3 + 0.2 * df["x"]).astype(int)
     >>> fit_logistic(df, ["x"]).n_units
     2
+    >>> cells = df.groupby("x", as_index=False).agg(n=("reoffended", "size"), reoffended=("reoffended", "sum"))
+    >>> bool(np.allclose(fit_logistic(cells, ["x"], trials="n").params, fit_logistic(df, ["x"]).params, rtol=0, atol=1e-12))
+    True
     """
-    design, units, notes = _prepare(frame, outcome, list(terms), parse_interactions(interactions), dict(reference or {}), offset)
+    design, units, notes = _prepare(frame, outcome, list(terms), parse_interactions(interactions), dict(reference or {}), offset,
+                                    trials)
     return _fit_units(design, units, firth=firth, confidence=confidence, flags=flags, outcome=outcome,
                       notes=notes, check_separation=check_separation)
 
@@ -627,13 +676,16 @@ def fit_flags_model(
     offset: str | None = None,
     firth: bool | str = "auto",
     confidence: float = 0.95,
+    trials: str | None = None,
 ) -> FlagsModel:
     """Logistic regression of proven reoffending on the risk flags, adjusted for the case mix.
 
     Parameters
     ----------
     cohort
-        Typed cohort (see :func:`analysis.load_cohort`), one row per person.
+        Typed cohort (see :func:`analysis.load_cohort`), one row per person;
+        or, with ``trials``, one row per cell of people (e.g. from
+        :func:`analysis.outofcore.cohort_cells`).
     flags
         0/1 flag columns; each gets one coefficient.
     adjust
@@ -655,6 +707,14 @@ def fit_flags_model(
         ``True``: always; ``False``: never (separation is still reported).
     confidence
         Level of every interval.
+    trials
+        The column counting the people in each row when the rows are cells
+        (covariate patterns) rather than people; ``outcome`` then counts the
+        people with the outcome (whole numbers from 0 to ``trials``). Cells
+        that share a pattern of the model's terms are merged, so the fit is
+        the one on the people (the same coefficients, standard errors,
+        log-likelihood and notes; see docs/methods.md, logistic regression on
+        grouped data). Not with ``offset``, which is per person.
 
     Returns
     -------
@@ -686,7 +746,7 @@ def fit_flags_model(
     flags = [f for f in flags]
     adjust = [a for a in adjust if a not in flags]
     model = fit_logistic(cohort, [*flags, *adjust], outcome=outcome, interactions=interactions, reference=reference,
-                         offset=offset, firth=firth, confidence=confidence, flags=flags)
+                         offset=offset, firth=firth, confidence=confidence, flags=flags, trials=trials)
     model.unadjusted = _unadjusted(model, confidence)
     return model
 

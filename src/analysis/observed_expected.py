@@ -239,15 +239,17 @@ def _as_list(by: str | Sequence[str]) -> list[str]:
     return [by] if isinstance(by, str) else list(by)
 
 
-def _totals(cohort: pd.DataFrame, by: list[str], outcome: str, p: np.ndarray) -> pd.DataFrame:
+def _totals(cohort: pd.DataFrame, by: list[str], outcome: str, p: np.ndarray, trials: str | None = None) -> pd.DataFrame:
     work = cohort[by].copy()
     work["_y"] = pd.to_numeric(cohort[outcome]).astype(float).to_numpy()
-    work["_p"] = p
-    work["_v"] = p * (1 - p)
+    n = np.ones(len(cohort)) if trials is None else pd.to_numeric(cohort[trials]).to_numpy(dtype=float)
+    work["_n"] = n
+    work["_p"] = n * p
+    work["_v"] = n * p * (1 - p)
     keep = work[by].notna().all(axis=1) & work["_y"].notna()
     work = work[keep]
     grouped = work.groupby(by, observed=True, sort=True, dropna=True)
-    table = grouped.agg(n=("_y", "size"), observed=("_y", "sum"), expected=("_p", "sum"), variance=("_v", "sum"))
+    table = grouped.agg(n=("_n", "sum"), observed=("_y", "sum"), expected=("_p", "sum"), variance=("_v", "sum"))
     table = table.reset_index()
     table = table[table["n"] > 0].reset_index(drop=True)
     table["n"] = table["n"].astype("int64")
@@ -336,6 +338,7 @@ def observed_vs_expected(
     ratio_method: str = "auto",
     compare_rest: bool = True,
     source: str | None = None,
+    trials: str | None = None,
 ) -> pd.DataFrame:
     """Observed against expected reoffending for each group, with intervals and a significance label.
 
@@ -375,6 +378,13 @@ def observed_vs_expected(
         Add the group-vs-rest comparison columns.
     source
         Description of the expected source, overriding the default.
+    trials
+        When the rows are cells of people with the same expected probability
+        (e.g. :func:`analysis.outofcore.cohort_cells` scored by
+        ``expected_probabilities(..., trials="n")``), the column counting the
+        people in each cell; ``outcome`` then counts those who reoffended, E
+        is the sum of ``trials x p`` and the variance of ``trials x p(1-p)``:
+        the table is the one from the people.
 
     Returns
     -------
@@ -401,7 +411,7 @@ def observed_vs_expected(
     [[1.1622, 1.0168, 1.3225]]
     """
     by = _as_list(by)
-    missing = [c for c in [*by, outcome] if c not in cohort]
+    missing = [c for c in [*by, outcome, *([trials] if trials else [])] if c not in cohort]
     if missing:
         raise KeyError(f"the cohort has no column(s) {missing}")
     if isinstance(expected, pd.Series) and expected.attrs.get("internal"):
@@ -411,8 +421,9 @@ def observed_vs_expected(
     if unscored.any():
         cohort = cohort.loc[~unscored]
         p = p[~unscored]
-        src += f" ({int(unscored.sum()):,} rows without an expected probability left out)"
-    table = _totals(cohort, by, outcome, p)
+        left = int(unscored.sum()) if trials is None else int(cohort.loc[unscored, trials].sum())
+        src += f" ({left:,} {'rows' if trials is None else 'people'} without an expected probability left out)"
+    table = _totals(cohort, by, outcome, p, trials)
     if table.empty:
         raise ValueError("no rows with the grouping columns recorded")
     table.insert(len(by), "group", group_label(table, by))
