@@ -306,8 +306,8 @@ def spc_chart(
 
     Each panel is a dict with ``periods`` (labels, in time order), ``value``,
     ``centre``, ``lower`` and ``upper`` (process limits, one per point),
-    ``special`` (bool per point: a special cause), and optionally ``title``
-    and ``target``. Points of special cause are drawn larger, in orange;
+    ``special`` (bool per point: a special cause), and optionally ``title``,
+    ``target`` and ``target_label`` (the legend's name for the target line). Points of special cause are drawn larger, in orange;
     the target is a dotted green line. Period labels are rotated, and
     thinned when there are many, so they never overlap.
 
@@ -338,7 +338,8 @@ def spc_chart(
         ax.step(x, np.asarray(panel["lower"], dtype=float) * scale, where="mid", color="0.55", linestyle="--", linewidth=1)
         target = panel.get("target")
         if target is not None and not np.isnan(target):
-            ax.axhline(float(target) * scale, color=COLOURS[2], linestyle=":", linewidth=1.6, label="Target")
+            ax.axhline(float(target) * scale, color=COLOURS[2], linestyle=":", linewidth=1.6,
+                       label=chart_text(panel.get("target_label") or "Target"))
         ax.plot(x, value, "-o", color=COLOURS[0], markersize=4, linewidth=1.2, label="Value", zorder=3)
         if special.any():
             ax.plot(x[special], value[special], "o", color=COLOURS[1], markersize=8, label="Special cause", zorder=4)
@@ -348,7 +349,8 @@ def spc_chart(
                       ha="right" if len(ticks) > 4 else "center")
         if panel.get("title"):
             ax.set_title(_wrap(panel["title"], 50), fontsize=10, loc="left")
-        ax.set_ylabel(chart_text(ylabel))
+        if n_panels == 1:
+            ax.set_ylabel(_wrap(ylabel, 40))
         ax.grid(axis="y", color="0.88", linewidth=0.8)
         ax.set_axisbelow(True)
         for side in ("top", "right"):
@@ -356,7 +358,9 @@ def spc_chart(
         flagged = [periods[i] for i in np.flatnonzero(special)]
         name = f"{panel['title']}: " if panel.get("title") else ""
         text = (f"{name}centre line {_fmt(float(np.asarray(panel['centre'], dtype=float)[-1]), percent)}"
-                + (f", target {_fmt(float(target), percent)}" if target is not None and not np.isnan(target) else ""))
+                + ("" if target is None or np.isnan(target) else
+                   f", reference line {_fmt(float(target), percent)} ({panel['target_label']})" if panel.get("target_label")
+                   else f", target {_fmt(float(target), percent)}"))
         text += (f"; {len(flagged)} point{'s' if len(flagged) != 1 else ''} of special cause ({', '.join(flagged)})" if flagged
                  else "; no point of special cause")
         alt_parts.append(text)
@@ -367,6 +371,8 @@ def spc_chart(
                 handles.append(h)
                 labels.append(lab)
     fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False, bbox_to_anchor=(0.5, -0.02))
+    if n_panels > 1:  # one axis label for the grid: per-panel labels would run into the panel beside them
+        fig.supylabel(_wrap(ylabel, 60), fontsize=10)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
     png = to_png(fig)
     first = str(panels[0]["periods"][0])

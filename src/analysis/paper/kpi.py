@@ -67,8 +67,8 @@ def kpi_periods(cohort: pd.DataFrame, kpi: Kpi) -> tuple[pd.DataFrame, str, str 
     --------
     >>> c = pd.DataFrame({"d": pd.to_datetime(["2015-02-01", "2015-05-01", None]), "period": ["a", "a", "a"]})
     >>> frame, source, freq = kpi_periods(c, Kpi(date="d"))
-    >>> frame["kpi_period"].astype(str).tolist(), freq
-    (['2015Q1', '2015Q2', 'nan'], 'Q')
+    >>> frame["kpi_period"].tolist(), freq
+    (['2015Q1', '2015Q2', nan], 'Q')
     """
     if kpi.date is not None and kpi.date in cohort.columns and pd.api.types.is_datetime64_any_dtype(cohort[kpi.date]):
         periods = cohort[kpi.date].dt.to_period(kpi.freq)
@@ -515,11 +515,12 @@ class KpiPaper(Paper):
             chart = spc.special_causes(spc.xmr_chart(shown[["period", "ratio"]].rename(columns={"ratio": "value"})))
             s.add(self.figure(fg.spc_chart([{"periods": list(chart["period"]), "value": chart["value"], "centre": chart["centre"],
                                              "lower": chart["lower"], "upper": chart["upper"], "special": chart["special_cause"],
-                                             "target": 1.0}], ylabel="Observed / expected", percent=False,
+                                             "target": 1.0, "target_label": "O/E = 1 (the baseline)"}],
+                                           ylabel="Observed / expected", percent=False,
                                            what="observed/expected ratios", chart="XmR chart"),
                               html("XmR chart: observed against expected {} by {}, expected from {}", self.outcome_lower, self.unit,
                                    self.baseline_words),
-                              notes=[html("The dotted line is O/E = 1 (as the baseline); limits from the moving range.")]))
+                              notes=[html("The dotted line is O/E = 1, the baseline's own rates; limits from the moving range.")]))
             s.add(Paragraph(self.special_sentence(_Measure(KpiMeasure(), "O/E"), chart.assign(group=None))))
         t["ci"] = [tx.interval(a, b) for a, b in zip(t["ratio_lower"], t["ratio_upper"])]
         s.add(self.table(t, [Column("period", tx.capitalise(self.unit)), Column("n", "People", "count"),
