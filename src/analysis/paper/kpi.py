@@ -515,7 +515,7 @@ class KpiPaper(Paper):
             chart = spc.special_causes(spc.xmr_chart(shown[["period", "ratio"]].rename(columns={"ratio": "value"})))
             s.add(self.figure(fg.spc_chart([{"periods": list(chart["period"]), "value": chart["value"], "centre": chart["centre"],
                                              "lower": chart["lower"], "upper": chart["upper"], "special": chart["special_cause"],
-                                             "target": 1.0, "target_label": "O/E = 1 (the baseline)"}],
+                                             "target": 1.0, "target_label": "O/E = 1, the baseline"}],
                                            ylabel="Observed / expected", percent=False,
                                            what="observed/expected ratios", chart="XmR chart"),
                               html("XmR chart: observed against expected {} by {}, expected from {}", self.outcome_lower, self.unit,
