@@ -271,3 +271,32 @@ def test_an_empty_extra_column_passes_through_instead_of_crashing(rows, write_cs
     # an all-blank column has no categories; its (empty) blank mask was a float array and `~` raised a TypeError
     cohort = load_cohort(write_csv(rows.assign(notes="")))
     assert cohort["notes"].isna().all() and cohort["notes"].dtype == np.float64
+
+
+def test_the_kpi_date_column_becomes_dates_and_bad_dates_are_named(rows, write_csv):
+    from analysis.cohort import open_study
+
+    raw = rows.copy()
+    raw["Start"] = np.resize(["2015-01-31", "2015-04-02", ""], len(raw))
+    study = {"columns": {"Start": "start"}, "kpi": {"date": "start"}}
+    cohort = open_study(study, write_csv(raw)).cohort
+    assert pd.api.types.is_datetime64_any_dtype(cohort["start"])
+    assert cohort["start"].isna().sum() == (raw["Start"] == "").sum()  # a blank date is missing, not an error
+    assert cohort["start"].dropna().dt.strftime("%Y-%m-%d").isin(["2015-01-31", "2015-04-02"]).all()
+    raw["Start"] = np.resize(["2015-01-31", "31/01/2015"], len(raw))
+    with pytest.raises(CohortError) as info:
+        open_study(study, write_csv(raw))
+    problem = _problem(info.value, "start")
+    assert "not dates in the form YYYY-MM-DD" in problem.message and "31/01/2015" in str(info.value)
+    with pytest.raises(CohortError, match=r"\[kpi\] date names a column the data do not have"):
+        open_study({"kpi": {"date": "started"}}, write_csv(rows))
+
+
+def test_the_default_study_tracks_kpis_by_quarter_from_its_start_dates():
+    from analysis.cohort import open_study
+
+    data = open_study()
+    kpi = data.study.kpi
+    assert kpi.date == "cohort_start_date" and kpi.freq == "Q" and kpi.baseline == "2014-10/2015-09"
+    assert [(m.by, m.flag) for m in kpi.measures] == [(None, None), ("area", None), (None, "dv")]
+    assert data.cohort["cohort_start_date"].dt.to_period("Q").nunique() == 8

@@ -119,7 +119,7 @@ def test_file_format_semicolons_decimal_comma_utf8_small():
     text = data.decode("utf-8")
     assert not text.startswith("\ufeff") and "\r" not in text
     header, first = text.splitlines()[:2]
-    assert header.count(";") == 16 and "," not in header
+    assert header.count(";") == 17 and "," not in header
     employed = [line.split(";")[15] for line in text.splitlines()[1:]]
     assert all(re.fullmatch(r"[01],\d\d", v) for v in employed)  # "0,45", never "0.45"
 
@@ -128,15 +128,17 @@ def test_columns_are_the_systems_not_the_toolkits(raw):
     assert list(raw.columns) == [
         "ID", "Residence_Area", "Sex", "Age_At_Release", "Offence_Category", "Supervision_Status",
         "Supervision_Level", "Risk_Score", "Prior_Arrests", "Prior_DV_Arrest", "MH_Condition", "Gang_Member",
-        *DRUG_TESTS, "Pct_Days_Employed", "Rearrested_Within_3yrs",
+        *DRUG_TESTS, "Pct_Days_Employed", "Rearrested_Within_3yrs", "Release_Date",
     ]
     canonical = {"reoffended", "dv", "child_protection", "mental_health", "substance_misuse", "homeless",
                  "unemployed", "area", "sex", "age_band", "age", "offence_group", "period", "expected",
                  "reoffences", "person_id"}
     assert not canonical & set(raw.columns)
     lowered = " ".join(raw.columns).lower()
-    for absent in ("period", "cohort", "year", "date", "child", "protection", "homeless", "accommodation", "nfa"):
+    # no period column (one cohort); since issue 12 a release date (Release_Date), the KPI paper's date
+    for absent in ("period", "cohort", "year", "child", "protection", "homeless", "accommodation", "nfa"):
         assert absent not in lowered, absent
+    assert [c for c in raw.columns if "date" in c.lower()] == ["Release_Date"]
 
 
 def test_rows_ids_outcome(raw):
@@ -277,3 +279,22 @@ def test_area_11_is_clearly_above_its_case_mix(cohort):
     # the crude rates differ by case mix: area 3 (higher-risk mix) has a higher crude rate than area 6
     crude = cohort.groupby("area")["reoffended"].mean()
     assert crude[3] > crude[6]
+
+
+MAIN_EXTRACT_SHA256 = "79ac6da77bd6903a100fbb6b6f21784f5fed1aa6d1ad713909e5be79ea5e6121"
+"""examples/rearrest/extract.csv before Release_Date was added (main at d7afb51): the dates must change no other column."""
+
+
+def test_the_release_dates_change_no_other_column():
+    lines = EXTRACT.read_bytes().split(b"\n")
+    assert lines[0].endswith(b";Release_Date")
+    without = b"\n".join(line.rsplit(b";", 1)[0] if line else line for line in lines)
+    assert hashlib.sha256(without).hexdigest() == MAIN_EXTRACT_SHA256
+
+
+def test_the_example_tracks_the_rearrest_rate_by_quarter_of_release():
+    from analysis.cohort import open_study
+
+    data = open_study(EXAMPLE_DIR / "study.toml")
+    assert data.study.kpi.freq == "Q" and [m.flag for m in data.study.kpi.measures] == [None, "gang"]
+    assert data.cohort["release_date"].dt.to_period("Q").nunique() == 12

@@ -73,3 +73,37 @@ def test_round_trip_through_the_resolved_form():
 
     study = read_study(REPO_ROOT / "examples" / "rearrest" / "study.toml")
     assert study_from_dict(study.to_dict()) == study
+
+
+def test_the_kpi_section_is_read_with_its_defaults():
+    spec = {"kpi": {"date": "start", "frequency": "month", "baseline": "2015-01", "extracted": "2018-03-31",
+                    "measures": [{"label": "All"}, {"by": "area", "target_percent": 40}, {"flag": "dv", "improvement": "up"}]}}
+    kpi = study_from_mapping(spec).kpi
+    assert kpi.date == "start" and kpi.freq == "M" and kpi.baseline == "2015-01" and kpi.extracted == "2018-03-31"
+    assert [(m.label, m.by, m.flag, m.target, m.improvement) for m in kpi.measures] == [
+        ("All", None, None, None, "down"), (None, "area", None, 0.4, "down"), (None, None, "dv", None, "up")]
+    assert study_from_mapping({"kpi": {}}).kpi.measures[0].by is None  # no measures: the overall rate
+    assert study_from_mapping({}).kpi is None
+
+
+def test_every_problem_in_the_kpi_section_is_reported_at_once_with_its_fix():
+    spec = {"kpi": {"frequncy": "quarter", "frequency": "fortnight", "extracted": "31/03/2018", "waiting_months": -1,
+                    "measures": [{"flag": "gangs", "target_percent": 140, "improvement": "lower"},
+                                 {"by": "area", "flag": "dv"}, {"target": 0.4}]}}
+    with pytest.raises(CohortError) as info:
+        study_from_mapping(spec, source="s.toml")
+    text = str(info.value)
+    for phrase in ("[kpi] has an unknown key 'frequncy'", "frequency = 'fortnight' is not a frequency", "'quarter'",
+                   "extracted = '31/03/2018' is not a date", "YYYY-MM-DD", "waiting_months",
+                   "flag = 'gangs' is not a flag", "declared in [flags]", "target_percent = 140 is not a percentage",
+                   "improvement = 'lower' is not a direction", "has both by and flag",
+                   "[kpi.measures 3] has an unknown key 'target'"):
+        assert phrase in text, phrase
+
+
+def test_a_declared_flag_can_be_a_kpi_and_the_kpi_survives_the_round_trip():
+    from analysis.study import study_from_dict
+
+    study = study_from_mapping({"flags": {"gang": "Gang member"}, "kpi": {"measures": [{"flag": "gang", "target_percent": 35.5}]}})
+    assert study.kpi.measures[0].target == 0.355
+    assert study_from_dict(study.to_dict()) == study

@@ -107,3 +107,24 @@ def test_different_seed_still_calibrated():
     for row in _published_targets().itertuples():
         column = "reoffended" if row.measure == "actual_rate" else "expected"
         assert abs(100 * current.loc[group_mask(current, row.group), column].mean() - row.value) <= TOLERANCE_PP
+
+
+MAIN_COHORT_CSV_SHA256 = "5bebdf1ae4d3068ae0ab5eefe2cbb376084b131c420da822807b08d9c09b8077"
+"""data/synthetic/cohort.csv before cohort_start_date was added (main at d7afb51): the dates must change no other column."""
+
+
+def test_the_start_dates_change_no_other_column():
+    lines = (SYNTHETIC_DIR / "cohort.csv").read_bytes().split(b"\n")
+    assert lines[0].endswith(b",cohort_start_date")
+    without = b"\n".join(line.rsplit(b",", 1)[0] if line else line for line in lines)
+    assert hashlib.sha256(without).hexdigest() == MAIN_COHORT_CSV_SHA256
+
+
+def test_each_start_date_lies_in_its_period_and_is_spread_over_it():
+    cohort = pd.read_csv(SYNTHETIC_DIR / "cohort.csv", usecols=["period", "cohort_start_date"])
+    dates = pd.to_datetime(cohort["cohort_start_date"], format="%Y-%m-%d")
+    first = pd.to_datetime(cohort["period"].str[:7] + "-01")
+    last = pd.to_datetime(cohort["period"].str[8:] + "-01") + pd.offsets.MonthEnd(0)
+    assert ((dates >= first) & (dates <= last)).all()
+    quarters = dates.dt.to_period("Q").value_counts()
+    assert len(quarters) == 8 and quarters.min() > 1800  # about 2,000 people in each quarter

@@ -644,6 +644,12 @@ def validate_cohort(
                                     "keep one row per person and cohort period (the first index event in the period)"))
         out["person_id"] = pid
 
+    if study.kpi is not None and study.kpi.date is not None:  # the KPI paper's date column becomes dates
+        have = ", ".join(map(str, frame.columns[:15])) + (" ..." if frame.shape[1] > 15 else "")
+        parsed_dates = _dates(out, study.kpi.date, problems, have)
+        if parsed_dates is not None:
+            out[study.kpi.date] = parsed_dates
+
     # other columns pass through; wholly numeric ones become numbers (a risk score can enter the model)
     known = {OUTCOME, *flags, *CATEGORICAL, "expected", "reoffences", "person_id"}
     for column in [c for c in out.columns if c not in known]:
@@ -665,6 +671,42 @@ def validate_cohort(
     out.attrs["not_recorded"] = not_recorded
     out.attrs["flags"] = list(flags)
     return out
+
+
+def _dates(out: pd.DataFrame, column: str, problems: list[Problem], have: str) -> pd.Series | None:
+    """The ``[kpi] date`` column as dates (``datetime64``; a blank is missing), or None with a problem added.
+
+    Dates are read as ``YYYY-MM-DD`` (ISO 8601, a time of day allowed); any
+    other form is reported with examples and the fix.
+
+    Examples
+    --------
+    >>> problems = []
+    >>> _dates(pd.DataFrame({"d": ["2015-01-31", None]}), "d", problems, "d").dt.day.tolist(), problems
+    ([31.0, nan], [])
+    """
+    if column not in out:
+        problems.append(Problem(column, "[kpi] date names a column the data do not have",
+                                fix=f"rename the extract's date column to {column!r} in [columns], or name one of its columns (the file has: {have})"))
+        return None
+    values = out[column]
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        cats = pd.to_datetime(pd.Series([str(c).strip() for c in values.cat.categories], dtype=object), format="ISO8601", errors="coerce")
+        codes = values.cat.codes.to_numpy()
+        parsed = pd.Series(np.where(codes >= 0, cats.to_numpy()[np.maximum(codes, 0)], np.datetime64("NaT")), index=values.index)
+        parsed = pd.to_datetime(parsed)
+    else:
+        text = values.astype("string").str.strip().replace("", pd.NA)
+        parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
+    bad = parsed.isna() & ~_is_missing(values)
+    if bad.any():
+        problems.append(Problem(column, "values of the [kpi] date column are not dates in the form YYYY-MM-DD", int(bad.sum()),
+                                _rows(bad), _examples(values, bad),
+                                "write the dates as YYYY-MM-DD, or build the column in [derive] with date(...) (docs/expressions.md)"))
+        return None
+    return parsed
 
 
 def _check_model_columns(out: pd.DataFrame, study: Study, flags: list[str], problems: list[Problem]) -> None:

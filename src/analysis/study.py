@@ -4,7 +4,8 @@ A study file is TOML (``docs/study-file.md`` documents every key). It has the
 paper's words (``[study]``), the mapping of the file onto the toolkit's names
 (``[columns]``, ``[values.COLUMN]``, ``[derive]``), which rows to keep
 (``[filter]``), flags beyond the six (``[flags]``), what the adjusted model
-holds (``[model]``) and how to read the file (``[options]``). A mapping file,
+holds (``[model]``), the KPIs to track over time (``[kpi]``) and how to read
+the file (``[options]``). A mapping file,
 the older form, is a study file with only the mapping sections.
 
 :func:`read_study` checks the file itself (unknown sections and keys, wrong
@@ -23,14 +24,15 @@ from __future__ import annotations
 import datetime as _dt
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from .errors import CohortError, Problem
 from .schema import FLAG_LABELS, FLAGS, MISSING_FLAG_POLICIES
 
-__all__ = ["Study", "read_study", "study_from_mapping", "DEFAULT_OUTCOME", "PUBLISHED_REFERENCES", "OGRS3_AGE_EDGES"]
+__all__ = ["Study", "Kpi", "KpiMeasure", "read_study", "study_from_mapping", "DEFAULT_OUTCOME", "PUBLISHED_REFERENCES",
+           "OGRS3_AGE_EDGES", "KPI_FREQUENCIES"]
 
 DEFAULT_OUTCOME = "Proven reoffending within 12 months"
 
@@ -52,7 +54,68 @@ _MODEL_KEYS: dict[str, type] = {"flags": list, "adjust": list, "interactions": l
 _OPTION_KEYS: dict[str, type | tuple[type, ...]] = {
     "missing_flags": str, "delimiter": str, "decimal": str, "encoding": str, "sheet": str, "age_bands": list,
 }
-_SECTIONS = ("study", "columns", "values", "derive", "filter", "flags", "model", "options")
+_KPI_KEYS: dict[str, type | tuple[type, ...]] = {
+    "date": str, "frequency": str, "baseline": str, "extracted": (str, _dt.date), "waiting_months": int, "measures": list,
+}
+_MEASURE_KEYS: dict[str, type | tuple[type, ...]] = {
+    "label": str, "by": str, "flag": str, "target_percent": (int, float), "improvement": str,
+}
+_SECTIONS = ("study", "columns", "values", "derive", "filter", "flags", "model", "kpi", "options")
+
+KPI_FREQUENCIES: dict[str, str] = {
+    "month": "M", "quarter": "Q", "year": "Y", "financial quarter": "Q-MAR", "financial year": "Y-MAR",
+}
+"""``[kpi] frequency`` in words and the pandas period frequency it means (financial years end in March)."""
+
+
+@dataclass(frozen=True)
+class KpiMeasure:
+    """One KPI of ``[kpi]``: the outcome's rate overall, by a column (``by``) or among people with a flag (``flag``).
+
+    ``target_percent`` is the target as a percentage (None: no target);
+    ``improvement`` is ``"down"`` (lower is better, the default for
+    reoffending) or ``"up"``.
+
+    Examples
+    --------
+    >>> KpiMeasure(flag="dv", target_percent=40.0).target
+    0.4
+    """
+
+    label: str | None = None
+    by: str | None = None
+    flag: str | None = None
+    target_percent: float | None = None
+    improvement: str = "down"
+
+    @property
+    def target(self) -> float | None:
+        """The target as a proportion (the scale of a rate), or None."""
+        return None if self.target_percent is None else float(self.target_percent) / 100
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """The ``[kpi]`` section: how to cut time into periods, the KPIs to track and the baseline of the adjusted trend.
+
+    Examples
+    --------
+    >>> kpi = Kpi(date="cohort_start_date", frequency="quarter")
+    >>> kpi.freq, [m.label for m in kpi.measures]
+    ('Q', [None])
+    """
+
+    date: str | None = None
+    frequency: str = "quarter"
+    baseline: str | None = None
+    extracted: str | None = None
+    waiting_months: int | None = None
+    measures: tuple[KpiMeasure, ...] = (KpiMeasure(),)
+
+    @property
+    def freq(self) -> str:
+        """The pandas period frequency of ``frequency`` ("Q" for "quarter")."""
+        return KPI_FREQUENCIES[self.frequency]
 
 
 @dataclass(frozen=True)
@@ -97,6 +160,7 @@ class Study:
     encoding: str | None = None
     sheet: str | None = None
     age_bands: tuple[int, ...] = OGRS3_AGE_EDGES
+    kpi: Kpi | None = None
     source: str | None = None
 
     # ----------------------------------------------------------------- words
@@ -169,7 +233,10 @@ class Study:
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if isinstance(value, tuple):
+            if isinstance(value, Kpi):
+                value = asdict(value)
+                value["measures"] = list(value["measures"])
+            elif isinstance(value, tuple):
                 value = list(value)
             elif isinstance(value, Mapping):
                 value = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in value.items()}
@@ -190,6 +257,10 @@ def study_from_dict(data: Mapping[str, Any]) -> Study:
     for name in ("interactions", "age_bands"):
         if name in kwargs:
             kwargs[name] = tuple(kwargs[name])
+    if isinstance(kwargs.get("kpi"), Mapping):
+        kpi = dict(kwargs["kpi"])
+        kpi["measures"] = tuple(KpiMeasure(**m) for m in kpi.get("measures", ()))
+        kwargs["kpi"] = Kpi(**kpi)
     return Study(**kwargs)
 
 
@@ -217,6 +288,68 @@ def _string_table(section: str, value: Any, problems: list[Problem], what: str |
             continue
         out[str(key).strip()] = text
     return out
+
+
+def _kpi(section: Any, flag_labels: Mapping[str, str], problems: list[Problem]) -> Kpi | None:
+    """The ``[kpi]`` section, checked (problems are added, not raised); None when the study has none."""
+    if section is None:
+        return None
+    if not isinstance(section, Mapping):
+        problems.append(Problem("(study file)", "[kpi] should be a table", fix="see docs/study-file.md, section [kpi]"))
+        return None
+    before = len(problems)
+    _check_keys("kpi", section, _KPI_KEYS, problems)
+    frequency = section.get("frequency", "quarter")
+    if isinstance(frequency, str) and frequency not in KPI_FREQUENCIES:
+        problems.append(Problem("(study file)", f"[kpi] frequency = {frequency!r} is not a frequency",
+                                fix=f"use one of {', '.join(repr(f) for f in KPI_FREQUENCIES)}"))
+    waiting = section.get("waiting_months")
+    if isinstance(waiting, int) and not isinstance(waiting, bool) and waiting < 0:
+        problems.append(Problem("(study file)", "[kpi] waiting_months should be a whole number of months, 0 or more",
+                                fix="e.g. waiting_months = 6 (proven reoffending: offences proven within a further 6 months)"))
+    extracted = section.get("extracted")
+    if isinstance(extracted, str):
+        try:
+            extracted = _dt.date.fromisoformat(extracted)
+        except ValueError:
+            problems.append(Problem("(study file)", f"[kpi] extracted = {extracted!r} is not a date",
+                                    fix="write the date the data were extracted as YYYY-MM-DD, e.g. extracted = 2018-03-31"))
+    known_flags = {*FLAGS, *flag_labels}
+    measures: list[KpiMeasure] = []
+    raw = section.get("measures", [{}])
+    for i, item in enumerate(raw if isinstance(raw, list) else [], 1):
+        where = f"kpi.measures {i}"
+        if not isinstance(item, Mapping):
+            problems.append(Problem("(study file)", f"[{where}] should be a table of label, by, flag, target_percent, improvement",
+                                    fix='write each KPI as [[kpi.measures]] followed by its keys, e.g. flag = "dv"'))
+            continue
+        _check_keys(where, item, _MEASURE_KEYS, problems)
+        if item.get("by") is not None and item.get("flag") is not None:
+            problems.append(Problem("(study file)", f"[{where}] has both by and flag",
+                                    fix="track a rate by a column or among people with a flag: give one of them, or two measures"))
+        flag = item.get("flag")
+        if isinstance(flag, str) and flag not in known_flags:
+            problems.append(Problem("(study file)", f"[{where}] flag = {flag!r} is not a flag",
+                                    fix=f"use one of the six ({', '.join(FLAGS)}) or a flag declared in [flags]"))
+        target = item.get("target_percent")
+        if isinstance(target, (int, float)) and not isinstance(target, bool) and not 0 <= target <= 100:
+            problems.append(Problem("(study file)", f"[{where}] target_percent = {target!r} is not a percentage",
+                                    fix="give the target as a percentage between 0 and 100, e.g. target_percent = 40"))
+        improvement = item.get("improvement", "down")
+        if isinstance(improvement, str) and improvement not in ("down", "up"):
+            problems.append(Problem("(study file)", f"[{where}] improvement = {improvement!r} is not a direction",
+                                    fix='use "down" (lower is better, as for reoffending) or "up" (higher is better)'))
+        if len(problems) == before:
+            measures.append(KpiMeasure(label=item.get("label"), by=item.get("by"), flag=flag,
+                                       target_percent=None if target is None else float(target),
+                                       improvement=str(improvement)))
+    if isinstance(raw, list) and not raw:
+        problems.append(Problem("(study file)", "[kpi] measures is empty", fix="leave it out to track the overall rate, or add [[kpi.measures]]"))
+    if len(problems) > before:
+        return None
+    return Kpi(date=section.get("date"), frequency=frequency, baseline=section.get("baseline"),
+               extracted=extracted.isoformat() if isinstance(extracted, _dt.date) else None,
+               waiting_months=waiting, measures=tuple(measures))
 
 
 def study_from_mapping(spec: Mapping[str, Any], *, source: str | None = None) -> Study:
@@ -291,6 +424,7 @@ def study_from_mapping(spec: Mapping[str, Any], *, source: str | None = None) ->
     for term in interactions or []:
         if not isinstance(term, str) or term.count(":") != 1:
             problems.append(Problem("(study file)", f"[model] interactions: {term!r} is not of the form \"flag:column\"", fix='e.g. interactions = ["dv:area"]'))
+    kpi = _kpi(spec.get("kpi"), flag_labels, problems)
     if problems:
         raise CohortError(name, problems)
 
@@ -327,6 +461,7 @@ def study_from_mapping(spec: Mapping[str, Any], *, source: str | None = None) ->
         encoding=options.get("encoding"),
         sheet=options.get("sheet"),
         age_bands=age_bands,
+        kpi=kpi,
         source=source,
     )
 

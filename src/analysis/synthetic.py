@@ -33,6 +33,12 @@ How it is built (each assumption is also stated in ``data/README.md``)
    assumed rates 2 points higher in each area, except Walsall's 18-24s, whose
    reduction is assumed to be only 0.5 points (the seed: "less significant
    reductions" for them).
+7. ``cohort_start_date``: the day each person entered the cohort, uniform
+   over the days of their period, drawn from a random stream of its own
+   (:data:`DATE_STREAM`) after everything else, so every other column is
+   exactly what it was before the dates were added. Nothing about the
+   outcome depends on the date: a KPI chart of these data shows whatever
+   chance and the two periods' rates give, with no planted change.
 
 Examples
 --------
@@ -129,6 +135,12 @@ BASELINE_SHIFT_PP: float = 2.0
 
 WALSALL_18_24_BASELINE_SHIFT_PP: float = 0.5
 """Assumed: Walsall's 18-24s were only this many points higher in the baseline year."""
+
+DATE_STREAM: int = 1
+"""Spawn key of the random stream that draws ``cohort_start_date`` (a stream separate from the main one)."""
+
+DATE_COLUMN: str = "cohort_start_date"
+"""The date each person entered the cohort (``YYYY-MM-DD``), the last column of the cohort."""
 
 
 # --------------------------------------------------------------------------- published targets
@@ -389,6 +401,30 @@ def _period(
     return frame
 
 
+def start_dates(periods: pd.Series, seed: int = DEFAULT_SEED) -> pd.Series:
+    """A date for each row, uniform over the days of its period (``"YYYY-MM"/"YYYY-MM"`` labels), from its own stream.
+
+    The stream is ``SeedSequence(seed, spawn_key=(DATE_STREAM,))``: drawing
+    the dates consumes nothing from the generator of the other columns.
+
+    Examples
+    --------
+    >>> d = start_dates(pd.Series(["2014-10/2015-09"] * 3 + ["2015-10/2015-12"]), seed=1)
+    >>> bool(d.between("2014-10-01", "2015-09-30")[:3].all()), bool("2015-10-01" <= d[3] <= "2015-12-31")
+    (True, True)
+    """
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(DATE_STREAM,)))
+    labels = periods.astype(str).to_numpy()
+    out = np.empty(labels.size, dtype="datetime64[D]")
+    for label in pd.unique(labels):
+        first, last = label.split("/")
+        start = np.datetime64(first, "M").astype("datetime64[D]")
+        end = (np.datetime64(last, "M") + 1).astype("datetime64[D]")  # the day after the period
+        mask = labels == label
+        out[mask] = start + rng.integers(0, int((end - start).astype(int)), size=int(mask.sum()))
+    return pd.Series(pd.to_datetime(out).strftime("%Y-%m-%d"), index=periods.index, name=DATE_COLUMN)
+
+
 def _overall_actual(actual_by_area: dict[str, float]) -> float:
     return sum(AREA_SIZES[a] * r for a, r in actual_by_area.items()) / sum(AREA_SIZES.values())
 
@@ -412,7 +448,8 @@ def generate_cohort(seed: int = DEFAULT_SEED) -> pd.DataFrame:
     pandas.DataFrame
         16,000 rows: 8,000 people in each of the baseline (``2014-10/2015-09``)
         and published (``2015-10/2016-09``) periods, in the canonical schema
-        plus ``age``, ``previous_sanctions``, ``age_first_sanction`` and ``ogrs3``.
+        plus ``age``, ``previous_sanctions``, ``age_first_sanction``, ``ogrs3``
+        and, last, ``cohort_start_date`` (text, ``YYYY-MM-DD``).
     """
     rng = np.random.default_rng(seed)
     targets = calibration_targets()
@@ -436,6 +473,7 @@ def generate_cohort(seed: int = DEFAULT_SEED) -> pd.DataFrame:
         extra_actual=[(walsall_young, current_walsall_young + WALSALL_18_24_BASELINE_SHIFT_PP)],
     )
     cohort = pd.concat([baseline, current], ignore_index=True)[_COLUMNS]
+    cohort[DATE_COLUMN] = start_dates(cohort["period"], seed)  # its own stream, last: no other column changes
     return cohort
 
 

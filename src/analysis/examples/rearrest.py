@@ -15,7 +15,7 @@ same library versions.
 
 The file
 --------
-6,000 rows, one per person released, 17 columns, ``;``-separated, UTF-8, a
+6,000 rows, one per person released, 18 columns, ``;``-separated, UTF-8, a
 decimal comma, blank cells for "not recorded":
 
 ``ID``
@@ -109,7 +109,7 @@ Examples
 >>> from analysis.examples.rearrest import generate_extract
 >>> extract = generate_extract()
 >>> extract.shape
-(6000, 17)
+(6000, 18)
 >>> sorted(extract["Rearrested_Within_3yrs"].unique())
 ['No', 'Yes']
 >>> int(extract["Residence_Area"].max())
@@ -163,8 +163,15 @@ COLUMNS: tuple[str, ...] = (
     "Positive_Tests_Meth",
     "Pct_Days_Employed",
     "Rearrested_Within_3yrs",
+    "Release_Date",
 )
 """The extract's columns, in file order."""
+
+DATE_STREAM: int = 1
+"""Spawn key of the random stream of ``Release_Date``: drawn last, from a stream of its own, so no other column changed."""
+
+RELEASE_YEARS: tuple[int, int] = (2019, 2021)
+"""``Release_Date`` is uniform over the days of these years (the extract's "released 2019-2021")."""
 
 # --------------------------------------------------------------------------- people
 
@@ -472,7 +479,27 @@ def generate_extract(seed: int = DEFAULT_SEED) -> pd.DataFrame:
             "Rearrested_Within_3yrs": np.where(rearrested, "Yes", "No").astype(object),
         }
     )
-    return extract.sort_values("ID", kind="stable").reset_index(drop=True)[list(COLUMNS)]
+    extract = extract.sort_values("ID", kind="stable").reset_index(drop=True)
+    extract["Release_Date"] = release_dates(n, seed)  # its own stream, in file order: no other column changes
+    return extract[list(COLUMNS)]
+
+
+def release_dates(n: int, seed: int = DEFAULT_SEED) -> np.ndarray:
+    """``n`` release dates (``YYYY-MM-DD``), uniform over :data:`RELEASE_YEARS`, from the stream :data:`DATE_STREAM`.
+
+    Nothing else in the extract depends on them: a KPI chart of the example
+    shows chance, not a planted change.
+
+    Examples
+    --------
+    >>> d = release_dates(3, seed=1)
+    >>> bool((d >= "2019-01-01").all() and (d <= "2021-12-31").all())
+    True
+    """
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(DATE_STREAM,)))
+    first = np.datetime64(f"{RELEASE_YEARS[0]}-01-01")
+    days = int((np.datetime64(f"{RELEASE_YEARS[1] + 1}-01-01") - first).astype(int))
+    return np.datetime_as_string(first + rng.integers(0, days, size=n), unit="D").astype(object)
 
 
 # --------------------------------------------------------------------------- writing

@@ -15,6 +15,7 @@ Examples
 from .blocks import Bullets, Callout, Column, Figure, Heading, Paragraph, Section, Table
 from .cohort import CohortPaper
 from .frame import Paper, version_text
+from .kpi import KpiPaper
 from .observed_expected import ObservedExpectedPaper
 from .published_position import PublishedPositionPaper
 from .publisher import Publisher
@@ -27,9 +28,10 @@ PAPERS: dict[str, type[Paper]] = {
     "03": RiskFlagsPaper,
     "04": ObservedExpectedPaper,
     "05": SummaryPaper,
+    "06": KpiPaper,
 }
 """The papers of the series by notebook number."""
 
-__all__ = ["Paper", "PAPERS", "CohortPaper", "RiskFlagsPaper", "ObservedExpectedPaper", "SummaryPaper",
+__all__ = ["Paper", "PAPERS", "CohortPaper", "RiskFlagsPaper", "ObservedExpectedPaper", "SummaryPaper", "KpiPaper",
            "PublishedPositionPaper", "Publisher", "Section", "Table", "Figure", "Column", "Heading", "Paragraph",
            "Bullets", "Callout", "version_text"]

@@ -26,7 +26,7 @@ import numpy as np
 
 from .text import chart_text, pct, ratio
 
-__all__ = ["dot_plot", "forest_plot", "heatmap", "bar_chart", "funnel_chart", "calibration_chart", "to_png"]
+__all__ = ["dot_plot", "forest_plot", "heatmap", "bar_chart", "funnel_chart", "calibration_chart", "spc_chart", "to_png"]
 
 WIDTH_IN = 8.0
 COLOURS = ("#1f5fa0", "#d4722a", "#3a923a", "#8c564b")
@@ -291,4 +291,92 @@ def calibration_chart(table: Any, *, title: str | None = None) -> tuple[bytes, s
     worst = (table["observed_pct"] - table["expected_pct"]).abs().max()
     alt = (f"Calibration chart: observed against predicted percentage in {len(table)} groups of predicted risk; "
            f"the largest gap between them is {worst:.1f} percentage points.")
+    return png, alt
+
+
+def spc_chart(
+    panels: Sequence[dict[str, Any]],
+    *,
+    ylabel: str,
+    percent: bool = True,
+    what: str = "rates",
+    chart: str = "p-chart",
+) -> tuple[bytes, str]:
+    """Statistical process control charts, one panel per series, in Making Data Count's manner.
+
+    Each panel is a dict with ``periods`` (labels, in time order), ``value``,
+    ``centre``, ``lower`` and ``upper`` (process limits, one per point),
+    ``special`` (bool per point: a special cause), and optionally ``title``,
+    ``target`` and ``target_label`` (the legend's name for the target line). Points of special cause are drawn larger, in orange;
+    the target is a dotted green line. Period labels are rotated, and
+    thinned when there are many, so they never overlap.
+
+    Examples
+    --------
+    >>> panel = {"periods": ["Q1", "Q2", "Q3"], "value": [0.3, 0.5, 0.32], "centre": [0.35] * 3,
+    ...          "lower": [0.25] * 3, "upper": [0.45] * 3, "special": [False, True, False], "target": 0.3}
+    >>> png, alt = spc_chart([panel], ylabel="Rate (%)")
+    >>> png[:4] == b"\\x89PNG", alt
+    (True, 'p-chart of rates over 3 periods (Q1 to Q3): centre line 35.0%, target 30.0%; 1 point of special cause (Q2).')
+    """
+    n_panels = len(panels)
+    cols = 1 if n_panels <= 2 else 2
+    rows = -(-n_panels // cols)
+    most = max(len(p["periods"]) for p in panels)
+    fig = _figure(rows, per_row=2.6, extra=0.9, min_height=3.0)
+    scale = 100.0 if percent else 1.0
+    axes = [fig.add_subplot(rows, cols, i + 1) for i in range(n_panels)]
+    alt_parts = []
+    for ax, panel in zip(axes, panels):
+        periods = [str(p) for p in panel["periods"]]
+        x = np.arange(len(periods))
+        value = np.asarray(panel["value"], dtype=float) * scale
+        special = np.asarray(panel["special"], dtype=bool)
+        ax.plot(x, np.asarray(panel["centre"], dtype=float) * scale, color="0.35", linewidth=1.2, label="Centre line")
+        ax.step(x, np.asarray(panel["upper"], dtype=float) * scale, where="mid", color="0.55", linestyle="--", linewidth=1,
+                label="Process limits")
+        ax.step(x, np.asarray(panel["lower"], dtype=float) * scale, where="mid", color="0.55", linestyle="--", linewidth=1)
+        target = panel.get("target")
+        if target is not None and not np.isnan(target):
+            ax.axhline(float(target) * scale, color=COLOURS[2], linestyle=":", linewidth=1.6,
+                       label=chart_text(panel.get("target_label") or "Target"))
+        ax.plot(x, value, "-o", color=COLOURS[0], markersize=4, linewidth=1.2, label="Value", zorder=3)
+        if special.any():
+            ax.plot(x[special], value[special], "o", color=COLOURS[1], markersize=8, label="Special cause", zorder=4)
+        step = max(1, -(-len(periods) // (12 if cols == 1 else 6)))
+        ticks = x[::step]
+        ax.set_xticks(ticks, [chart_text(periods[i]) for i in ticks], rotation=45 if len(ticks) > 4 else 0,
+                      ha="right" if len(ticks) > 4 else "center")
+        if panel.get("title"):
+            ax.set_title(_wrap(panel["title"], 50), fontsize=10, loc="left")
+        if n_panels == 1:
+            ax.set_ylabel(_wrap(ylabel, 40))
+        ax.grid(axis="y", color="0.88", linewidth=0.8)
+        ax.set_axisbelow(True)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        flagged = [periods[i] for i in np.flatnonzero(special)]
+        name = f"{panel['title']}: " if panel.get("title") else ""
+        text = (f"{name}centre line {_fmt(float(np.asarray(panel['centre'], dtype=float)[-1]), percent)}"
+                + ("" if target is None or np.isnan(target) else
+                   f", reference line {_fmt(float(target), percent)} ({panel['target_label']})" if panel.get("target_label")
+                   else f", target {_fmt(float(target), percent)}"))
+        text += (f"; {len(flagged)} point{'s' if len(flagged) != 1 else ''} of special cause ({', '.join(flagged)})" if flagged
+                 else "; no point of special cause")
+        alt_parts.append(text)
+    handles, labels = axes[0].get_legend_handles_labels()
+    for ax in axes[1:]:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False, bbox_to_anchor=(0.5, -0.02))
+    if n_panels > 1:  # one axis label for the grid: per-panel labels would run into the panel beside them
+        fig.supylabel(_wrap(ylabel, 60), fontsize=10)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    png = to_png(fig)
+    first = str(panels[0]["periods"][0])
+    last = str(panels[0]["periods"][-1])
+    span = f"{most} period{'s' if most != 1 else ''} ({first} to {last})" if most > 1 else f"1 period ({first})"
+    alt = f"{chart} of {what} over {span}" + (f", {n_panels} panels" if n_panels > 1 else "") + ": " + "; ".join(alt_parts) + "."
     return png, alt

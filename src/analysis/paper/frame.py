@@ -153,6 +153,10 @@ class Paper:
             return self.study.date
         return _dt.date.today().isoformat()
 
+    def people(self) -> int:
+        """The number of people the paper describes, for the front matter (the period's, unless a paper says otherwise)."""
+        return int(self.results.overall["n"])
+
     def outcome_definition(self) -> str:
         from ..study import DEFAULT_OUTCOME
 
@@ -205,7 +209,7 @@ class Paper:
                 ("Period", self.period_words + (f" (baseline: {tx.period_words(self.results.reference_period)})"
                                                 if self.results.reference_period else "")),
                 ("Outcome", self.outcome_definition()),
-                ("People", f"{self.results.overall['n']:,}"),
+                ("People", f"{self.people():,}"),
                 ("Disclosure control", f"counts below {self.pub.threshold} suppressed"
                  + (f"; counts rounded to base {self.pub.rounding}" if self.pub.rounding else ""))]
         rows = Markup("").join(html("<dt>{}</dt><dd>{}</dd>", k, v) for k, v in meta if v)

@@ -122,6 +122,36 @@ TERMS: dict[str, tuple[str, str]] = {
         "Variance inflation factor",
         "How much a flag's estimate is blurred because it travels with other flags. Below about 2.5 it does not matter.",
     ),
+    "p_chart": (
+        "p-chart",
+        "A chart of a rate over time: a centre line (the rate over all periods) and process limits three standard errors "
+        "either side, which narrow for periods with more people and widen for periods with fewer.",
+    ),
+    "xmr_chart": (
+        "XmR chart",
+        "A chart of values over time whose limits come from the data themselves: the mean plus or minus 2.66 times the "
+        "average change from one point to the next.",
+    ),
+    "special_cause": (
+        "Special cause variation",
+        "A change bigger or more systematic than the process usually produces: a point outside the limits, a shift of 7 "
+        "points on one side of the centre line, a trend of 7 points rising or falling, or 2 of 3 points near a limit "
+        "(NHS England's Making Data Count rules).",
+    ),
+    "common_cause": (
+        "Common cause variation",
+        "The ups and downs a stable process produces by chance; nothing to react to on its own.",
+    ),
+    "assurance": (
+        "Assurance",
+        "Whether a target will be met if nothing changes: consistently (the limits are all on the right side of it), "
+        "consistently missed (all on the wrong side) or not reliably (the target lies between the limits).",
+    ),
+    "data_lag": (
+        "Data lag",
+        "The time before a period's outcomes are complete: the follow-up, plus the time for offences to be proven "
+        "(six months for proven reoffending).",
+    ),
     "suppressed": (
         "[c] (suppressed)",
         "A value withheld to protect confidentiality: a count below the disclosure threshold, or a value that would "

@@ -1,0 +1,556 @@
+"""Paper 06, KPI tracking: is this period's rate a real change, or noise?
+
+The study file's ``[kpi]`` section names the KPIs (the outcome's rate
+overall, by a column such as the area, or among people with a flag), how time
+is cut (a date column into months, quarters or years, or the period column)
+and, optionally, a target and the direction of improvement. For each KPI the
+paper gives the rate per period (disclosure-controlled), a p-chart with
+limits that vary with each period's denominator, the Making Data Count
+special-cause rule named on every flagged point, and the variation and
+assurance readings in words. It states the data lag (when the latest
+period's outcomes are complete) and the adjusted trend: observed against
+expected per period from a case-mix model fitted on the baseline, so that a
+change in who is supervised is not read as a change in performance.
+
+Every sentence comes from the study and the data; degenerate data (one
+period, too few periods for limits, no target, a column the data lack) give
+a plain sentence instead of a chart.
+
+Examples
+--------
+>>> paper = KpiPaper.open()  # doctest: +SKIP
+>>> paper.kpi_summary()[["kpi", "latest_period", "variation", "assurance"]]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import spc
+from ..study import DEFAULT_OUTCOME, Kpi, KpiMeasure
+from . import figures as fg
+from . import text as tx
+from .blocks import Bullets, Column, Paragraph, Section
+from .frame import Paper
+from .text import Markup, html
+
+__all__ = ["KpiPaper", "MIN_POINTS", "MDC_POINTS", "kpi_periods", "assurance_phrase", "variation_phrase"]
+
+MIN_POINTS: int = 3
+"""Fewer periods with publishable rates than this: no chart and no special-cause reading, a plain sentence instead."""
+
+MDC_POINTS: int = 15
+"""Making Data Count advises at least this many points before limits are relied on; fewer are called provisional."""
+
+_UNITS = {"M": ("month", "months"), "Q": ("quarter", "quarters"), "Y": ("year", "years"),
+          "Q-MAR": ("financial quarter", "financial quarters"), "Y-MAR": ("financial year", "financial years")}
+
+
+def kpi_periods(cohort: pd.DataFrame, kpi: Kpi) -> tuple[pd.DataFrame, str, str | None]:
+    """The cohort with a ``kpi_period`` column (text labels, categorical in time order), and where it came from.
+
+    With ``[kpi] date`` naming a column of dates in the cohort, each row's
+    period is its date cut by ``[kpi] frequency``; otherwise the cohort's
+    ``period`` column is used as it is.
+
+    Returns
+    -------
+    tuple
+        The cohort with ``kpi_period`` (rows without a date have none), the
+        source in words and the pandas frequency (None for the period column).
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"d": pd.to_datetime(["2015-02-01", "2015-05-01", None]), "period": ["a", "a", "a"]})
+    >>> frame, source, freq = kpi_periods(c, Kpi(date="d"))
+    >>> frame["kpi_period"].tolist(), freq
+    (['2015Q1', '2015Q2', nan], 'Q')
+    """
+    if kpi.date is not None and kpi.date in cohort.columns and pd.api.types.is_datetime64_any_dtype(cohort[kpi.date]):
+        periods = cohort[kpi.date].dt.to_period(kpi.freq)
+        levels = sorted(periods.dropna().unique())
+        labels = pd.Categorical(periods.astype("string").where(periods.notna()), categories=[str(p) for p in levels])
+        return cohort.assign(kpi_period=labels), f"the date column {kpi.date!r} cut into {_UNITS[kpi.freq][1]}", kpi.freq
+    values = cohort["period"]
+    levels = list(values.cat.categories) if isinstance(values.dtype, pd.CategoricalDtype) else list(dict.fromkeys(values.astype(str)))
+    present = set(values.astype(str))
+    labels = pd.Categorical(values.astype(str), categories=[str(v) for v in levels if str(v) in present])
+    return cohort.assign(kpi_period=labels), "the cohort's periods", None
+
+
+def variation_phrase(variation: str) -> str:
+    """Making Data Count's variation icon in a few words ("common cause variation").
+
+    Examples
+    --------
+    >>> variation_phrase("special cause improving")
+    'special cause variation of an improving nature'
+    """
+    return {"common cause": "common cause variation",
+            "special cause improving": "special cause variation of an improving nature",
+            "special cause concerning": "special cause variation of a concerning nature",
+            "special cause": "special cause variation"}[variation]
+
+
+def assurance_phrase(assurance: str | None) -> str:
+    """Making Data Count's assurance icon in a few words; without a target, says so.
+
+    Examples
+    --------
+    >>> assurance_phrase("hit and miss"), assurance_phrase(None)
+    ('the target is not reliably met', 'no target is set')
+    """
+    return {"consistently passing": "the target is consistently met",
+            "consistently failing": "the target is consistently missed",
+            "hit and miss": "the target is not reliably met",
+            None: "no target is set"}[assurance]
+
+
+@dataclass
+class _Measure:
+    """One KPI: its words, its tables and (when there are enough periods) its charts."""
+
+    spec: KpiMeasure
+    name: str
+    table: str | None = None
+    problem: str | None = None
+    charts: list[pd.DataFrame] = field(default_factory=list)
+    readings: list[dict[str, Any]] = field(default_factory=list)
+    groups_without_chart: list[tuple[str, int]] = field(default_factory=list)
+    n_left_out: int = 0
+
+
+class KpiPaper(Paper):
+    """KPIs tracked over time with statistical process control (see the module docstring)."""
+
+    number = "06"
+    parts = ("tracking", "lag", "measures_section", "adjusted")
+    terms = ("p_chart", "xmr_chart", "special_cause", "common_cause", "assurance", "data_lag", "adjusted_baseline", "oe",
+             "wilson")
+
+    @property
+    def part(self) -> str:  # type: ignore[override]
+        return f"KPI tracking: is a change in {self.outcome_lower} from one {self.unit} to the next real, or noise?"
+
+    # ----------------------------------------------------------------- the series
+    @property
+    def kpi(self) -> Kpi:
+        """The study's ``[kpi]`` section, or the defaults (the overall rate by the cohort's periods)."""
+        return self.study.kpi or Kpi()
+
+    @property
+    def unit(self) -> str:
+        return _UNITS.get(self.freq or "", ("period", "periods"))[0]
+
+    @property
+    def units(self) -> str:
+        return _UNITS.get(self.freq or "", ("period", "periods"))[1]
+
+    @property
+    def period_words(self) -> str:  # type: ignore[override]
+        levels = self.levels
+        if not levels:
+            return "no period"
+        if len(levels) == 1:
+            return tx.period_words(levels[0])
+        return f"{tx.period_words(levels[0])} to {tx.period_words(levels[-1])}, {len(levels)} {self.units}"
+
+    def prepare(self) -> None:
+        cohort = self.results.data.cohort
+        self.frame, self.source, self.freq = kpi_periods(cohort, self.kpi)
+        self.date_missing = self.kpi.date is not None and self.freq is None
+        self.levels = [str(c) for c in self.frame["kpi_period"].cat.categories]
+        self.measures = [self._prepare_measure(i, m) for i, m in enumerate(self.kpi.measures, 1)]
+        self._prepare_adjusted()
+
+    def _measure_name(self, m: KpiMeasure) -> str:
+        if m.label:
+            return m.label
+        if m.flag:
+            return f"{self.outcome} among people flagged {self.study.flag_label(m.flag).lower()}"
+        if m.by:
+            return f"{self.outcome} by {self.study.area_label if m.by == 'area' else m.by.replace('_', ' ')}"
+        return self.outcome
+
+    def _group_name(self, by: str, value: Any) -> str:
+        return self.study.area_name(value) if by == "area" else str(value)
+
+    def _prepare_measure(self, i: int, m: KpiMeasure) -> _Measure:
+        out = _Measure(spec=m, name=self._measure_name(m))
+        frame = self.frame
+        if m.by and m.by not in frame.columns:
+            out.problem = html("The data have no column {}, so this KPI cannot be tracked by it.", self.quoted(m.by))
+            return out
+        if m.flag and m.flag not in frame.columns:
+            out.problem = html("The data have no {} flag, so this KPI cannot be tracked.", self.study.flag_label(m.flag).lower())
+            return out
+        try:
+            rates = spc.rates_by_period(frame, period="kpi_period", by=m.by, where=m.flag)
+        except ValueError as err:  # e.g. nobody with the flag
+            out.problem = html("This KPI has no people to count: {}.", str(err))
+            return out
+        out.n_left_out = int(rates.attrs.get("n_left_out", 0))
+        rates = rates.rename(columns={"events": "reoffenders"})
+        keys = ([m.by] if m.by else []) + ["period"]
+        for key in keys:
+            rates[key] = rates[key].astype(str)
+        out.table = f"KPI {i}: {out.name} by {self.unit}"
+        population = "people with a KPI period" + (f", flagged {m.flag}" if m.flag else "")
+        if m.by:
+            self.pub.rates(out.table, rates, keys=keys, partition_by=["period"], population=population)
+        else:
+            self.pub.rates(out.table, rates, keys=keys, partition=True, population=population)
+        return out
+
+    def _chart_measure(self, out: _Measure) -> None:
+        """p-charts, special causes and readings from the published rates (a suppressed period is left out)."""
+        m = out.spec
+        published = self.pub[out.table]
+        groups = [(None, published)] if not m.by else [(g, t) for g, t in published.groupby(m.by, sort=False)]
+        for group, t in groups:
+            shown = t.dropna(subset=["n", "reoffenders"]).astype({"n": "int64", "reoffenders": "int64"})
+            shown = shown[shown["period"].isin(self.levels)]
+            shown = shown.assign(_order=shown["period"].map({p: k for k, p in enumerate(self.levels)})).sort_values("_order")
+            if len(shown) < MIN_POINTS:
+                out.groups_without_chart.append((group, len(shown)))
+                continue
+            chart = spc.special_causes(spc.p_chart(shown.rename(columns={"reoffenders": "events"}).drop(columns="_order")))
+            reading = spc.variation_and_assurance(chart, target=m.target, improvement=m.improvement).iloc[0].to_dict()
+            reading["group"] = group
+            reading["hidden"] = len(t) - len(shown)
+            chart["group"] = group
+            out.charts.append(chart)
+            out.readings.append(reading)
+
+    def _prepare_adjusted(self) -> None:
+        """Observed against expected per period, expected from a case-mix model fitted on the baseline."""
+        from ..expected import expected_probabilities
+        from ..observed_expected import observed_vs_expected
+
+        self.adjusted_problem: Any = None
+        self.adjusted_table = "observed against expected by period (adjusted baseline)"
+        r, frame = self.results, self.frame
+        casemix = list(r.expected_casemix)
+        baseline = self.kpi.baseline
+        periods = [str(p) for p in r.data.periods]
+        if baseline is None:
+            baseline = periods[0] if len(periods) > 1 else (self.levels[0] if self.levels else None)
+        self.baseline_label = baseline
+        if baseline is None or len(self.levels) < 2:
+            self.adjusted_problem = html("There is only one {} here, so there is no trend to adjust.", self.unit)
+            return
+        if baseline in periods:
+            fit_on = frame[frame["period"].astype(str) == baseline]
+            self.baseline_words = self.period_of(baseline)
+        elif baseline in self.levels:
+            fit_on = frame[frame["kpi_period"].astype(str) == baseline]
+            self.baseline_words = f"the {self.unit} {baseline}"
+        else:
+            self.adjusted_problem = html("The baseline named in the study file ({}) is neither a period of the data nor a {} "
+                                         "of the series ({} to {}), so there is no adjusted trend; name one in [kpi] baseline.",
+                                         baseline, self.unit, self.levels[0], self.levels[-1])
+            return
+        if not casemix:
+            self.adjusted_problem = html("The data have no case-mix column that varies, so expected rates cannot be modelled "
+                                         "and there is no adjusted trend.")
+            return
+        work = frame[frame["kpi_period"].notna()]
+        try:
+            expected = expected_probabilities(fit_on, work, casemix)
+        except (ValueError, np.linalg.LinAlgError) as err:
+            self.adjusted_problem = html("The baseline's case-mix model could not be fitted ({}), so there is no adjusted trend.", str(err))
+            return
+        table = observed_vs_expected(work, "kpi_period", expected=expected, confidence=0.95, compare_rest=False)
+        table = table.rename(columns={"kpi_period": "period"})
+        table["period"] = table["period"].astype(str)
+        self.casemix = casemix
+        self.n_fit = int(expected.attrs.get("n_fit", len(fit_on)))
+        scored = int(table["n"].sum())
+        population = "people with a KPI period" if scored == int(work["kpi_period"].notna().sum()) else "people scored by the baseline model"
+        self.pub.observed_expected(self.adjusted_table, table, keys=["period"], population=population)
+
+    # the frame audits after prepare(); charts need the audited tables, so they are made on first use
+    @property
+    def charted(self) -> list[_Measure]:
+        if not getattr(self, "_charted", False):
+            for out in self.measures:
+                if out.table is not None:
+                    self._chart_measure(out)
+            self._charted = True
+        return self.measures
+
+    # ----------------------------------------------------------------- words
+    def _value(self, v: Any) -> str:
+        return tx.pct(v)
+
+    def reading_sentence(self, out: _Measure, reading: dict[str, Any]) -> Any:
+        """The latest point of one series, its variation and its assurance, in words."""
+        who = html("{}: ", self._group_name(out.spec.by, reading["group"])) if out.spec.by else html("")
+        text = html("{}{} latest {}, {}, is {} against a centre line of {}: <strong>{}; {}</strong>. {}", who,
+                    "the" if out.spec.by else "The", self.unit,
+                    reading["period"], self._value(reading["value"]), self._value(reading["centre"]),
+                    variation_phrase(reading["variation"]), assurance_phrase(reading["assurance"]), reading["variation_text"])
+        if reading["assurance"] is not None:
+            text += html(" {} (target {}, {} is better.)", reading["assurance_text"], self._value(reading["target"]),
+                         "lower" if reading["improvement"] == "down" else "higher")
+        else:
+            text += html(" No target is set for this KPI in the study file, so there is no assurance reading.")
+        return text
+
+    def special_sentence(self, out: _Measure, chart: pd.DataFrame) -> Any:
+        """Every point of special cause in one series, with the rule that flags it."""
+        flagged = chart[chart["special_cause"]]
+        who = html("{}: ", self._group_name(out.spec.by, chart["group"].iloc[0])) if out.spec.by else html("")
+        if flagged.empty:
+            text = html("no {} shows special cause variation: the changes from one {} to the next are within what chance "
+                        "gives.", self.unit, self.unit)
+        else:
+            items = [html("{} ({})", p, rule) for p, rule in zip(flagged["period"], flagged["rule"])]
+            text = html("special cause variation at {}: {}.", tx.plural(len(flagged), self.unit, self.units),
+                        tx.join_html(items, sep="; "))
+        return who + text if out.spec.by else Markup(tx.capitalise(str(text)))
+
+    def lag_sentence(self) -> Any:
+        """The data lag: which periods' outcomes are complete, given the follow-up and the wait for proof."""
+        months = self.study.follow_up_months
+        waiting = self.kpi.waiting_months if self.kpi.waiting_months is not None else (6 if self.study.outcome == DEFAULT_OUTCOME else 0)
+        if self.kpi.extracted:
+            lag = spc.data_lag(months, waiting, as_of=self.kpi.extracted, freq=self.freq or "Q").iloc[0]
+            text = html("{}", lag["sentence"])
+            if self.freq is not None and self.levels:
+                later = [p for p in self.levels if pd.Period(p, freq=self.freq).end_time.normalize() > lag["cutoff"]]
+                if later:
+                    text += html(" The data hold {} after it ({}): their outcomes may be incomplete, so a fall in them may be "
+                                 "the lag, not an improvement.", tx.plural(len(later), self.unit, self.units), tx.join_words(later))
+                else:
+                    text += html(" Every {} charted here is complete.", self.unit)
+            return text
+        wait = html(" and a further {} months for offences to be proven", waiting) if waiting else html("")
+        if self.freq is not None and self.levels:
+            last = pd.Period(self.levels[-1], freq=self.freq)
+            end = last.end_time.normalize()
+            ready = end + pd.DateOffset(months=months + waiting)
+            return html("Each person's outcome needs a {}-month follow-up{}. The latest {} here, {}, ended on {}, so its "
+                        "outcomes are complete only from {}. The study file gives no extraction date ([kpi] extracted), so the "
+                        "paper cannot say whether that date has passed.", months, wait, self.unit, last, spc._long_date(end),
+                        spc._long_date(ready + pd.offsets.MonthEnd(0)))
+        return html("Each person's outcome needs a {}-month follow-up{}. The study file gives no extraction date ([kpi] "
+                    "extracted), so the paper cannot say whether the latest period's outcomes are complete.", months, wait)
+
+    def adjusted_sentence(self) -> Any:
+        if self.adjusted_problem is not None:
+            return self.adjusted_problem
+        t = self.pub[self.adjusted_table]
+        shown = t.dropna(subset=["ratio"])
+        above = list(shown.loc[shown["significance"] == "Higher than expected", "period"])
+        below = list(shown.loc[shown["significance"] == "Lower than expected", "period"])
+        parts = []
+        if above:
+            parts.append(html("above the baseline's expected rate beyond chance in {}", tx.join_words(above)))
+        if below:
+            parts.append(html("below it beyond chance in {}", tx.join_words(below)))
+        verdict = tx.join_html(parts, sep="; ") if parts else html("within chance of the baseline's expected rate in every {}", self.unit)
+        return html("Against a case-mix model fitted on {} ({} people), {} were {}.", self.baseline_words,
+                    tx.count(self.n_fit), self.event_people, verdict)
+
+    @property
+    def event_people(self) -> str:
+        return f"the people who {self.event}"
+
+    def summary_points(self) -> list[Any]:
+        out: list[Any] = []
+        if len(self.levels) < 2:
+            out.append(self._one_period_sentence())
+        for m in self.charted:
+            if m.problem is not None:
+                out.append(html("{}: {}", m.name, m.problem))
+                continue
+            if m.spec.by:
+                if m.readings:
+                    counts = pd.Series([r["variation"] for r in m.readings]).value_counts()
+                    label, plural = ((self.study.area_label, self.study.area_plural) if m.spec.by == "area"
+                                     else ("group", "groups"))
+                    out.append(html("{}: in the latest {}, {}.", m.name, self.unit,
+                                    tx.join_words([f"{variation_phrase(v)} in {tx.plural(int(k), label, plural)}"
+                                                   for v, k in counts.items()])))
+            elif m.readings:
+                r = m.readings[0]
+                out.append(html("{}: {} in {}; {}, {}.", m.name, self._value(r["value"]), r["period"],
+                                variation_phrase(r["variation"]), assurance_phrase(r["assurance"])))
+        out.append(self.lag_sentence())
+        out.append(self.adjusted_sentence())
+        return out[:6]
+
+    def people(self) -> int:  # type: ignore[override]
+        """The people counted in the series (every period with a date), for the front matter."""
+        return int(self.frame["kpi_period"].notna().sum())
+
+    def _one_period_sentence(self) -> Any:
+        if not self.levels:
+            return html("No one has a {} to count, so there is nothing to track.", self.unit)
+        return html("The data hold one {} ({}), so there is no series to track: a KPI chart needs several {}.", self.unit,
+                    self.levels[0], self.units)
+
+    def kpi_summary(self) -> pd.DataFrame:
+        """One row per KPI series charted: its latest period, value, variation and assurance (a tidy table).
+
+        Columns: ``kpi``, ``group``, ``latest_period``, ``value``, ``centre``,
+        ``lower``, ``upper``, ``target``, ``improvement``, ``variation``,
+        ``assurance``, ``special_causes`` (points flagged in the series).
+        """
+        rows = []
+        for m in self.charted:
+            for r, chart in zip(m.readings, m.charts):
+                rows.append({"kpi": m.name, "group": r["group"], "latest_period": r["period"], "value": r["value"],
+                             "centre": r["centre"], "lower": r["lower"], "upper": r["upper"], "target": r["target"],
+                             "improvement": r["improvement"], "variation": r["variation"], "assurance": r["assurance"],
+                             "special_causes": int(chart["special_cause"].sum())})
+        return pd.DataFrame(rows, columns=["kpi", "group", "latest_period", "value", "centre", "lower", "upper", "target",
+                                           "improvement", "variation", "assurance", "special_causes"])
+
+    # ----------------------------------------------------------------- sections
+    def sections(self) -> list[tuple[str, str]]:
+        out = [("tracking", "How the KPIs are tracked"), ("lag", "The data lag")]
+        for i, m in enumerate(self.measures, 1):
+            out.append((f"kpi-{i}", m.name))
+        out.append(("adjusted", "The adjusted trend: allowing for who was supervised"))
+        return out
+
+    def tracking(self) -> Section:
+        s = Section([self.heading("tracking")])
+        if self.date_missing:
+            s.add(Paragraph(html("The study file names the date column {} in [kpi], but the data hold no dates under that name, so "
+                                 "the cohort's periods are used instead.", self.quoted(self.kpi.date))))
+        if len(self.levels) < 2:
+            s.add(Paragraph(self._one_period_sentence()))
+            return s
+        s.add(Paragraph(html("Each KPI is the share of people who {} among those counted in each {}, taken from {}: {} {}, "
+                             "from {} to {}. Each is drawn on a p-chart: the centre line is the rate over all the {}, and the "
+                             "process limits (three standard errors either side) narrow when a {} has more people and widen "
+                             "when it has fewer. A point is a special cause, not noise, when NHS England's Making Data Count "
+                             "rules flag it: a point outside the limits; a shift of {} or more points in a row on one side of "
+                             "the centre line; a trend of {} or more points each rising or each falling; or two of three points "
+                             "beyond two standard errors on one side.", self.event, self.unit, self.source, len(self.levels),
+                             self.units, self.levels[0], self.levels[-1], self.units, self.unit, spc.SHIFT_RUN, spc.TREND_RUN)))
+        if len(self.levels) < MDC_POINTS:
+            s.add(Paragraph(html("There are {} {}; Making Data Count advises at least {} points before limits are relied on, so "
+                                 "these limits are provisional.", len(self.levels), self.units, MDC_POINTS)))
+        return s
+
+    def lag(self) -> Section:
+        return Section([self.heading("lag"), Paragraph(self.lag_sentence())])
+
+    def measures_section(self) -> Section:
+        s = Section()
+        for i, m in enumerate(self.charted, 1):
+            s.add(self._measure_section(i, m))
+        return s
+
+    def _measure_section(self, i: int, m: _Measure) -> Section:
+        s = Section([self.heading(f"kpi-{i}")])
+        if m.problem is not None:
+            s.add(Paragraph(m.problem))
+            return s
+        spec = m.spec
+        who = (html("people flagged {}", self.study.flag_label(spec.flag).lower()) if spec.flag else html("everyone counted"))
+        target = (html("The target is {} ({} is better).", self._value(spec.target), "lower" if spec.improvement == "down" else "higher")
+                  if spec.target is not None else html("The study file sets no target for this KPI."))
+        s.add(Paragraph(html("The share of {} who {}, per {}{}. {}", who, self.event, self.unit,
+                             html(", for each {}", self.study.area_label if spec.by == "area" else spec.by.replace("_", " "))
+                             if spec.by else html(""), target)))
+        if m.charts:
+            panels = []
+            for chart, reading in zip(m.charts, m.readings):
+                panels.append({"title": self._group_name(spec.by, reading["group"]) if spec.by else None,
+                               "periods": list(chart["period"]), "value": chart["value"], "centre": chart["centre"],
+                               "lower": chart["lower"], "upper": chart["upper"], "special": chart["special_cause"],
+                               "target": spec.target})
+            s.add(self.figure(fg.spc_chart(panels, ylabel=f"{self.outcome} (%)", what=m.name.lower() if m.name[:2] != m.name[:2].upper() else m.name),
+                              html("p-chart: {} by {}", m.name, self.unit),
+                              notes=[html("Orange points are special causes; dashed lines are the process limits{}.",
+                                          ", the dotted line the target" if spec.target is not None else "")]))
+            s.add(Bullets([self.special_sentence(m, chart) for chart in m.charts]))
+            s.add(Bullets([self.reading_sentence(m, r) for r in m.readings]))
+        for group, n in m.groups_without_chart:
+            who_g = html("{}: ", self._group_name(spec.by, group)) if spec.by else html("")
+            s.add(Paragraph(html("{}{} with rates that may be published, fewer than the {} a chart needs; no limits or "
+                                 "special causes are read.", who_g, tx.plural(n, self.unit, self.units), MIN_POINTS)))
+        table = self.pub[m.table].copy()
+        rules = {}
+        for chart in m.charts:
+            for p, rule in zip(chart["period"], chart["rule"]):
+                rules[(chart["group"].iloc[0], p)] = rule or "none"
+        table["rule"] = [rules.get((g if spec.by else None, p), "not charted")
+                         for g, p in zip(table[spec.by] if spec.by else [None] * len(table), table["period"])]
+        table["ci"] = [tx.interval(a, b, fmt=tx.pct) for a, b in zip(table["lower"], table["upper"])]
+        columns = ([Column(spec.by, tx.capitalise(self.study.area_label if spec.by == "area" else spec.by.replace("_", " ")))]
+                   if spec.by else [])
+        columns += [Column("period", tx.capitalise(self.unit)), Column("n", "People", "count"),
+                    Column("reoffenders", tx.capitalise(f"people who {self.event}"), "count"), Column("rate", "Rate", "pct"),
+                    Column("ci", "95% interval", "numtext"), Column("rule", "Special cause")]
+        notes = [html("Rate interval: Wilson score, 95%. A suppressed cell ([c]) is left out of the chart.")]
+        if m.n_left_out:
+            notes.append(html("{} people without a {} (or without the column's value) are not counted.", tx.count(m.n_left_out), self.unit))
+        s.add(self.table(table, columns, html("{} by {}", m.name, self.unit), notes=notes, keep=2 if spec.by else 1))
+        return s
+
+    def adjusted(self) -> Section:
+        s = Section([self.heading("adjusted")])
+        if self.adjusted_problem is not None:
+            s.add(Paragraph(self.adjusted_problem))
+            return s
+        s.add(Paragraph(html("A rate can change because the people supervised change. Here each {} is set against what a "
+                             "logistic model of {}, fitted on {}, expects for its people (the adjusted baseline). An observed/"
+                             "expected ratio (O/E) above 1 means more people {} than the baseline's rates for people like them "
+                             "predict.", self.unit, tx.join_words([c.replace("_", " ") for c in self.casemix]), self.baseline_words,
+                             self.event)))
+        t = self.pub[self.adjusted_table].copy()
+        shown = t.dropna(subset=["ratio"])
+        shown = shown[shown["period"].isin(self.levels)]
+        if len(shown) >= MIN_POINTS:
+            chart = spc.special_causes(spc.xmr_chart(shown[["period", "ratio"]].rename(columns={"ratio": "value"})))
+            s.add(self.figure(fg.spc_chart([{"periods": list(chart["period"]), "value": chart["value"], "centre": chart["centre"],
+                                             "lower": chart["lower"], "upper": chart["upper"], "special": chart["special_cause"],
+                                             "target": 1.0, "target_label": "O/E = 1, the baseline"}],
+                                           ylabel="Observed / expected", percent=False,
+                                           what="observed/expected ratios", chart="XmR chart"),
+                              html("XmR chart: observed against expected {} by {}, expected from {}", self.outcome_lower, self.unit,
+                                   self.baseline_words),
+                              notes=[html("The dotted line is O/E = 1, the baseline's own rates; limits from the moving range.")]))
+            s.add(Paragraph(self.special_sentence(_Measure(KpiMeasure(), "O/E"), chart.assign(group=None))))
+        t["ci"] = [tx.interval(a, b) for a, b in zip(t["ratio_lower"], t["ratio_upper"])]
+        s.add(self.table(t, [Column("period", tx.capitalise(self.unit)), Column("n", "People", "count"),
+                             Column("observed", "Observed", "count"), Column("expected", "Expected", "number1"),
+                             Column("ratio", "O/E", "ratio"), Column("ci", "95% interval", "numtext"),
+                             Column("significance", "Against the baseline")],
+                         html("Observed against expected by {} (adjusted baseline: {})", self.unit, self.baseline_words),
+                         notes=["O/E interval: exact Poisson below 10 observed, Byar's approximation otherwise, 95%."]))
+        s.add(Paragraph(self.adjusted_sentence()))
+        return s
+
+    def closing(self) -> Section:
+        s = Section()
+        s.add(self.limitations([
+            "A special cause says that something changed, not what: the data cannot say whether a service, the people "
+            "supervised or the recording changed.",
+            html("p-chart limits assume each person's outcome is independent chance around the {}'s rate; with large "
+                 "denominators real rates vary more than that, and an XmR chart (limits from the data) is the safer reading.", self.unit),
+            "Limits from few points are provisional; targets are those of the study file, not necessarily published ones.",
+            "Recent periods whose outcomes are not yet complete can look better than they are (the data lag).",
+        ]))
+        s.add(self.glossary())
+        n = int(self.frame["kpi_period"].notna().sum())
+        rows = [{"output": f"KPI: {m.name}", "method": "rate per period with Wilson interval; p-chart (3-sigma binomial limits); "
+                 "Making Data Count special-cause rules, variation and assurance", "confidence": spc.THREE_SIGMA, "n": n}
+                for m in self.measures if m.table is not None]
+        if self.adjusted_problem is None:
+            rows.append({"output": "Adjusted trend (O/E by period)", "method": "logistic case-mix model fitted on the baseline, "
+                         "applied to every period; O/E interval exact Poisson below 10, Byar otherwise; XmR chart",
+                         "confidence": 0.95, "n": n})
+        s.add(self.methods(rows))
+        s.add(self.disclosure())
+        return s

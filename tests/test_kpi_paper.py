@@ -1,0 +1,150 @@
+"""Paper 06, KPI tracking: the default data, a planted shift named in the text, degenerate series, and disclosure."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from analysis.cohort import open_study
+from analysis.paper.kpi import MIN_POINTS, KpiPaper
+from analysis.paper.text import SUPPRESSED
+from analysis.results import analyse
+
+SHIFT_EVENTS = [30, 31, 29, 30, 31, 29, 30, 34, 35, 34, 35, 34, 35, 34]
+"""Events per 100 people in 14 months: 7 months below the centre line, then 7 above, none beyond the limits."""
+
+
+def _months(events: list[int], *, n: int = 100, start: str = "2020-01", area: str = "North") -> list[dict]:
+    rows = []
+    for k, e in enumerate(events):
+        first = (pd.Period(start, "M") + k).start_time
+        for i in range(n):
+            rows.append({"reoffended": int(i < e), "dv": int(i % 3 == 0), "sex": "Male" if i % 2 else "Female",
+                         "area": area, "start": (first + pd.Timedelta(days=i % 28)).strftime("%Y-%m-%d")})
+    return rows
+
+
+def _paper(tmp_path_factory, rows: list[dict], kpi: dict) -> KpiPaper:
+    path = tmp_path_factory.mktemp("kpi") / "extract.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return KpiPaper(analyse(open_study({"study": {"title": "Hand-built"}, "kpi": kpi}, path)))
+
+
+@pytest.fixture(scope="module")
+def default_paper() -> KpiPaper:
+    return KpiPaper.open()
+
+
+@pytest.fixture(scope="module")
+def default_whole(default_paper):
+    return default_paper.render()  # once: a paper numbers its tables and figures as it shows them
+
+
+@pytest.fixture(scope="module")
+def shift_paper(tmp_path_factory) -> KpiPaper:
+    return _paper(tmp_path_factory, _months(SHIFT_EVENTS),
+                  {"date": "start", "frequency": "month", "measures": [{"label": "Reoffending", "target_percent": 25}]})
+
+
+def test_the_default_paper_tracks_every_kpi_of_the_study(default_paper, default_whole):
+    text = default_whole.text()
+    summary = default_paper.kpi_summary()
+    assert list(dict.fromkeys(summary["kpi"])) == [m.label for m in default_paper.study.kpi.measures]
+    assert summary["latest_period"].eq("2016Q3").all() and len(summary) == 1 + 4 + 1  # overall, four areas, dv
+    assert summary["variation"].isin(["common cause", "special cause improving", "special cause concerning"]).all()
+    for phrase in ("p-chart", "Figure 1.", "Table 1.", "The latest complete quarter is 2016Q3",
+                   "8 quarters", "Against a case-mix model fitted on the period October 2014 to September 2015",
+                   "Dudley", "Walsall", "Disclosure control"):
+        assert phrase in text, phrase
+    overall = summary.iloc[0]
+    assert overall["assurance"] == "consistently failing" and "the target is consistently missed" in text
+    # the front matter counts the people in the series, not those of one period
+    assert "People: 16,000" in text
+
+
+def test_every_figure_has_alt_text_and_a_number(default_whole):
+    from analysis.paper.blocks import Figure
+
+    def figures(block):
+        if isinstance(block, Figure):
+            yield block
+        for child in getattr(block, "blocks", []):
+            yield from figures(child)
+
+    found = list(figures(default_whole))
+    assert [f.number for f in found] == list(range(1, len(found) + 1)) and len(found) >= 4
+    assert all(f.alt and f.png[:4] == b"\x89PNG" for f in found)
+
+
+def test_a_planted_shift_is_named_on_its_points(shift_paper):
+    text = shift_paper.render().text()
+    chart = shift_paper.charted[0].charts[0]
+    assert chart["special_cause"].all() and not chart["outside_limits"].any()
+    assert chart.loc[7:, "rule"].eq("shift (high)").all() and chart.loc[:6, "rule"].eq("shift (low)").all()
+    assert "Special cause variation at 14 months" in text
+    for month in ("2020-08", "2021-02"):
+        assert f"{month} (shift (high))" in text
+    assert "2020-01 (shift (low))" in text
+    reading = shift_paper.kpi_summary().iloc[0]
+    assert reading["variation"] == "special cause concerning"  # higher is worse by default
+    assert reading["assurance"] == "hit and miss"  # the target lies between the limits
+    assert "special cause variation of a concerning nature; the target is not reliably met" in text
+
+
+def test_one_period_gives_a_plain_sentence(tmp_path_factory):
+    paper = _paper(tmp_path_factory, _months([30]), {"date": "start", "frequency": "month"})
+    text = paper.render().text()
+    assert "The data hold one month (2020-01), so there is no series to track" in text
+    assert "There is only one month here, so there is no trend to adjust." in text
+    assert paper.kpi_summary().empty
+
+
+def test_too_few_periods_for_limits_and_no_target(tmp_path_factory):
+    paper = _paper(tmp_path_factory, _months([30, 35]), {"date": "start", "frequency": "month"})
+    text = paper.render().text()
+    assert f"2 months with rates that may be published, fewer than the {MIN_POINTS} a chart needs" in text
+    assert "Figure 1. p-chart" not in text
+    three = _paper(tmp_path_factory, _months([30, 35, 31]), {"date": "start", "frequency": "month"})
+    text = three.render().text()
+    assert "No target is set for this KPI in the study file, so there is no assurance reading." in text
+    assert three.kpi_summary()["assurance"].isna().all()
+
+
+def test_without_dates_the_periods_are_used_and_a_missing_column_is_said(tmp_path_factory):
+    rows = _months(SHIFT_EVENTS[:4])
+    for i, row in enumerate(rows):
+        row["period"] = "2020" if i < 200 else "2021"
+    paper = _paper(tmp_path_factory, rows, {"measures": [{}, {"by": "offence_group"}]})
+    text = paper.render().text()
+    assert "taken from the cohort's periods" in text
+    assert "The data have no column \u201coffence_group\u201d, so this KPI cannot be tracked by it." in text
+
+
+def test_a_small_cell_is_suppressed_and_cannot_be_recovered_from_the_totals(tmp_path_factory):
+    events = [30, 31, 29, 30, 31, 29]
+    rows = _months(events, area="North") + _months(events, area="South")
+    small = _months([20] * 6, n=50, area="East")
+    # East has 5 people in the third month only: a primary suppression
+    small = [r for r in small if not r["start"].startswith("2020-03")] + _months([2], n=5, start="2020-03", area="East")
+    paper = _paper(tmp_path_factory, rows + small, {"date": "start", "frequency": "month", "measures": [{}, {"by": "area"}]})
+    by_area = paper.pub[paper.measures[1].table]
+    march = by_area[by_area["period"] == "2020-03"]
+    assert march.loc[march["area"] == "East", "n"].isna().all()
+    hidden = march["n"].isna().sum()
+    assert hidden >= 2  # a complementary cell: the published total minus the others leaves at least two unknowns
+    overall = paper.pub[paper.measures[0].table]
+    total = overall.loc[overall["period"] == "2020-03", "n"]
+    if total.notna().all():
+        assert float(total.iloc[0]) - march["n"].dropna().sum() > 5  # the remainder is shared by two hidden cells
+    whole = paper.render()
+    assert SUPPRESSED in whole.text() and "A suppressed cell ([c]) is left out of the chart." in str(whole.html())
+
+
+def test_the_kpi_notebook_joins_a_report_only_when_the_study_has_a_kpi_section(tmp_path):
+    from analysis.build import papers_for
+    from analysis.study import Kpi, Study
+
+    for name in ("01_published_position", "02_cohort", "06_kpi_tracking"):
+        (tmp_path / f"{name}.ipynb").write_text("{}", encoding="utf-8")
+    assert [p.stem for p in papers_for(Study(), tmp_path)] == ["02_cohort"]
+    assert [p.stem for p in papers_for(Study(kpi=Kpi()), tmp_path)] == ["02_cohort", "06_kpi_tracking"]
