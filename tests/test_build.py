@@ -55,8 +55,9 @@ def test_the_default_report_has_every_paper_with_its_frame(default_reports):
         html = page.read_text(encoding="utf-8")
         assert "<title>Risk flags and proven reoffending: the Black Country CRC cohort</title>" in html
         text = _text(page)
-        for words in ("Synthetic data, not real findings", "Contents", "Summary", "Glossary", "Methods", "Disclosure control",
-                      "October 2015 to September 2016"):
+        # each paper reports the study's period; the KPI paper tracks every quarter of the series since its baseline
+        period = "8 quarters (baseline: October 2014 to September 2015)" if page.stem == "06_kpi_tracking" else "October 2015 to September 2016"
+        for words in ("Synthetic data, not real findings", "Contents", "Summary", "Glossary", "Methods", "Disclosure control", period):
             assert words in text, (page.name, words)
         assert "analysis.load_cohort(" not in html and "hl-ipython3" not in html  # no code
         assert (default_reports / f"{page.stem}.disclosure.csv").exists()

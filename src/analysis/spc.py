@@ -745,6 +745,7 @@ def data_lag(
     *,
     as_of: str | pd.Timestamp,
     freq: str = "Q",
+    outcome: str = "proven reoffending",
 ) -> pd.DataFrame:
     """The last index date, and the last complete period, whose proven reoffending is known.
 
@@ -767,6 +768,10 @@ def data_lag(
     freq
         Periods for ``last_complete_period``: ``"M"``, ``"Q"``, ``"Y"`` or any
         pandas period frequency (``"Q-MAR"``, ``"Y-MAR"`` for financial).
+    outcome
+        The outcome in words, for the sentence (a study's own outcome, e.g.
+        "rearrest within three years of release"); with no waiting period the
+        sentence says nothing of offences being proven.
 
     Returns
     -------
@@ -801,11 +806,11 @@ def data_lag(
         last = last - 1
     start, end = last.start_time.normalize(), last.end_time.normalize()
     unit = _FREQ_WORDS.get(freq.split("-")[0], "period")
+    wait = f" and a further {waiting_months} months for offences to be proven" if waiting_months else ""
     sentence = (
-        f"Proven reoffending is complete for people whose index date was on or before {_long_date(cutoff)}: "
-        f"each needs a {follow_up_months}-month follow-up and a further {waiting_months} months for offences to be "
-        f"proven, {k} months in all before the data were extracted on {_long_date(as_of)}. "
-        f"The latest complete {unit} is {last} ({_long_date(start)} to {_long_date(end)})."
+        f"{outcome[:1].upper() + outcome[1:]} is complete for people whose index date was on or before {_long_date(cutoff)}: "
+        f"each needs a {follow_up_months}-month follow-up{wait}, {k} months in all before the data were extracted on "
+        f"{_long_date(as_of)}. The latest complete {unit} is {last} ({_long_date(start)} to {_long_date(end)})."
     )
     return pd.DataFrame([{
         "as_of": as_of,

@@ -149,8 +149,8 @@ TERMS: dict[str, tuple[str, str]] = {
     ),
     "data_lag": (
         "Data lag",
-        "The time before a period's outcomes are complete: the follow-up, plus the time for offences to be proven "
-        "(six months for proven reoffending).",
+        "The time before a period's outcomes are complete: the follow-up, plus any wait for an outcome to be "
+        "confirmed (the Ministry of Justice allows six months for an offence to be proven by a court or caution).",
     ),
     "suppressed": (
         "[c] (suppressed)",

@@ -319,7 +319,8 @@ class KpiPaper(Paper):
         months = self.study.follow_up_months
         waiting = self.kpi.waiting_months if self.kpi.waiting_months is not None else (6 if self.study.outcome == DEFAULT_OUTCOME else 0)
         if self.kpi.extracted:
-            lag = spc.data_lag(months, waiting, as_of=self.kpi.extracted, freq=self.freq or "Q").iloc[0]
+            words = "proven reoffending" if self.study.outcome == DEFAULT_OUTCOME else self.outcome_lower
+            lag = spc.data_lag(months, waiting, as_of=self.kpi.extracted, freq=self.freq or "Q", outcome=words).iloc[0]
             text = html("{}", lag["sentence"])
             if self.freq is not None and self.levels:
                 later = [p for p in self.levels if pd.Period(p, freq=self.freq).end_time.normalize() > lag["cutoff"]]
