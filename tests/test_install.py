@@ -11,6 +11,7 @@ from inside the installed package, found with ``importlib.resources``.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -21,6 +22,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+"""The environment of the installed package's processes: no PYTHONPATH may put a checkout's src/ first."""
 
 
 def _tracked_files() -> list[str]:
@@ -50,7 +53,7 @@ def installed(tmp_path_factory) -> Path:
     venv.EnvBuilder(with_pip=False).create(env)
     python = env / "bin" / "python"
     purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                             capture_output=True, text=True, check=True).stdout.strip()
+                             capture_output=True, text=True, check=True, env=CLEAN_ENV).stdout.strip()
     Path(purelib, "zz_shared_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
     install = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps",
                               "--no-index", str(wheel)], capture_output=True, text=True)
@@ -74,7 +77,7 @@ print(json.dumps({
     "example": sorted(p.name for p in EXAMPLE_DIR.iterdir()),
 }))
 """
-    result = subprocess.run([str(installed), "-c", probe], cwd=tmp_path, capture_output=True, text=True)
+    result = subprocess.run([str(installed), "-c", probe], cwd=tmp_path, capture_output=True, text=True, env=CLEAN_ENV)
     assert result.returncode == 0, result.stderr[-3000:]
     found = json.loads(result.stdout.strip().splitlines()[-1])
     package = Path(found["module"]).parent
