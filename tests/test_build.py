@@ -80,6 +80,9 @@ def test_the_second_example_speaks_its_own_words(rearrest_reports):
     assert "Gang member" in _text(rearrest_reports / "03_risk_flags.html")
     oe = _text(rearrest_reports / "04_observed_vs_expected.html")
     assert "residence area" in oe and "no adjusted baseline" in oe
+    kpi = _text(rearrest_reports / "06_kpi_tracking.html")
+    assert "the dates in \u201cRelease_Date\u201d cut into quarters" in kpi  # the extract's own name, not the study's
+    assert "release_date" not in kpi
 
 
 def test_tables_odds_ratios_equal_an_individual_level_logit(tmp_path):
@@ -128,6 +131,22 @@ def test_a_failed_run_leaves_earlier_reports_intact(tmp_path):
     assert result.returncode == 2 and "does not exist" in result.stderr
     assert earlier.read_text(encoding="utf-8") == "earlier report"
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_an_export_failure_is_one_build_error_and_nothing_written(tmp_path, monkeypatch):
+    import analysis.build as build
+
+    earlier = tmp_path / "02_cohort.html"
+    earlier.write_text("earlier report", encoding="utf-8")
+
+    def broken_export(executed: Path, target: Path) -> Path:
+        raise ValueError("No template sub-directory with name 'classic' found")
+
+    monkeypatch.setattr(build, "execute_notebook", lambda source, target, parameters=None: target)
+    monkeypatch.setattr(build, "export_html", broken_export)
+    with pytest.raises(build.BuildError, match=r"02_cohort ran but could not be exported to HTML: ValueError: No template"):
+        build.build_reports([Path("02_cohort.ipynb")], tmp_path, progress=False)
+    assert earlier.read_text(encoding="utf-8") == "earlier report" and not list(tmp_path.glob(".*.tmp"))
 
 
 def test_cli_help_documents_the_commands():

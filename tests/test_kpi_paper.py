@@ -54,7 +54,11 @@ def test_the_default_paper_tracks_every_kpi_of_the_study(default_paper, default_
     assert summary["variation"].isin(["common cause", "special cause improving", "special cause concerning"]).all()
     for phrase in ("p-chart", "Figure 1.", "Table 1.", "The latest complete quarter is 2016Q3",
                    "8 quarters", "Against a case-mix model fitted on the period October 2014 to September 2015",
-                   "Dudley", "Walsall", "Disclosure control"):
+                   "Dudley", "Walsall", "Disclosure control",
+                   # a KPI by area: one sentence and one table for the four areas, not a sentence per area
+                   "No local authority shows special cause variation in any quarter",
+                   "Proven reoffending rate by local authority: the latest quarter against each local authority's own process",
+                   "Period: October 2014 to September 2016, 8 quarters"):
         assert phrase in text, phrase
     overall = summary.iloc[0]
     assert overall["assurance"] == "consistently failing" and "the target is consistently missed" in text
@@ -88,7 +92,9 @@ def test_a_planted_shift_is_named_on_its_points(shift_paper):
     reading = shift_paper.kpi_summary().iloc[0]
     assert reading["variation"] == "special cause concerning"  # higher is worse by default
     assert reading["assurance"] == "hit and miss"  # the target lies between the limits
-    assert "special cause variation of a concerning nature; the target is not reliably met" in text
+    assert ("The latest month, 2021-02, is 34.0% against a centre line of 32.2%. Special cause variation of a concerning nature: "
+            "the latest value is significantly higher than the process usually produces. The target is not reliably met (target "
+            "25.0%, lower is better). The target lies between the process limits") in text
 
 
 def test_one_period_gives_a_plain_sentence(tmp_path_factory):

@@ -192,3 +192,42 @@ def test_results_computed_once_and_read_back_give_the_same_paper(base, tmp_path)
     assert _visible(again.render()) == _visible(papers["02"].render())
     with pytest.raises(ValueError, match="not '2014-10/2015-09'"):
         CohortPaper.open(results=saved, period="2014-10/2015-09")
+
+
+def test_point_labels_never_overlap_each_other_or_a_marker():
+    """Thirty labels on a tight cluster of points: every label kept is clear of every other and of every point."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.transforms import Bbox
+
+    from analysis.paper.figures import place_labels
+
+    fig = Figure(figsize=(6, 4), dpi=100)
+    canvas = FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    rng = np.random.default_rng(1)
+    x, y = rng.uniform(0, 1, 30), rng.uniform(0, 1, 30)
+    ax.scatter(x, y, s=40)
+    ax.set_xlim(-0.2, 1.2)
+    ax.set_ylim(-0.2, 1.2)
+    names = [f"Unit {i}" for i in range(30)]
+    left_off = place_labels(ax, list(zip(names, x, y)))
+    renderer = canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in ax.texts]
+    assert len(boxes) + len(left_off) == 30 and len(boxes) >= 20
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    markers = [Bbox.from_bounds(px - 4, py - 4, 8, 8) for px, py in ax.transData.transform(np.column_stack([x, y]))]
+    assert not any(box.overlaps(m) for box in boxes for m in markers)
+
+
+def test_the_funnel_legend_speaks_plain_words():
+    from matplotlib.figure import Figure
+
+    from analysis.funnel import funnel_plot
+
+    units = pd.DataFrame({"group": ["A", "B", "C", "D"], "observed": [160, 40, 30, 52], "expected": [100.0, 40.0, 35.0, 50.0]})
+    ax = Figure().add_subplot()
+    funnel_plot(units, "ratio", overdispersion="none", ax=ax, footnote=False)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "Above the 99.8% limit" in legend and "Within the limits" in legend
+    assert not any("0.001" in t or "0.025" in t for t in legend)

@@ -231,7 +231,11 @@ def build_reports(
 
         def one(notebook: Path) -> Path:
             executed = execute_notebook(notebook, staging / notebook.name, parameters)
-            html = export_html(executed, staging / f"{notebook.stem}.html")
+            try:
+                html = export_html(executed, staging / f"{notebook.stem}.html")
+            except (ValueError, OSError) as exc:  # nbconvert's errors, e.g. a template or an output it cannot read
+                raise BuildError(f"the paper {notebook.stem} ran but could not be exported to HTML: {type(exc).__name__}: {exc}; "
+                                 "nothing in the output folder was changed") from None
             if pdf:
                 print_pdf(html, staging / f"{notebook.stem}.pdf")
             if bar is not None:

@@ -40,25 +40,12 @@ import numpy as np
 import pandas as pd
 
 from .models import fit_logistic
+from .periods import periods_present
 from .schema import OUTCOME
 
 __all__ = ["expected_probabilities", "check_comparison", "DEFAULT_EXPECTED_CASEMIX"]
 
 DEFAULT_EXPECTED_CASEMIX: tuple[str, ...] = ("sex", "age_band", "offence_group")
-
-
-def _periods(frame: pd.DataFrame) -> list[str]:
-    if "period" not in frame.columns:
-        return []
-    values = frame["period"]
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        codes = np.asarray(values.cat.codes)
-        cats = values.cat.categories
-        if len(cats) <= 64:  # a comparison per period is cheaper than sorting millions of codes
-            return sorted(str(c) for i, c in enumerate(cats) if (codes == i).any())
-        present = np.bincount(codes[codes >= 0].astype(np.intp), minlength=len(cats)) > 0
-        return sorted(str(c) for c, p in zip(cats, present) if p)
-    return sorted(str(v) for v in pd.unique(values.dropna()))
 
 
 def expected_probabilities(
@@ -132,7 +119,7 @@ def expected_probabilities(
     model = fit_logistic(fit_on, casemix, outcome=outcome, interactions=interactions, firth="auto", trials=trials)
     values = model.predict(predict_on).to_numpy()
     out = pd.Series(values, index=predict_on.index, name=name, dtype=float, copy=False)
-    fit_periods, target_periods = _periods(fit_on), _periods(predict_on)
+    fit_periods, target_periods = periods_present(fit_on), periods_present(predict_on)
     period = " + ".join(fit_periods) if fit_periods else "(no period column)"
     internal = (fit_on is predict_on) or (bool(fit_periods) and fit_periods == target_periods and len(fit_on) == len(predict_on))
     unscored_people = np.isnan(values) if trials is None else np.where(np.isnan(values), predict_on[trials].to_numpy(dtype=float), 0.0)

@@ -761,7 +761,9 @@ def funnel_plot(
     ax.set_ylabel("Observed / expected (O/E)" if kind == "ratio" else ("Reoffending rate (%)" if scale == 100 else "Proportion"))
     if title:
         ax.set_title(title)
-    ax.legend(loc="best", fontsize=8, frameon=True)
+    handles, labels = ax.get_legend_handles_labels()
+    words = {lab: _legend_words(lab, levels) for lab in order}
+    ax.legend(handles, [words.get(lab, lab) for lab in labels], loc="best", fontsize=8, frameon=True)
     first = units.iloc[0]
     phi_text = "n/a" if not np.isfinite(first["phi"]) else f"{first['phi']:.2f}"
     tau_text = "n/a" if not np.isfinite(first["tau2"]) else f"{first['tau2']:.4f}"
@@ -784,6 +786,16 @@ def _significance_order(levels: Sequence[float]) -> list[str]:
     high = [f"High ({_tail(level)})" for level in wide_first]
     low = [f"Low ({_tail(level)})" for level in reversed(wide_first)]
     return high + ["Not significant"] + low
+
+
+def _legend_words(significance: str, levels: Sequence[float]) -> str:
+    """A significance label in the legend's plain words: "High (0.001)" -> "Above the 99.8% limit"."""
+    if significance == "Not significant":
+        return "Within the limits"
+    side, _, tail = significance.partition(" (")
+    level = next((lv for lv in levels if _tail(lv) == tail.rstrip(")")), None)
+    where = "Above" if side == "High" else "Below"
+    return f"{where} the {_pct(level)} limit" if level is not None else significance
 
 
 def _palette(order: Sequence[str]) -> dict[str, object]:

@@ -35,33 +35,13 @@ import numpy as np
 import pandas as pd
 
 from .cohort import StudyData
+from .periods import latest_period, previous_period
 from .schema import OUTCOME
 
-__all__ = ["StudyResults", "analyse", "load_results", "latest_period", "previous_period", "DEFAULT_ADJUST_COLUMNS"]
+__all__ = ["StudyResults", "analyse", "load_results", "DEFAULT_ADJUST_COLUMNS"]
 
 DEFAULT_ADJUST_COLUMNS: tuple[str, ...] = ("area", "sex", "age_band", "offence_group")
 """Case-mix columns of the adjusted model when the study names none (those present are used)."""
-
-
-def latest_period(periods: list[str]) -> str:
-    """The last period in reading order."""
-    return periods[-1]
-
-
-def previous_period(periods: list[str], period: str) -> str | None:
-    """The period just before ``period`` in reading order (the natural baseline), or None.
-
-    Examples
-    --------
-    >>> previous_period(["2022-23", "2023-24", "2024-25"], "2024-25")
-    '2023-24'
-    >>> previous_period(["All people"], "All people") is None
-    True
-    """
-    if period not in periods:
-        return None
-    i = periods.index(period)
-    return periods[i - 1] if i > 0 else None
 
 
 @dataclass

@@ -56,6 +56,7 @@ import pandas as pd
 from scipy import stats
 
 from .intervals import proportion_ci
+from .periods import long_date
 from .schema import OUTCOME, ordered_levels
 
 __all__ = [
@@ -732,10 +733,6 @@ def variation_and_assurance(chart: pd.DataFrame, *, target: float | None = None,
 # --------------------------------------------------------------------------- the data lag
 
 
-def _long_date(d: pd.Timestamp) -> str:
-    return f"{d.day} {d:%B %Y}"
-
-
 _FREQ_WORDS = {"M": "month", "Q": "quarter", "Y": "year"}
 
 
@@ -808,9 +805,9 @@ def data_lag(
     unit = _FREQ_WORDS.get(freq.split("-")[0], "period")
     wait = f" and a further {waiting_months} months for offences to be proven" if waiting_months else ""
     sentence = (
-        f"{outcome[:1].upper() + outcome[1:]} is complete for people whose index date was on or before {_long_date(cutoff)}: "
+        f"{outcome[:1].upper() + outcome[1:]} is complete for people whose index date was on or before {long_date(cutoff)}: "
         f"each needs a {follow_up_months}-month follow-up{wait}, {k} months in all before the data were extracted on "
-        f"{_long_date(as_of)}. The latest complete {unit} is {last} ({_long_date(start)} to {_long_date(end)})."
+        f"{long_date(as_of)}. The latest complete {unit} is {last} ({long_date(start)} to {long_date(end)})."
     )
     return pd.DataFrame([{
         "as_of": as_of,

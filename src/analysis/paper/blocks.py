@@ -33,6 +33,9 @@ from .text import Markup, esc, html
 
 __all__ = ["Block", "Heading", "Paragraph", "Bullets", "Callout", "Column", "Table", "Figure", "Section", "Raw"]
 
+WIDE_TABLE_COLUMNS: int = 7
+"""A table with this many columns or more is set in a smaller type, so that it fits the page's measure."""
+
 FORMATS: dict[str, Callable[[Any], str]] = {
     "text": lambda v: "" if tx.is_missing(v) else str(v),
     "numtext": lambda v: tx.SUPPRESSED if tx.is_missing(v) else str(v),
@@ -220,7 +223,8 @@ class Table(Block):
                                 "or a value that would reveal one)."))
         if notes:
             out.append(html('<p class="table-note">{}</p>', Markup("<br>").join(esc(n) for n in notes)))
-        return html('<div class="table-block">{}</div>', Markup("").join(out))
+        wide = " wide" if len(self.columns) >= WIDE_TABLE_COLUMNS else ""
+        return html('<div class="table-block{}">{}</div>', wide, Markup("").join(out))
 
     def text(self) -> str:
         cells = self.cells()

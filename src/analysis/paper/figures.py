@@ -26,7 +26,7 @@ import numpy as np
 
 from .text import chart_text, pct, ratio
 
-__all__ = ["dot_plot", "forest_plot", "heatmap", "bar_chart", "funnel_chart", "calibration_chart", "spc_chart", "to_png"]
+__all__ = ["dot_plot", "forest_plot", "heatmap", "bar_chart", "funnel_chart", "calibration_chart", "spc_chart", "place_labels", "to_png"]
 
 WIDTH_IN = 8.0
 COLOURS = ("#1f5fa0", "#d4722a", "#3a923a", "#8c564b")
@@ -246,10 +246,73 @@ def bar_chart(labels: Sequence[Any], values: Sequence[float], *, xlabel: str, hi
     return png, alt
 
 
+def _unit_name(label: Any) -> str:
+    """A unit's label as a chart shows it: "area=Dudley;sex=Male" -> "Dudley / Male"."""
+    text = str(label)
+    return " / ".join(part.split("=", 1)[-1] for part in text.split(";")) if "=" in text else text
+
+
+_LABEL_OFFSETS = ((4, -9), (4, 3), (-4, 3), (-4, -9), (4, -17), (4, 11))
+"""Where a point's label may go (points right and below first), tried in turn until one overlaps nothing."""
+
+
+def place_labels(ax: Any, points: Sequence[tuple[str, float, float]], *, fontsize: float = 7, color: str = "0.35") -> list[str]:
+    """Label points without any two labels overlapping; a label with no free place is left off.
+
+    Each label is tried at a few offsets around its point and kept at the
+    first where it overlaps no text already on the axes (titles, the names
+    of outlying points, labels placed before it) and no marker of a scatter.
+
+    Returns
+    -------
+    list of str
+        The labels left off (the table beside the chart still names them).
+
+    Examples
+    --------
+    >>> fig = _figure(3)
+    >>> ax = fig.add_subplot()
+    >>> _ = ax.plot([0, 1], [0, 1])
+    >>> place_labels(ax, [("Dudley", 0.5, 0.5), ("Sandwell", 0.5, 0.5), ("Walsall", 0.5, 0.5)])
+    []
+    >>> len(ax.texts)
+    3
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.transforms import Bbox
+
+    fig = ax.figure
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    renderer = canvas.get_renderer()
+    taken = [t.get_window_extent(renderer) for t in ax.texts if t.get_text()]
+    for collection in ax.collections:  # the markers themselves: a label must not cover another unit's point
+        for px, py in collection.get_offset_transform().transform(collection.get_offsets()):
+            taken.append(Bbox.from_bounds(px - 4, py - 4, 8, 8))
+    left_off: list[str] = []
+    for text, x, y in points:
+        for dx, dy in _LABEL_OFFSETS:
+            label = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=fontsize, color=color,
+                                ha="left" if dx > 0 else "right")
+            box = label.get_window_extent(renderer)
+            if not any(box.overlaps(other) for other in taken):
+                taken.append(box)
+                break
+            label.remove()
+        else:
+            left_off.append(text)
+    return left_off
+
+
 def funnel_chart(units: Any, *, kind: str = "ratio", target: Any = None, overdispersion: str = "truncation",
                  label_all: bool | None = None, unit_name: str = "unit", unit_plural: str | None = None,
-                 title: str | None = None, namer: Any = None, **kwargs: Any) -> tuple[bytes, str]:
-    """A funnel plot (see :func:`analysis.funnel.funnel_plot`), with every unit labelled when there are few."""
+                 title: str | None = None, namer: Any = None, xlabel: str | None = None, **kwargs: Any) -> tuple[bytes, str]:
+    """A funnel plot (see :func:`analysis.funnel.funnel_plot`), with every unit labelled when there are few.
+
+    The units outside the limits are always named (``namer`` turns a unit's
+    ``group`` into words); the others too when ``label_all``, where there is
+    room: no two labels overlap (:func:`place_labels`). ``xlabel`` replaces the
+    x axis's generic words with the study's own.
+    """
     from ..funnel import funnel_plot, funnel_units
 
     n_units = len(units.drop_duplicates(subset=["group"])) if "group" in units else len(units)
@@ -257,21 +320,27 @@ def funnel_chart(units: Any, *, kind: str = "ratio", target: Any = None, overdis
     fig = _figure(10, per_row=0.45, extra=1.0)
     ax = fig.add_subplot()
     funnel_plot(units, kind, target=target, overdispersion=overdispersion, ax=ax, title=chart_text(title) if title else None,
-                label_outside=True, footnote=False, **kwargs)
+                label_outside=False, footnote=False, **kwargs)
     table = funnel_units(units, kind, target=target, overdispersion=overdispersion, **kwargs)
     first = table[table["confidence"] == table["confidence"].min()]
+    x = "expected" if kind == "ratio" else "n"
+    label_columns = list(first.columns[: list(first.columns).index("observed")])
+    outlying = first["significance"] != "Not significant"
+
+    name_of = namer or _unit_name
+
+    def points(rows: Any) -> list[tuple[str, float, float]]:
+        return [(chart_text(name_of(row["group"]) if "group" in rows else " / ".join(_unit_name(row[c]) for c in label_columns)), row[x],
+                 row["estimate"] * (100 if kind == "proportion" else 1)) for _, row in rows.iterrows()]
+
+    # the units outside the limits are named first, in dark type; the others after them, where there is room
+    if xlabel:
+        ax.set_xlabel(chart_text(xlabel))
+    place_labels(ax, points(first[outlying]), fontsize=8, color="0.1")
     if label_all:
-        marked = set(first.loc[first["significance"] != "Not significant", "group"]) if "group" in first else set()
-        x = "expected" if kind == "ratio" else "n"
-        for _, row in first.iterrows():
-            if row.get("group") in marked:
-                continue
-            name = str(row.get("group", "")).split("=", 1)[-1]
-            ax.annotate(chart_text(name), (row[x], row["estimate"] * (100 if kind == "proportion" else 1)), xytext=(4, -9),
-                        textcoords="offset points", fontsize=7, color="0.35")
+        place_labels(ax, points(first[~outlying]), fontsize=7, color="0.35")
     png = to_png(fig)
-    outside = first[first["significance"] != "Not significant"]
-    name_of = namer or (lambda g: str(g).split("=", 1)[-1])
+    outside = first[outlying]
     names = [name_of(g) for g in outside.get("group", [])]
     alt = (f"Funnel plot of {n_units} {unit_plural or unit_name + 's'}: each {unit_name}'s "
            + ("observed/expected ratio" if kind == "ratio" else "rate")
@@ -301,6 +370,7 @@ def spc_chart(
     percent: bool = True,
     what: str = "rates",
     chart: str = "p-chart",
+    value_label: str | None = None,
 ) -> tuple[bytes, str]:
     """Statistical process control charts, one panel per series, in Making Data Count's manner.
 
@@ -309,7 +379,9 @@ def spc_chart(
     ``special`` (bool per point: a special cause), and optionally ``title``,
     ``target`` and ``target_label`` (the legend's name for the target line). Points of special cause are drawn larger, in orange;
     the target is a dotted green line. Period labels are rotated, and
-    thinned when there are many, so they never overlap.
+    thinned when there are many, so they never overlap; the axis label is
+    wrapped to the height of the chart. ``value_label`` names the plotted
+    series in the legend (default "Rate" for percentages, "Value" otherwise).
 
     Examples
     --------
@@ -324,6 +396,7 @@ def spc_chart(
     rows = -(-n_panels // cols)
     most = max(len(p["periods"]) for p in panels)
     fig = _figure(rows, per_row=2.6, extra=0.9, min_height=3.0)
+    label_width = max(18, int((fig.get_figheight() - 1.3) * 12))  # characters of a 10-point label that fit beside the axes
     scale = 100.0 if percent else 1.0
     axes = [fig.add_subplot(rows, cols, i + 1) for i in range(n_panels)]
     alt_parts = []
@@ -340,7 +413,7 @@ def spc_chart(
         if target is not None and not np.isnan(target):
             ax.axhline(float(target) * scale, color=COLOURS[2], linestyle=":", linewidth=1.6,
                        label=chart_text(panel.get("target_label") or "Target"))
-        ax.plot(x, value, "-o", color=COLOURS[0], markersize=4, linewidth=1.2, label="Value", zorder=3)
+        ax.plot(x, value, "-o", color=COLOURS[0], markersize=4, linewidth=1.2, label=value_label or ("Rate" if percent else "Value"), zorder=3)
         if special.any():
             ax.plot(x[special], value[special], "o", color=COLOURS[1], markersize=8, label="Special cause", zorder=4)
         step = max(1, -(-len(periods) // (12 if cols == 1 else 6)))
@@ -350,7 +423,7 @@ def spc_chart(
         if panel.get("title"):
             ax.set_title(_wrap(panel["title"], 50), fontsize=10, loc="left")
         if n_panels == 1:
-            ax.set_ylabel(_wrap(ylabel, 40))
+            ax.set_ylabel(_wrap(ylabel, label_width), fontsize=10)
         ax.grid(axis="y", color="0.88", linewidth=0.8)
         ax.set_axisbelow(True)
         for side in ("top", "right"):
@@ -372,7 +445,7 @@ def spc_chart(
                 labels.append(lab)
     fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False, bbox_to_anchor=(0.5, -0.02))
     if n_panels > 1:  # one axis label for the grid: per-panel labels would run into the panel beside them
-        fig.supylabel(_wrap(ylabel, 60), fontsize=10)
+        fig.supylabel(_wrap(ylabel, label_width), fontsize=10)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
     png = to_png(fig)
     first = str(panels[0]["periods"][0])

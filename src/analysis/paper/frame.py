@@ -147,6 +147,13 @@ class Paper:
         """A label as written, in quotation marks (so any label reads as a name in a sentence)."""
         return f"\u201c{label}\u201d"
 
+    def file_column(self, name: str | None) -> str | None:
+        """A study column's name in the analyst's own extract (before ``[columns]`` renamed it), for the paper's words."""
+        if name is None:
+            return None
+        own = [str(k) for k, v in self.study.columns.items() if str(v) == name]
+        return own[0] if own else name
+
     @cached_property
     def build_date(self) -> str:
         if self.study.date:
@@ -215,10 +222,11 @@ class Paper:
         rows = Markup("").join(html("<dt>{}</dt><dd>{}</dd>", k, v) for k, v in meta if v)
         s.add(Raw(html('<dl class="paper-meta">{}</dl>', rows),
                   plain="\n".join(f"{k}: {v}" for k, v in meta if v)))
-        entries = [("summary", "Summary"), *self.sections(), ("limitations", "Limitations"), ("glossary", "Glossary"),
+        numbered = [(k, f"{i}. {t}") for i, (k, t) in enumerate(self.sections(), 1)]  # as the headings number them
+        entries = [("summary", "Summary"), *numbered, ("limitations", "Limitations"), ("glossary", "Glossary"),
                    ("methods", "Methods"), ("disclosure", "Disclosure control")]
         items = Markup("").join(html('<li><a href="#{}">{}</a></li>', k, t) for k, t in entries)
-        s.add(Raw(html('<nav class="contents" aria-label="Contents"><h2 class="contents-title">Contents</h2><ol>{}</ol></nav>', items),
+        s.add(Raw(html('<nav class="contents" aria-label="Contents"><h2 class="contents-title">Contents</h2><ul>{}</ul></nav>', items),
                   plain="Contents: " + "; ".join(t for _, t in entries)))
         s.add(Heading("Summary", anchor="summary"))
         points = self.summary_points()

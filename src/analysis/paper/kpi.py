@@ -34,7 +34,7 @@ from .. import spc
 from ..study import DEFAULT_OUTCOME, Kpi, KpiMeasure
 from . import figures as fg
 from . import text as tx
-from .blocks import Bullets, Column, Paragraph, Section
+from .blocks import Column, Paragraph, Section
 from .frame import Paper
 from .text import Markup, html
 
@@ -50,12 +50,15 @@ _UNITS = {"M": ("month", "months"), "Q": ("quarter", "quarters"), "Y": ("year", 
           "Q-MAR": ("financial quarter", "financial quarters"), "Y-MAR": ("financial year", "financial years")}
 
 
-def kpi_periods(cohort: pd.DataFrame, kpi: Kpi) -> tuple[pd.DataFrame, str, str | None]:
+def kpi_periods(cohort: pd.DataFrame, kpi: Kpi, *, file_column: str | None = None) -> tuple[pd.DataFrame, str, str | None]:
     """The cohort with a ``kpi_period`` column (text labels, categorical in time order), and where it came from.
 
     With ``[kpi] date`` naming a column of dates in the cohort, each row's
     period is its date cut by ``[kpi] frequency``; otherwise the cohort's
     ``period`` column is used as it is.
+
+    ``file_column`` is the date column's name in the analyst's extract, for
+    the words (default: ``kpi.date``, the study's name for it).
 
     Returns
     -------
@@ -71,10 +74,11 @@ def kpi_periods(cohort: pd.DataFrame, kpi: Kpi) -> tuple[pd.DataFrame, str, str 
     (['2015Q1', '2015Q2', nan], 'Q')
     """
     if kpi.date is not None and kpi.date in cohort.columns and pd.api.types.is_datetime64_any_dtype(cohort[kpi.date]):
+        file_column = file_column or kpi.date
         periods = cohort[kpi.date].dt.to_period(kpi.freq)
         levels = sorted(periods.dropna().unique())
         labels = pd.Categorical(periods.astype("string").where(periods.notna()), categories=[str(p) for p in levels])
-        return cohort.assign(kpi_period=labels), f"the date column {kpi.date!r} cut into {_UNITS[kpi.freq][1]}", kpi.freq
+        return cohort.assign(kpi_period=labels), f"the dates in \u201c{file_column}\u201d cut into {_UNITS[kpi.freq][1]}", kpi.freq
     values = cohort["period"]
     levels = list(values.cat.categories) if isinstance(values.dtype, pd.CategoricalDtype) else list(dict.fromkeys(values.astype(str)))
     present = set(values.astype(str))
@@ -155,13 +159,14 @@ class KpiPaper(Paper):
         levels = self.levels
         if not levels:
             return "no period"
+        first, last = tx.period_span(levels[0], freq=self.freq)[0], tx.period_span(levels[-1], freq=self.freq)[1]
         if len(levels) == 1:
-            return tx.period_words(levels[0])
-        return f"{tx.period_words(levels[0])} to {tx.period_words(levels[-1])}, {len(levels)} {self.units}"
+            return first if first == last else f"{first} to {last}"
+        return f"{first} to {last}, {len(levels)} {self.units}"
 
     def prepare(self) -> None:
         cohort = self.results.data.cohort
-        self.frame, self.source, self.freq = kpi_periods(cohort, self.kpi)
+        self.frame, self.source, self.freq = kpi_periods(cohort, self.kpi, file_column=self.file_column(self.kpi.date))
         self.date_missing = self.kpi.date is not None and self.freq is None
         self.levels = [str(c) for c in self.frame["kpi_period"].cat.categories]
         self.measures = [self._prepare_measure(i, m) for i, m in enumerate(self.kpi.measures, 1)]
@@ -288,15 +293,17 @@ class KpiPaper(Paper):
         return tx.pct(v)
 
     def reading_sentence(self, out: _Measure, reading: dict[str, Any]) -> Any:
-        """The latest point of one series, its variation and its assurance, in words."""
+        """The latest point of one series, its variation and its assurance, in words (each icon named once)."""
         who = html("{}: ", self._group_name(out.spec.by, reading["group"])) if out.spec.by else html("")
-        text = html("{}{} latest {}, {}, is {} against a centre line of {}: <strong>{}; {}</strong>. {}", who,
+        variation = tx.capitalise(variation_phrase(reading["variation"]))
+        meaning = str(reading["variation_text"]).split(": ", 1)[-1]
+        text = html("{}{} latest {}, {}, is {} against a centre line of {}. <strong>{}</strong>: {}", who,
                     "the" if out.spec.by else "The", self.unit,
-                    reading["period"], self._value(reading["value"]), self._value(reading["centre"]),
-                    variation_phrase(reading["variation"]), assurance_phrase(reading["assurance"]), reading["variation_text"])
+                    reading["period"], self._value(reading["value"]), self._value(reading["centre"]), variation, meaning)
         if reading["assurance"] is not None:
-            text += html(" {} (target {}, {} is better.)", reading["assurance_text"], self._value(reading["target"]),
-                         "lower" if reading["improvement"] == "down" else "higher")
+            text += html(" <strong>{}</strong> (target {}, {} is better). {}", tx.capitalise(assurance_phrase(reading["assurance"])),
+                         self._value(reading["target"]), "lower" if reading["improvement"] == "down" else "higher",
+                         reading["assurance_text"])
         else:
             text += html(" No target is set for this KPI in the study file, so there is no assurance reading.")
         return text
@@ -313,6 +320,55 @@ class KpiPaper(Paper):
             text = html("special cause variation at {}: {}.", tx.plural(len(flagged), self.unit, self.units),
                         tx.join_html(items, sep="; "))
         return who + text if out.spec.by else Markup(tx.capitalise(str(text)))
+
+    def _by_words(self, by: str) -> tuple[str, str]:
+        """What one group of ``by`` is called, singular and plural ("local authority", "local authorities")."""
+        if by == "area":
+            return self.study.area_label, self.study.area_plural
+        return "group", "groups"
+
+    def special_by_sentence(self, out: _Measure) -> Any:
+        """The points of special cause in every group's series, in one sentence: only the groups that have any are named."""
+        one, many = self._by_words(out.spec.by)
+        flagged = [c for c in out.charts if c["special_cause"].any()]
+        if not flagged:
+            return html("No {} shows special cause variation in any {}: the changes from one {} to the next are within what "
+                        "chance gives.", one, self.unit, self.unit)
+        items = []
+        for chart in flagged:
+            points = chart[chart["special_cause"]]
+            items.append(html("{}, {} ({})", self._group_name(out.spec.by, chart["group"].iloc[0]),
+                              tx.plural(len(points), self.unit, self.units),
+                              tx.join_html([html("{}: {}", p, rule) for p, rule in zip(points["period"], points["rule"])], sep="; ")))
+        others = len(out.charts) - len(flagged)
+        rest = html(" The other {} show none.", tx.plural(others, one, many)) if others else html("")
+        return html("Special cause variation in {} of the {} {} charted: {}.{}", len(flagged), len(out.charts), many,
+                    tx.join_html(items, sep="; "), rest)
+
+    def readings_table(self, out: _Measure) -> Any:
+        """The latest point of every group's series: value, centre line, variation and assurance, one row per group."""
+        spec = out.spec
+        one, _ = self._by_words(spec.by)
+        frame = pd.DataFrame({
+            "group": [self._group_name(spec.by, r["group"]) for r in out.readings],
+            "period": [r["period"] for r in out.readings],
+            "value": [r["value"] for r in out.readings],
+            "centre": [r["centre"] for r in out.readings],
+            "variation": [tx.capitalise(variation_phrase(r["variation"])) for r in out.readings],
+            "assurance": [tx.capitalise(assurance_phrase(r["assurance"])) for r in out.readings],
+        })
+        columns = [Column("group", tx.capitalise(one)), Column("period", f"Latest {self.unit}"), Column("value", "Rate", "pct"),
+                   Column("centre", "Centre line", "pct"), Column("variation", "Variation")]
+        if spec.target is not None:
+            columns.append(Column("assurance", "Against the target"))
+        meanings = dict.fromkeys(str(r["variation_text"]) for r in out.readings)
+        notes: list[Any] = list(meanings)
+        if spec.target is None:
+            notes.append("No target is set for this KPI in the study file, so there is no assurance reading.")
+        else:
+            notes += list(dict.fromkeys(str(r["assurance_text"]) for r in out.readings))
+        return self.table(frame, columns, html("{}: the latest {} against each {}'s own process", out.name, self.unit, one),
+                          notes=notes)
 
     def lag_sentence(self) -> Any:
         """The data lag: which periods' outcomes are complete, given the follow-up and the wait for proof."""
@@ -337,8 +393,8 @@ class KpiPaper(Paper):
             ready = end + pd.DateOffset(months=months + waiting)
             return html("Each person's outcome needs a {}-month follow-up{}. The latest {} here, {}, ended on {}, so its "
                         "outcomes are complete only from {}. The study file gives no extraction date ([kpi] extracted), so the "
-                        "paper cannot say whether that date has passed.", months, wait, self.unit, last, spc._long_date(end),
-                        spc._long_date(ready + pd.offsets.MonthEnd(0)))
+                        "paper cannot say whether that date has passed.", months, wait, self.unit, last, tx.long_date(end),
+                        tx.long_date(ready + pd.offsets.MonthEnd(0)))
         return html("Each person's outcome needs a {}-month follow-up{}. The study file gives no extraction date ([kpi] "
                     "extracted), so the paper cannot say whether the latest period's outcomes are complete.", months, wait)
 
@@ -373,8 +429,7 @@ class KpiPaper(Paper):
             if m.spec.by:
                 if m.readings:
                     counts = pd.Series([r["variation"] for r in m.readings]).value_counts()
-                    label, plural = ((self.study.area_label, self.study.area_plural) if m.spec.by == "area"
-                                     else ("group", "groups"))
+                    label, plural = self._by_words(m.spec.by)
                     out.append(html("{}: in the latest {}, {}.", m.name, self.unit,
                                     tx.join_words([f"{variation_phrase(v)} in {tx.plural(int(k), label, plural)}"
                                                    for v, k in counts.items()])))
@@ -472,10 +527,16 @@ class KpiPaper(Paper):
                                "target": spec.target})
             s.add(self.figure(fg.spc_chart(panels, ylabel=f"{self.outcome} (%)", what=m.name.lower() if m.name[:2] != m.name[:2].upper() else m.name),
                               html("p-chart: {} by {}", m.name, self.unit),
-                              notes=[html("Orange points are special causes; dashed lines are the process limits{}.",
-                                          ", the dotted line the target" if spec.target is not None else "")]))
-            s.add(Bullets([self.special_sentence(m, chart) for chart in m.charts]))
-            s.add(Bullets([self.reading_sentence(m, r) for r in m.readings]))
+                              notes=[html("{}Dashed lines are the process limits{}.",
+                                          "Orange points are special causes. " if any(c["special_cause"].any() for c in m.charts)
+                                          else "No point is a special cause. ",
+                                          "; the dotted line is the target" if spec.target is not None else "")]))
+            if spec.by:  # one sentence and one table for every group, not a sentence per group
+                s.add(Paragraph(self.special_by_sentence(m)))
+                s.add(self.readings_table(m))
+            else:
+                s.add(Paragraph(self.special_sentence(m, m.charts[0])))
+                s.add(Paragraph(self.reading_sentence(m, m.readings[0])))
         for group, n in m.groups_without_chart:
             who_g = html("{}: ", self._group_name(spec.by, group)) if spec.by else html("")
             s.add(Paragraph(html("{}{} with rates that may be published, fewer than the {} a chart needs; no limits or "
@@ -517,7 +578,7 @@ class KpiPaper(Paper):
             s.add(self.figure(fg.spc_chart([{"periods": list(chart["period"]), "value": chart["value"], "centre": chart["centre"],
                                              "lower": chart["lower"], "upper": chart["upper"], "special": chart["special_cause"],
                                              "target": 1.0, "target_label": "O/E = 1, the baseline"}],
-                                           ylabel="Observed / expected", percent=False,
+                                           ylabel="Observed / expected", percent=False, value_label="O/E",
                                            what="observed/expected ratios", chart="XmR chart"),
                               html("XmR chart: observed against expected {} by {}, expected from {}", self.outcome_lower, self.unit,
                                    self.baseline_words),

@@ -110,6 +110,11 @@ class ObservedExpectedPaper(Paper):
     def _key_name(self, key: str) -> str:
         return {"area": self.study.area_label, "sex": "sex", "age_band": "age band", "offence_group": "offence"}.get(key, key.replace("_", " "))
 
+    @property
+    def expected_axis(self) -> str:
+        """The funnel plot's x axis in the study's words ("Expected number who were rearrested (E)")."""
+        return f"Expected number who {self.event} (E)"
+
     def expected_words(self, source: str) -> str:
         """Where one source's expected rates come from, in words."""
         r = self.results
@@ -322,7 +327,8 @@ class ObservedExpectedPaper(Paper):
                              "from each other once their case mix is allowed for. Units usually vary more than chance alone "
                              "allows (overdispersion); phi measures it, and the limits are widened by tau-squared when phi is "
                              "above 1.", self.study.area_label, self.study.area_plural)))
-        s.add(self.figure(fg.funnel_chart(f["units"], unit_name=self.study.area_label, unit_plural=self.study.area_plural),
+        s.add(self.figure(fg.funnel_chart(f["units"], unit_name=self.study.area_label, unit_plural=self.study.area_plural,
+                                          namer=lambda g: _unit_name(g, self.study), xlabel=self.expected_axis),
                           html("Funnel plot: observed against expected {} by {}", self.outcome_lower, self.study.area_label)))
         t = f["table"]
         w = t[t["confidence"] == 0.95].reset_index(drop=True)
@@ -409,7 +415,8 @@ class ObservedExpectedPaper(Paper):
                              "publish). Expected: {}.", len(t), len(shown), self.expected_words("internal"))))
         if len(shown) >= 3:
             units = shown.assign(expected=shown["expected"].astype(float))
-            s.add(self.figure(fg.funnel_chart(units, unit_name="group", label_all=False, namer=_unit_name),
+            s.add(self.figure(fg.funnel_chart(units, unit_name="group", label_all=False, namer=lambda g: _unit_name(g, self.study),
+                                              xlabel=self.expected_axis),
                               html("Funnel plot of the finer groups ({})", tx.join_words([self._key_name(k) for k in self.fine_keys]))))
             table = funnel_units(units, "ratio", overdispersion="truncation")
             first = table[table["confidence"] == 0.95]

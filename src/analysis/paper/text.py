@@ -23,11 +23,12 @@ Examples
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable
 from typing import Any
 
 from markupsafe import Markup, escape
+
+from ..periods import long_date, period_span, period_words
 
 __all__ = [
     "Markup",
@@ -44,6 +45,8 @@ __all__ = [
     "interval",
     "number",
     "period_words",
+    "period_span",
+    "long_date",
     "join_words",
     "plural",
     "capitalise",
@@ -54,9 +57,6 @@ __all__ = [
 
 SUPPRESSED = "[c]"
 """What a suppressed value shows (the ONS convention, "confidential")."""
-
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December")
 
 
 def is_missing(value: Any) -> bool:
@@ -152,28 +152,6 @@ def interval(lower: Any, upper: Any, fmt=ratio, **kwargs: Any) -> str:
     if is_missing(lower) or is_missing(upper):
         return SUPPRESSED
     return f"{fmt(lower, **kwargs)} to {fmt(upper, **kwargs)}"
-
-
-def period_words(label: Any) -> str:
-    """A period label in words: "2015-10/2016-09" -> "October 2015 to September 2016".
-
-    Labels of other forms are returned as they are.
-
-    Examples
-    --------
-    >>> period_words("2015-10/2016-09"), period_words("2016-03"), period_words("Released 2019-2021")
-    ('October 2015 to September 2016', 'March 2016', 'Released 2019-2021')
-    """
-    text = str(label).strip()
-    month = r"(\d{4})-(0[1-9]|1[0-2])"
-    m = re.fullmatch(month + r"\s*/\s*" + month, text)
-    if m:
-        y1, m1, y2, m2 = m.groups()
-        return f"{_MONTHS[int(m1) - 1]} {y1} to {_MONTHS[int(m2) - 1]} {y2}"
-    m = re.fullmatch(month, text)
-    if m:
-        return f"{_MONTHS[int(m.group(2)) - 1]} {m.group(1)}"
-    return text
 
 
 def join_words(items: Iterable[Any], conjunction: str = "and") -> str:

@@ -1,0 +1,137 @@
+"""Periods: which periods a cohort holds, their reading order, and periods and dates in words.
+
+A cohort's ``period`` column holds labels such as ``"2015-10/2016-09"`` (a
+twelve-month cohort), ``"2016-03"`` (a month) or an analyst's own text
+(``"Released 2019-2021"``); the KPI paper also cuts dates into pandas periods
+(``"2016Q3"``). This module is the one place that orders period labels, finds
+the latest and the baseline, and writes them, and dates, in words.
+
+Examples
+--------
+>>> latest_period(["2014-10/2015-09", "2015-10/2016-09"])
+'2015-10/2016-09'
+>>> period_words("2015-10/2016-09"), period_span("2016Q3", freq="Q"), long_date(pd.Timestamp("2018-03-31"))
+('October 2015 to September 2016', ('July 2016', 'September 2016'), '31 March 2018')
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["periods_present", "latest_period", "previous_period", "period_words", "period_span", "long_date", "MONTHS"]
+
+MONTHS: tuple[str, ...] = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+                           "November", "December")
+"""Month names, January first."""
+
+_MONTH = r"(\d{4})-(0[1-9]|1[0-2])"
+
+
+def periods_present(frame: pd.DataFrame) -> list[str]:
+    """The periods that have at least one row, in reading order; empty when there is no ``period`` column.
+
+    A categorical column is read from its codes (cheap on millions of rows);
+    labels sort as text, which is time order for the ``YYYY-MM`` forms.
+
+    Examples
+    --------
+    >>> periods_present(pd.DataFrame({"period": pd.Categorical(["b", "a"], categories=["a", "b", "c"])}))
+    ['a', 'b']
+    >>> periods_present(pd.DataFrame({"x": [1]}))
+    []
+    """
+    if "period" not in frame.columns:
+        return []
+    values = frame["period"]
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = np.asarray(values.cat.codes)
+        cats = values.cat.categories
+        if len(cats) <= 64:  # a comparison per period is cheaper than sorting millions of codes
+            return sorted(str(c) for i, c in enumerate(cats) if (codes == i).any())
+        present = np.bincount(codes[codes >= 0].astype(np.intp), minlength=len(cats)) > 0
+        return sorted(str(c) for c, p in zip(cats, present) if p)
+    return sorted(str(v) for v in pd.unique(values.dropna()))
+
+
+def latest_period(periods: list[str]) -> str:
+    """The last period in reading order.
+
+    Examples
+    --------
+    >>> latest_period(["2022-23", "2023-24"])
+    '2023-24'
+    """
+    return periods[-1]
+
+
+def previous_period(periods: list[str], period: str) -> str | None:
+    """The period just before ``period`` in reading order (the natural baseline), or None.
+
+    Examples
+    --------
+    >>> previous_period(["2022-23", "2023-24", "2024-25"], "2024-25")
+    '2023-24'
+    >>> previous_period(["All people"], "All people") is None
+    True
+    """
+    if period not in periods:
+        return None
+    i = periods.index(period)
+    return periods[i - 1] if i > 0 else None
+
+
+def period_words(label: Any) -> str:
+    """A period label in words: "2015-10/2016-09" -> "October 2015 to September 2016".
+
+    Labels of other forms are returned as they are.
+
+    Examples
+    --------
+    >>> period_words("2015-10/2016-09"), period_words("2016-03"), period_words("Released 2019-2021")
+    ('October 2015 to September 2016', 'March 2016', 'Released 2019-2021')
+    """
+    text = str(label).strip()
+    m = re.fullmatch(_MONTH + r"\s*/\s*" + _MONTH, text)
+    if m:
+        y1, m1, y2, m2 = m.groups()
+        return f"{MONTHS[int(m1) - 1]} {y1} to {MONTHS[int(m2) - 1]} {y2}"
+    m = re.fullmatch(_MONTH, text)
+    if m:
+        return f"{MONTHS[int(m.group(2)) - 1]} {m.group(1)}"
+    return text
+
+
+def period_span(label: Any, *, freq: str | None = None) -> tuple[str, str]:
+    """The first and last month of a period label in words.
+
+    With ``freq`` (a pandas period frequency such as ``"Q"`` or ``"Y-MAR"``) the
+    label is a pandas period ("2016Q3"); without it, a cohort label read by
+    :func:`period_words` (a label of another form is both its first and last).
+
+    Examples
+    --------
+    >>> period_span("2016Q3", freq="Q"), period_span("2015-10/2016-09")
+    (('July 2016', 'September 2016'), ('October 2015', 'September 2016'))
+    >>> period_span("2016", freq="Y-MAR")
+    ('April 2015', 'March 2016')
+    """
+    if freq is None:
+        parts = period_words(label).split(" to ")
+        return parts[0], parts[-1]
+    p = pd.Period(str(label), freq=freq)
+    return f"{MONTHS[p.start_time.month - 1]} {p.start_time.year}", f"{MONTHS[p.end_time.month - 1]} {p.end_time.year}"
+
+
+def long_date(day: pd.Timestamp) -> str:
+    """A day in words, as ONS bulletins write it: "31 March 2018".
+
+    Examples
+    --------
+    >>> long_date(pd.Timestamp("2016-09-30"))
+    '30 September 2016'
+    """
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
