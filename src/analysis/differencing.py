@@ -89,16 +89,9 @@ import pandas as pd
 from scipy import sparse
 from scipy.optimize import linprog
 
-from .disclosure import (
-    DERIVED_COLUMNS,
-    DisclosureLog,
-    ZeroPolicy,
-    check_zero_policy,
-    is_small,
-    primary_rule_text,
-    quoted,
-    resolve_threshold,
-)
+from .disclosure import DERIVED_COLUMNS
+from .disclosure_log import DisclosureLog, quoted
+from .disclosure_rules import ZeroPolicy, check_zero_policy, is_small, primary_rule_text, resolve_threshold
 
 __all__ = ["MAX_CELLS", "CountTable", "DifferencingError", "audit_differencing", "feasible_ranges"]
 
