@@ -336,24 +336,10 @@ def suppress_crosstab(
     integer = _whole(values)
     n_rows = values.shape[0] - int(has_row_total)
     n_cols = values.shape[1] - int(has_col_total)
-    interior = values[:n_rows, :n_cols]
     if (not has_row_total or not has_col_total) and np.isnan(values).any():
         raise ValueError("a crosstab with missing cells must carry both margins (labelled margins_name)")
 
-    # augmented matrix with both margins present (computed where absent)
-    full = np.full((n_rows + 1, n_cols + 1), np.nan)
-    full[:n_rows, :n_cols] = interior
-    if has_col_total:
-        full[:n_rows, n_cols] = values[:n_rows, -1]
-    else:
-        full[:n_rows, n_cols] = [np.nan if np.isnan(r).any() else r.sum() for r in interior]
-    if has_row_total:
-        full[n_rows, :] = np.nan
-        full[n_rows, : values.shape[1]] = values[-1, :]
-        if not has_col_total:
-            full[n_rows, n_cols] = np.nan if np.isnan(values[-1, :]).any() else values[-1, :].sum()
-    else:
-        full[n_rows, :] = [np.nan if np.isnan(c).any() else c.sum() for c in full[:n_rows, :].T]
+    full = _with_margins(values, n_rows, n_cols, has_row_total, has_col_total)
     _check_additive(full)
 
     rows = list(crosstab.index[:n_rows]) + [margins_name]
@@ -390,21 +376,9 @@ def suppress_crosstab(
         if not exposed:
             break
         i, j = exposed[0]
-        row = [(full[i, k] == 0, full[i, k], k == n_cols, k) for k in range(n_cols + 1) if not suppressed[i, k]]
-        col = [(full[k, j] == 0, full[k, j], k == n_rows, k) for k in range(n_rows + 1) if not suppressed[k, j]]
-        if row:
-            cell = (i, min(row)[-1])
-        elif col:
-            cell = (min(col)[-1], j)
-        else:
-            # Row and column are wholly hidden, yet non-negativity and the other totals
-            # still pin the cell (e.g. a zero row whose total is implied by the grand total):
-            # hide the smallest visible cell anywhere, and repeat.
-            anywhere = [(full[a, b], a, b) for a, b in zip(*np.nonzero(~suppressed))]
-            if not anywhere:
-                break
-            _, a, b = min(anywhere)
-            cell = (a, b)
+        cell = _audit_complement(full, suppressed, i, j)
+        if cell is None:
+            break
         suppressed[cell] = True
         log.add(name, where(*cell), "secondary",
                 f"complementary suppression: protects {where(i, j)} (recoverable by combining totals)")
@@ -425,6 +399,48 @@ def suppress_crosstab(
     out = pd.DataFrame(result, index=crosstab.index)
     out.columns = crosstab.columns
     return out, log
+
+
+def _with_margins(values: np.ndarray, n_rows: int, n_cols: int, has_row_total: bool, has_col_total: bool) -> np.ndarray:
+    """The crosstab's values augmented with both margins (computed where absent; missing where a line has a missing cell)."""
+    interior = values[:n_rows, :n_cols]
+    full = np.full((n_rows + 1, n_cols + 1), np.nan)
+    full[:n_rows, :n_cols] = interior
+    if has_col_total:
+        full[:n_rows, n_cols] = values[:n_rows, -1]
+    else:
+        full[:n_rows, n_cols] = [np.nan if np.isnan(r).any() else r.sum() for r in interior]
+    if has_row_total:
+        full[n_rows, :] = np.nan
+        full[n_rows, : values.shape[1]] = values[-1, :]
+        if not has_col_total:
+            full[n_rows, n_cols] = np.nan if np.isnan(values[-1, :]).any() else values[-1, :].sum()
+    else:
+        full[n_rows, :] = [np.nan if np.isnan(c).any() else c.sum() for c in full[:n_rows, :].T]
+    return full
+
+
+def _audit_complement(full: np.ndarray, suppressed: np.ndarray, i: int, j: int) -> tuple[int, int] | None:
+    """The cell to hide so that the exposed cell (i, j) of an augmented table is no longer pinned down.
+
+    The smallest visible cell of its row (non-zero first, interior before the
+    total), else of its column, else anywhere; None when nothing is visible.
+    """
+    n_rows, n_cols = full.shape[0] - 1, full.shape[1] - 1
+    row = [(full[i, k] == 0, full[i, k], k == n_cols, k) for k in range(n_cols + 1) if not suppressed[i, k]]
+    col = [(full[k, j] == 0, full[k, j], k == n_rows, k) for k in range(n_rows + 1) if not suppressed[k, j]]
+    if row:
+        return (i, min(row)[-1])
+    if col:
+        return (min(col)[-1], j)
+    # Row and column are wholly hidden, yet non-negativity and the other totals
+    # still pin the cell (e.g. a zero row whose total is implied by the grand total):
+    # hide the smallest visible cell anywhere, and repeat.
+    anywhere = [(full[a, b], a, b) for a, b in zip(*np.nonzero(~suppressed))]
+    if not anywhere:
+        return None
+    _, a, b = min(anywhere)
+    return (a, b)
 
 
 def _check_additive(full: np.ndarray) -> None:
@@ -568,6 +584,20 @@ def _row_labeller(table: pd.DataFrame, labels: Sequence[str] | None):
     return lambda i: keys[i]
 
 
+def _count_columns(table: pd.DataFrame, count_columns: Sequence[str] | None, numerator: str | None,
+                   denominator: str | None, labels: Sequence[str] | None) -> list[str]:
+    """The count columns of a tidy table: those given (default: the integer, non-boolean, non-label columns), then the numerator and denominator."""
+    if count_columns is None:
+        count_columns = [c for c in table.columns
+                         if pd.api.types.is_integer_dtype(table[c]) and not pd.api.types.is_bool_dtype(table[c])
+                         and (labels is None or c not in labels)]
+    count_columns = list(count_columns)
+    for extra in (numerator, denominator):
+        if extra is not None and extra not in count_columns:
+            count_columns.append(extra)
+    return count_columns
+
+
 def apply_disclosure_control(
     table: pd.DataFrame,
     *,
@@ -637,14 +667,7 @@ def apply_disclosure_control(
     log = DisclosureLog(default_threshold=threshold) if log is None else log
     log.note_settings(name, threshold=threshold, zeros=zeros, rounding=rounding)
     out = table.copy()
-    if count_columns is None:
-        count_columns = [c for c in out.columns
-                         if pd.api.types.is_integer_dtype(out[c]) and not pd.api.types.is_bool_dtype(out[c])
-                         and (labels is None or c not in labels)]
-    count_columns = list(count_columns)
-    for extra in (numerator, denominator):
-        if extra is not None and extra not in count_columns:
-            count_columns.append(extra)
+    count_columns = _count_columns(out, count_columns, numerator, denominator, labels)
     if derived_columns is None:
         derived_columns = [c for c in ("rate", "lower", "upper") if c in out.columns]
     row_label = _row_labeller(out, labels)
