@@ -24,7 +24,7 @@ setup: $(STAMP) ## Create .venv, install the package with its dev tools, registe
 report: setup ## Execute every notebook on the default data and write reports/<notebook>.html (code hidden)
 	$(PY) -m analysis report --out reports
 
-lint: setup ## Check the code with ruff (pyflakes, pycodestyle, import order, bugbear, pyupgrade; settings in pyproject.toml)
+lint: setup ## Check the code with ruff (pyflakes, pycodestyle, import order, bugbear, pyupgrade, complexity <= 15; settings in pyproject.toml)
 	$(VENV)/bin/ruff check src tests bench
 
 test: lint ## Lint, then pytest over the package and strict nbval over every notebook

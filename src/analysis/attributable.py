@@ -204,14 +204,7 @@ def attributable_fractions(
         S = frozenset([j])
         rows.append(row(f, "single", {S: 1.0, frozenset(): 0.0}, flagged[f]))
     for j, f in enumerate(flags):
-        weights: dict[frozenset[int], float] = {}
-        for S in subsets:
-            if j in S:
-                continue
-            w = factorial(len(S)) * factorial(k - len(S) - 1) / factorial(k)
-            weights[S | {j}] = weights.get(S | {j}, 0.0) + w
-            weights[S] = weights.get(S, 0.0) - w
-        rows.append(row(f, "shapley", weights, flagged[f]))
+        rows.append(row(f, "shapley", _shapley_weights(j, k, subsets), flagged[f]))
     any_flag = np.zeros_like(n, dtype=bool)
     for f in flags:
         any_flag |= model.units.data[f] == 1
@@ -225,6 +218,18 @@ def attributable_fractions(
     out.loc[joint, "sentence"] = [paf_sentence(r, "having any of these flags", level) for _, r in out[joint].iterrows()]
     out.attrs["note"] = "Single-flag PAFs overlap and must not be added; the Shapley PAFs add up to the joint PAF."
     return out
+
+
+def _shapley_weights(j: int, k: int, subsets: list[frozenset[int]]) -> dict[frozenset[int], float]:
+    """The weight of each subset's counterfactual in flag ``j``'s Shapley PAF (``k`` flags; average over removal orders)."""
+    weights: dict[frozenset[int], float] = {}
+    for S in subsets:
+        if j in S:
+            continue
+        w = factorial(len(S)) * factorial(k - len(S) - 1) / factorial(k)
+        weights[S | {j}] = weights.get(S | {j}, 0.0) + w
+        weights[S] = weights.get(S, 0.0) - w
+    return weights
 
 
 def paf_sentence(row: pd.Series | dict, label: str, confidence: float = 0.95) -> str:

@@ -583,66 +583,16 @@ def validate_cohort(
     out = frame.reset_index(drop=True)  # copy-on-write: columns are replaced below, the caller's frame is not touched
     problems.extend(structure_problems(list(frame.columns), study))
     flags = flags_in(out, study.extra_flags)
-    not_recorded: dict[str, int] = {}
 
     if OUTCOME in out:
         out[OUTCOME] = _binary(out[OUTCOME], OUTCOME, problems, allow_missing=False)
-    for flag in flags:
-        values = _binary(out[flag], flag, problems, allow_missing=missing_flags != "error")
-        not_recorded[flag] = int(values.isna().sum())
-        if missing_flags == "absent":
-            values = values.fillna(0)
-        out[flag] = values
+    not_recorded = _typed_flags(out, flags, missing_flags, problems)
 
-    if "age" in out and "age_band" not in out:
-        banded = _band_ages(out["age"], study.age_bands, problems)
-        if banded is not None:
-            out["age_band"] = banded
-    if "period" not in out:  # one period: one value, held once
-        out["period"] = pd.Categorical.from_codes(np.zeros(len(out), dtype=np.int8), categories=[study.period or "All people"], validate=False)
-    for col in CATEGORICAL:
-        if col in out:
-            out[col] = _categorical(out[col], col, problems)
+    _typed_categories(out, study, problems)
 
-    if "expected" in out:
-        raw = out["expected"]
-        expected, missing = _numbers(raw)
-        values = expected.to_numpy(dtype=float, na_value=np.nan)
-        not_number = np.isnan(values) & ~missing
-        outside = (values < 0) | (values > 1)
-        if not_number.any():
-            problems.append(expected_problem("not_number", int(np.count_nonzero(not_number)), _rows(not_number), _examples(raw, not_number)))
-        if outside.any():
-            problems.append(expected_problem("outside", int(np.count_nonzero(outside)), _rows(outside), _examples(raw, outside)))
-        if missing.any():
-            problems.append(expected_problem("missing", int(np.count_nonzero(missing)), _rows(missing)))
-        out["expected"] = expected.astype(float)
-    if "reoffences" in out:
-        raw = out["reoffences"]
-        counts, missing = _numbers(raw)
-        values = counts.to_numpy(dtype=float, na_value=np.nan)
-        bad = ~missing & (np.isnan(values) | (values < 0) | (values % 1 != 0))
-        if bad.any():
-            problems.append(Problem("reoffences", "values are not whole numbers >= 0", int(np.count_nonzero(bad)), _rows(bad), _examples(raw, bad), "give the count of proven re-offences per person"))
-        else:
-            if OUTCOME in out:
-                y = out[OUTCOME].to_numpy(dtype=float, na_value=np.nan)
-                inconsistent = ~np.isnan(values) & ~np.isnan(y) & ((values > 0) != (y == 1))
-                if inconsistent.any():
-                    problems.append(Problem("reoffences", "disagrees with the outcome (re-offences > 0 exactly when the outcome is 1)", int(np.count_nonzero(inconsistent)), _rows(inconsistent), fix="check that both columns come from the same follow-up"))
-            out["reoffences"] = counts.astype("Int64")
-    if "person_id" in out:
-        codes, uniques = _distinct(out["person_id"])
-        texts, text_of = _texts(uniques)
-        ids = _spread(text_of, codes, -1)  # one code per distinct text (-1: missing)
-        periods = out["period"].cat.codes.to_numpy().astype(np.int64) + 1
-        key = ids.astype(np.int64) * (len(out["period"].cat.categories) + 1) + periods
-        dup = pd.Series(key).duplicated(keep=False).to_numpy() & (ids >= 0)
-        pid = _text_column(texts, ids, out.index)
-        if dup.any():
-            problems.append(Problem("person_id, period", "the same person appears more than once in a period", int(np.count_nonzero(dup)), _rows(dup), _examples(pid, dup),
-                                    "keep one row per person and cohort period (the first index event in the period)"))
-        out["person_id"] = pid
+    for column, check in _COLUMN_CHECKS:
+        if column in out:
+            check(out, problems)
 
     if study.kpi is not None and study.kpi.date is not None:  # the KPI paper's date column becomes dates
         have = ", ".join(map(str, frame.columns[:15])) + (" ..." if frame.shape[1] > 15 else "")
@@ -671,6 +621,83 @@ def validate_cohort(
     out.attrs["not_recorded"] = not_recorded
     out.attrs["flags"] = list(flags)
     return out
+
+
+def _typed_categories(out: pd.DataFrame, study: Study, problems: list[Problem]) -> None:
+    """Age banded (when no band is given), the period (the study's label when absent) and every categorical column."""
+    if "age" in out and "age_band" not in out:
+        banded = _band_ages(out["age"], study.age_bands, problems)
+        if banded is not None:
+            out["age_band"] = banded
+    if "period" not in out:  # one period: one value, held once
+        out["period"] = pd.Categorical.from_codes(np.zeros(len(out), dtype=np.int8), categories=[study.period or "All people"], validate=False)
+    for col in CATEGORICAL:
+        if col in out:
+            out[col] = _categorical(out[col], col, problems)
+
+
+def _typed_flags(out: pd.DataFrame, flags: list[str], missing_flags: str, problems: list[Problem]) -> dict[str, int]:
+    """Type every flag column of ``out`` as 0/1 under the missing-flags policy; the number not recorded per flag."""
+    not_recorded: dict[str, int] = {}
+    for flag in flags:
+        values = _binary(out[flag], flag, problems, allow_missing=missing_flags != "error")
+        not_recorded[flag] = int(values.isna().sum())
+        if missing_flags == "absent":
+            values = values.fillna(0)
+        out[flag] = values
+    return not_recorded
+
+
+def _check_expected(out: pd.DataFrame, problems: list[Problem]) -> None:
+    """``expected`` as a float probability in [0, 1]; problems for text, values outside and blanks."""
+    raw = out["expected"]
+    expected, missing = _numbers(raw)
+    values = expected.to_numpy(dtype=float, na_value=np.nan)
+    not_number = np.isnan(values) & ~missing
+    outside = (values < 0) | (values > 1)
+    if not_number.any():
+        problems.append(expected_problem("not_number", int(np.count_nonzero(not_number)), _rows(not_number), _examples(raw, not_number)))
+    if outside.any():
+        problems.append(expected_problem("outside", int(np.count_nonzero(outside)), _rows(outside), _examples(raw, outside)))
+    if missing.any():
+        problems.append(expected_problem("missing", int(np.count_nonzero(missing)), _rows(missing)))
+    out["expected"] = expected.astype(float)
+
+
+def _check_reoffences(out: pd.DataFrame, problems: list[Problem]) -> None:
+    """``reoffences`` as whole numbers >= 0 that agree with the outcome."""
+    raw = out["reoffences"]
+    counts, missing = _numbers(raw)
+    values = counts.to_numpy(dtype=float, na_value=np.nan)
+    bad = ~missing & (np.isnan(values) | (values < 0) | (values % 1 != 0))
+    if bad.any():
+        problems.append(Problem("reoffences", "values are not whole numbers >= 0", int(np.count_nonzero(bad)), _rows(bad), _examples(raw, bad), "give the count of proven re-offences per person"))
+    else:
+        if OUTCOME in out:
+            y = out[OUTCOME].to_numpy(dtype=float, na_value=np.nan)
+            inconsistent = ~np.isnan(values) & ~np.isnan(y) & ((values > 0) != (y == 1))
+            if inconsistent.any():
+                problems.append(Problem("reoffences", "disagrees with the outcome (re-offences > 0 exactly when the outcome is 1)", int(np.count_nonzero(inconsistent)), _rows(inconsistent), fix="check that both columns come from the same follow-up"))
+        out["reoffences"] = counts.astype("Int64")
+
+
+def _check_person_id(out: pd.DataFrame, problems: list[Problem]) -> None:
+    """``person_id`` as text, with a problem for a person who appears twice in a period."""
+    codes, uniques = _distinct(out["person_id"])
+    texts, text_of = _texts(uniques)
+    ids = _spread(text_of, codes, -1)  # one code per distinct text (-1: missing)
+    periods = out["period"].cat.codes.to_numpy().astype(np.int64) + 1
+    key = ids.astype(np.int64) * (len(out["period"].cat.categories) + 1) + periods
+    dup = pd.Series(key).duplicated(keep=False).to_numpy() & (ids >= 0)
+    pid = _text_column(texts, ids, out.index)
+    if dup.any():
+        problems.append(Problem("person_id, period", "the same person appears more than once in a period", int(np.count_nonzero(dup)), _rows(dup), _examples(pid, dup),
+                                "keep one row per person and cohort period (the first index event in the period)"))
+    out["person_id"] = pid
+
+
+_COLUMN_CHECKS = (("expected", _check_expected), ("reoffences", _check_reoffences), ("person_id", _check_person_id))
+"""The optional columns checked one by one, in the order their problems are listed."""
 
 
 def _dates(out: pd.DataFrame, column: str, problems: list[Problem], have: str) -> pd.Series | None:
@@ -888,18 +915,7 @@ def open_study(
     quality.derived = {k: spec.derive[k] for k in derived}
     keep = _filter(frame, spec.filter, problems)
     renames = {str(k): str(v) for k, v in spec.columns.items()}
-    not_there = [k for k in renames if k not in frame.columns]
-    if not_there:
-        problems.append(Problem(", ".join(not_there), "the study renames column(s) that are not in the file",
-                                fix=f"use the file's own column names ({', '.join(map(str, frame.columns[:15]))})"))
-    targets = list(renames.values())
-    twice = sorted({t for t in targets if targets.count(t) > 1})
-    if twice:
-        problems.append(Problem(", ".join(twice), "several columns are renamed to the same name", fix="rename one column to each name"))
-    clash = [t for t in renames.values() if t in frame.columns and t not in renames]
-    if clash:
-        problems.append(Problem(", ".join(clash), "a column is renamed to a name the file already has",
-                                fix="rename the file's own column too, or choose another name"))
+    problems.extend(_rename_problems(renames, frame.columns))
     frame = frame.rename(columns=renames)
     for target, values in derived.items():
         frame[target] = values
@@ -928,6 +944,24 @@ def open_study(
     quality.not_recorded = dict(typed.attrs["not_recorded"])
     quality.missing_flags = policy
     return StudyData(spec, typed, quality)
+
+
+def _rename_problems(renames: dict[str, str], columns: pd.Index) -> list[Problem]:
+    """What is wrong with the study's ``[columns]`` renames of a file with these columns (nothing: an empty list)."""
+    problems: list[Problem] = []
+    not_there = [k for k in renames if k not in columns]
+    if not_there:
+        problems.append(Problem(", ".join(not_there), "the study renames column(s) that are not in the file",
+                                fix=f"use the file's own column names ({', '.join(map(str, columns[:15]))})"))
+    targets = list(renames.values())
+    twice = sorted({t for t in targets if targets.count(t) > 1})
+    if twice:
+        problems.append(Problem(", ".join(twice), "several columns are renamed to the same name", fix="rename one column to each name"))
+    clash = [t for t in renames.values() if t in columns and t not in renames]
+    if clash:
+        problems.append(Problem(", ".join(clash), "a column is renamed to a name the file already has",
+                                fix="rename the file's own column too, or choose another name"))
+    return problems
 
 
 def _apply_values(frame: pd.DataFrame, values: Mapping[str, Mapping[str, Any]], problems: list[Problem], quality: DataQuality,

@@ -89,16 +89,9 @@ import pandas as pd
 from scipy import sparse
 from scipy.optimize import linprog
 
-from .disclosure import (
-    DERIVED_COLUMNS,
-    DisclosureLog,
-    ZeroPolicy,
-    check_zero_policy,
-    is_small,
-    primary_rule_text,
-    quoted,
-    resolve_threshold,
-)
+from .disclosure import DERIVED_COLUMNS
+from .disclosure_log import DisclosureLog, quoted
+from .disclosure_rules import ZeroPolicy, check_zero_policy, is_small, non_events_rule_text, primary_rule_text, resolve_threshold
 
 __all__ = ["MAX_CELLS", "CountTable", "DifferencingError", "audit_differencing", "feasible_ranges"]
 
@@ -184,6 +177,12 @@ class CountTable:
         counts = (self.counts,) if isinstance(self.counts, str) else tuple(self.counts)
         object.__setattr__(self, "keys", keys)
         object.__setattr__(self, "counts", counts)
+        values = self._checked_values(keys, counts)
+        object.__setattr__(self, "suppressed", self._checked_mask(counts))
+        object.__setattr__(self, "subsets", self._checked_subsets(counts, values))
+
+    def _checked_values(self, keys: tuple[str, ...], counts: tuple[str, ...]) -> np.ndarray:
+        """The true counts (rows x counts), once the key and count columns are checked."""
         if not counts:
             raise ValueError(f"table {self.name!r}: give at least one count column")
         if len(set(keys)) != len(keys) or len(set(counts)) != len(counts) or set(keys) & set(counts):
@@ -206,7 +205,10 @@ class CountTable:
                              "mark what is not published in `suppressed`")
         if (values < 0).any() or not np.all(values == np.round(values)):
             raise ValueError(f"table {self.name!r}: counts must be whole and non-negative")
+        return values
 
+    def _checked_mask(self, counts: tuple[str, ...]) -> pd.DataFrame:
+        """The suppression mask, checked against the data (none given: nothing suppressed)."""
         if self.suppressed is None:
             mask = pd.DataFrame(False, index=self.data.index, columns=list(counts))
         else:
@@ -218,8 +220,10 @@ class CountTable:
             if mask.isna().to_numpy().any():
                 raise ValueError(f"table {self.name!r}: suppressed must be True/False")
             mask = mask.astype(bool)
-        object.__setattr__(self, "suppressed", mask)
+        return mask
 
+    def _checked_subsets(self, counts: tuple[str, ...], values: np.ndarray) -> tuple[tuple[str, str], ...]:
+        """The (part, whole) pairs of count columns, checked (default: every count is part of the first)."""
         if self.subsets is None:
             pairs = tuple((c, counts[0]) for c in counts[1:])
         else:
@@ -233,7 +237,7 @@ class CountTable:
             if w in counts and (values[:, counts.index(p)] > values[:, counts.index(w)]).any():
                 raise ValueError(f"table {self.name!r}: {p!r} exceeds {w!r} in some row, so it is not a "
                                  f"subset of it; pass subsets={{}} for unrelated measures")
-        object.__setattr__(self, "subsets", pairs)
+        return pairs
 
     @property
     def values(self) -> np.ndarray:
@@ -453,6 +457,95 @@ class _Universe:
         del self.rows, self.gids, self.cqs
 
 
+class _Registry:
+    """The paper's cells, one entry each (published counts, their non-events, absent zeros), in the order added."""
+
+    def __init__(self) -> None:
+        self.tab: list[int] = []
+        self.row: list[int] = []
+        self.slot: list[int] = []
+        self.kind: list[int] = []
+        self.value: list[float] = []
+        self.fixed: list[int] = []
+        self.link: list[tuple[int, int]] = []
+
+    def __len__(self) -> int:
+        return len(self.tab)
+
+    def new(self, ti, ri, si, k, v, n_fixed, lk=(-1, -1)) -> int:
+        """Add one cell (table, row, slot, kind, value, keys it fixes, linked cells); its global id."""
+        self.tab.append(ti), self.row.append(ri), self.slot.append(si), self.kind.append(k), self.value.append(v)
+        self.fixed.append(n_fixed), self.link.append(lk)
+        return len(self.tab) - 1
+
+
+def _declared_parts(tables: Sequence[CountTable]) -> dict[str, dict[str, str]]:
+    """The measures of each population: part -> whole, checked to agree across tables and nest one level only."""
+    parts: dict[str, dict[str, str]] = {}
+    for t in tables:
+        declared = parts.setdefault(t.population, {})
+        for p, w in t.subsets:
+            if declared.get(p, w) != w:
+                raise ValueError(f"population {t.population!r}: {p!r} is declared a subset of both "
+                                 f"{declared[p]!r} and {w!r}")
+            declared[p] = w
+    for pop, declared in parts.items():
+        for p, w in declared.items():
+            if w in declared:
+                raise ValueError(f"population {pop!r}: {p!r} is a subset of {w!r}, itself a subset of "
+                                 f"{declared[w]!r}; only one level of nesting is supported")
+    return parts
+
+
+def _universe_members(tables: Sequence[CountTable], parts: dict[str, dict[str, str]]) -> dict[tuple[str, str], list[tuple[int, list[int]]]]:
+    """The tables' count slots grouped by universe: (population, root measure) -> [(table, slots)]."""
+    by_universe: dict[tuple[str, str], list[tuple[int, list[int]]]] = {}
+    for ti, t in enumerate(tables):
+        declared = parts.get(t.population, {})
+        groups: dict[str, list[int]] = {}
+        for si, c in enumerate(t.counts):
+            groups.setdefault(declared.get(c, c), []).append(si)
+        for root, slots in groups.items():
+            by_universe.setdefault((t.population, root), []).append((ti, slots))
+    return by_universe
+
+
+def _universe_levels(tables: Sequence[CountTable], members: list[tuple[int, list[int]]]) -> tuple[list, dict]:
+    """The keys of a universe's tables with their levels, in order of appearance (totals left out)."""
+    keys, levels = [], {}
+    for ti, _slots in members:
+        t = tables[ti]
+        for k in t.keys:
+            if k not in levels:
+                keys.append(k)
+                levels[k] = []
+            seen = set(levels[k])
+            for v in pd.unique(t.data[k]):
+                if v != t.margins_name and v not in seen:
+                    levels[k].append(v)
+                    seen.add(v)
+    for k in keys:
+        # levels seen only in filtered tables need not be all: one more level stands for the rest
+        if not any(tables[ti].complete and k in tables[ti].keys for ti, _ in members):
+            levels[k].append(_UNLISTED)
+    return keys, levels
+
+
+def _universe_keys(tables: Sequence[CountTable], members: list[tuple[int, list[int]]], root: str) -> tuple[list, dict]:
+    """The keys of a universe with their levels; each part measure becomes a binary key after the tables' keys."""
+    keys, levels = _universe_levels(tables, members)
+    part_keys = []
+    for ti, slots in members:
+        for si in slots:
+            c = tables[ti].counts[si]
+            if c != root and _Key(c) not in part_keys:
+                part_keys.append(_Key(c))
+    for pk in part_keys:
+        keys.append(pk)
+        levels[pk] = [0, 1]
+    return keys, levels
+
+
 class _Paper:
     """All cells of all tables, grouped into universes, with the LP machinery."""
 
@@ -467,165 +560,30 @@ class _Paper:
         self.vals = [t.values for t in tables]
 
         # measures: part -> whole per population
-        parts: dict[str, dict[str, str]] = {}
-        for t in tables:
-            declared = parts.setdefault(t.population, {})
-            for p, w in t.subsets:
-                if declared.get(p, w) != w:
-                    raise ValueError(f"population {t.population!r}: {p!r} is declared a subset of both "
-                                     f"{declared[p]!r} and {w!r}")
-                declared[p] = w
-        for pop, declared in parts.items():
-            for p, w in declared.items():
-                if w in declared:
-                    raise ValueError(f"population {pop!r}: {p!r} is a subset of {w!r}, itself a subset of "
-                                     f"{declared[w]!r}; only one level of nesting is supported")
-        self.parts = parts
+        self.parts = _declared_parts(tables)
 
         # global cell registry (published cells first, in table order)
-        tab, row, slot, kind, value, fixeds, link = [], [], [], [], [], [], []
+        cells = _Registry()
         self.gid_of: dict[tuple[int, int, int], int] = {}
         self.derived: dict[int, list[int]] = {}  # published gid -> nonevents gids it feeds
-
-        def new(ti, ri, si, k, v, n_fixed, lk=(-1, -1)):
-            tab.append(ti), row.append(ri), slot.append(si), kind.append(k), value.append(v)
-            fixeds.append(n_fixed), link.append(lk)
-            return len(tab) - 1
-
-        row_fixed = []  # how many keys a row fixes (a total over a key does not fix it)
-        for ti, t in enumerate(tables):
-            fixed = np.full(len(t.data), len(t.keys), dtype=int)
-            for k in t.keys:
-                fixed -= (t.data[k] == t.margins_name).to_numpy(dtype=bool)
-            row_fixed.append(fixed)
-            for ri in range(len(t.data)):
-                for si in range(len(t.counts)):
-                    self.gid_of[(ti, ri, si)] = new(ti, ri, si, PUBLISHED, self.vals[ti][ri, si], int(fixed[ri]))
-        self.n_published = len(tab)
-        pair_slots = []
-        for ti, t in enumerate(tables):
-            pairs = []
-            for p, w in t.subsets:
-                if w in t.counts:
-                    pairs.append((t.counts.index(p), t.counts.index(w)))
-            pair_slots.append(pairs)
-            for pi, (sp, sw) in enumerate(pairs):
-                for ri in range(len(t.data)):
-                    gp, gw = self.gid_of[(ti, ri, sp)], self.gid_of[(ti, ri, sw)]
-                    g = new(ti, ri, len(t.counts) + pi, NONEVENTS, self.vals[ti][ri, sw] - self.vals[ti][ri, sp],
-                            int(row_fixed[ti][ri]), (gp, gw))
-                    self.gid_of[(ti, ri, len(t.counts) + pi)] = g
-                    self.derived.setdefault(gp, []).append(g)
-                    self.derived.setdefault(gw, []).append(g)
-        self.pair_slots = pair_slots
+        row_fixed = self._register_published(cells)
+        self.n_published = len(cells)
+        self.pair_slots = self._register_nonevents(cells, row_fixed)
 
         # universes
         self.universes: list[_Universe] = []
         self.universe_of: dict[int, int] = {}
-        by_universe: dict[tuple[str, str], list[tuple[int, list[int]]]] = {}
-        for ti, t in enumerate(tables):
-            declared = parts.get(t.population, {})
-            groups: dict[str, list[int]] = {}
-            for si, c in enumerate(t.counts):
-                groups.setdefault(declared.get(c, c), []).append(si)
-            for root, slots in groups.items():
-                by_universe.setdefault((t.population, root), []).append((ti, slots))
+        for (pop, root), members in _universe_members(tables, self.parts).items():
+            self.universes.append(self._universe(pop, root, members, max_cells, cells))
 
-        for (pop, root), members in by_universe.items():
-            keys, levels = [], {}
-            for ti, slots in members:
-                t = tables[ti]
-                for k in t.keys:
-                    if k not in levels:
-                        keys.append(k)
-                        levels[k] = []
-                    seen = set(levels[k])
-                    for v in pd.unique(t.data[k]):
-                        if v != t.margins_name and v not in seen:
-                            levels[k].append(v)
-                            seen.add(v)
-            for k in keys:
-                # levels seen only in filtered tables need not be all: one more level stands for the rest
-                if not any(tables[ti].complete and k in tables[ti].keys for ti, _ in members):
-                    levels[k].append(_UNLISTED)
-            part_keys = []
-            for ti, slots in members:
-                for si in slots:
-                    c = tables[ti].counts[si]
-                    if c != root and _Key(c) not in part_keys:
-                        part_keys.append(_Key(c))
-            for pk in part_keys:
-                keys.append(pk)
-                levels[pk] = [0, 1]
-            u = _Universe(pop, root, keys, levels, max_cells)
-            tkeys = {}
-            for ti, slots in members:
-                t = tables[ti]
-                tk = list(t.keys) + [_Key(t.counts[si]) for si in slots if t.counts[si] != root]
-                tkeys[ti] = tuple(k for k in keys if k in tk)
-            u.build_cliques(list(tkeys.values()))
-            for ti, slots in members:
-                t = tables[ti]
-                ci = u.clique_of(tkeys[ti])
-                codes = np.zeros((len(t.data), len(t.keys)), dtype=int)
-                is_tot = np.zeros((len(t.data), len(t.keys)), dtype=bool)
-                for j, k in enumerate(t.keys):
-                    col = t.data[k].tolist()
-                    is_tot[:, j] = [v == t.margins_name for v in col]
-                    codes[:, j] = [u.pos[k].get(v, -1) for v in col]
-                # group rows by which keys are totals
-                patterns: dict[tuple, list[int]] = {}
-                for ri in range(len(t.data)):
-                    patterns.setdefault(tuple(is_tot[ri]), []).append(ri)
-                for pattern, rows in patterns.items():
-                    fixed = [j for j in range(len(t.keys)) if not pattern[j]]
-                    base_sub = tuple(t.keys[j] for j in fixed)
-                    base = codes[np.ix_(rows, fixed)] if fixed else np.zeros((len(rows), 0), dtype=int)
-                    for si in slots:
-                        c = t.counts[si]
-                        gids = np.array([self.gid_of[(ti, ri, si)] for ri in rows])
-                        if c == root:
-                            sub, lv = base_sub, base
-                        else:
-                            sub, lv = self._with_key(u, base_sub, base, _Key(c), 1)
-                        u.add_cells(ci, sub, lv, gids)
-                    for pi, (sp, sw) in enumerate(pair_slots[ti]):
-                        if sp in slots and sw in slots:
-                            gids = np.array([self.gid_of[(ti, ri, len(t.counts) + pi)] for ri in rows])
-                            sub, lv = self._with_key(u, base_sub, base, _Key(t.counts[sp]), 0)
-                            u.add_cells(ci, sub, lv, gids)
-                # absent combinations of a complete table are published zeros
-                if t.complete and t.keys:
-                    shape = tuple(u.dims[k] for k in t.keys)
-                    n_comb = math.prod(shape)
-                    interior = ~is_tot.any(axis=1)
-                    present = np.ravel_multi_index(tuple(codes[interior, j] for j in range(len(t.keys))), shape) \
-                        if interior.any() else np.zeros(0, dtype=int)
-                    absent = np.setdiff1d(np.arange(n_comb), present)
-                    if len(absent):
-                        lv = np.stack(np.unravel_index(absent, shape), axis=1)
-                        sub = tuple(t.keys)
-                        use = [si for si in slots if t.counts[si] == root] or list(slots)
-                        for si in use:
-                            c = t.counts[si]
-                            gids = np.arange(len(tab), len(tab) + len(absent))
-                            for a in absent:
-                                new(ti, -1, si, ABSENT, 0.0, len(t.keys))
-                            if c == root:
-                                u.add_cells(ci, sub, lv, gids)
-                            else:
-                                s2, l2 = self._with_key(u, sub, lv, _Key(c), 1)
-                                u.add_cells(ci, s2, l2, gids)
-            self.universes.append(u)
-
-        self.tab = np.array(tab, dtype=int)
-        self.row = np.array(row, dtype=int)
-        self.slot = np.array(slot, dtype=int)
-        self.kind = np.array(kind, dtype=int)
-        self.value = np.array(value, dtype=float)
-        self.fixed = np.array(fixeds, dtype=int)
-        self.link = np.array(link, dtype=int).reshape(-1, 2)
-        n = len(tab)
+        self.tab = np.array(cells.tab, dtype=int)
+        self.row = np.array(cells.row, dtype=int)
+        self.slot = np.array(cells.slot, dtype=int)
+        self.kind = np.array(cells.kind, dtype=int)
+        self.value = np.array(cells.value, dtype=float)
+        self.fixed = np.array(cells.fixed, dtype=int)
+        self.link = np.array(cells.link, dtype=int).reshape(-1, 2)
+        n = len(cells)
         for ui, u in enumerate(self.universes):
             u.finish(n)
         self.uni = np.full(n, -1, dtype=int)
@@ -646,6 +604,119 @@ class _Paper:
         self.obs_hi = self.value.copy()
         self._A: dict[int, dict] = {}
         self.base: dict[int, np.ndarray] = {}
+
+    def _register_published(self, cells: _Registry) -> list[np.ndarray]:
+        """Register every published count; per table, how many keys each row fixes (a total over a key does not fix it)."""
+        row_fixed = []
+        for ti, t in enumerate(self.tables):
+            fixed = np.full(len(t.data), len(t.keys), dtype=int)
+            for k in t.keys:
+                fixed -= (t.data[k] == t.margins_name).to_numpy(dtype=bool)
+            row_fixed.append(fixed)
+            for ri in range(len(t.data)):
+                for si in range(len(t.counts)):
+                    self.gid_of[(ti, ri, si)] = cells.new(ti, ri, si, PUBLISHED, self.vals[ti][ri, si], int(fixed[ri]))
+        return row_fixed
+
+    def _register_nonevents(self, cells: _Registry, row_fixed: list[np.ndarray]) -> list[list[tuple[int, int]]]:
+        """Register the non-events (whole - part) of every row of each table's pairs; per table, the pairs' slots."""
+        pair_slots = []
+        for ti, t in enumerate(self.tables):
+            pairs = []
+            for p, w in t.subsets:
+                if w in t.counts:
+                    pairs.append((t.counts.index(p), t.counts.index(w)))
+            pair_slots.append(pairs)
+            for pi, (sp, sw) in enumerate(pairs):
+                for ri in range(len(t.data)):
+                    gp, gw = self.gid_of[(ti, ri, sp)], self.gid_of[(ti, ri, sw)]
+                    g = cells.new(ti, ri, len(t.counts) + pi, NONEVENTS, self.vals[ti][ri, sw] - self.vals[ti][ri, sp],
+                                  int(row_fixed[ti][ri]), (gp, gw))
+                    self.gid_of[(ti, ri, len(t.counts) + pi)] = g
+                    self.derived.setdefault(gp, []).append(g)
+                    self.derived.setdefault(gw, []).append(g)
+        return pair_slots
+
+    def _universe(self, pop: str, root: str, members: list[tuple[int, list[int]]], max_cells: int,
+                  cells: _Registry) -> _Universe:
+        """One universe: its keys and cliques, and the cells of each member table placed in it."""
+        keys, levels = _universe_keys(self.tables, members, root)
+        u = _Universe(pop, root, keys, levels, max_cells)
+        tkeys = {}
+        for ti, slots in members:
+            t = self.tables[ti]
+            tk = list(t.keys) + [_Key(t.counts[si]) for si in slots if t.counts[si] != root]
+            tkeys[ti] = tuple(k for k in keys if k in tk)
+        u.build_cliques(list(tkeys.values()))
+        for ti, slots in members:
+            self._add_table(u, u.clique_of(tkeys[ti]), ti, slots, root, cells)
+        return u
+
+    def _add_table(self, u: _Universe, ci: int, ti: int, slots: list[int], root: str, cells: _Registry) -> None:
+        """Place the cells of table ``ti`` (its count ``slots`` in universe ``u``) in clique ``ci``."""
+        t = self.tables[ti]
+        codes = np.zeros((len(t.data), len(t.keys)), dtype=int)
+        is_tot = np.zeros((len(t.data), len(t.keys)), dtype=bool)
+        for j, k in enumerate(t.keys):
+            col = t.data[k].tolist()
+            is_tot[:, j] = [v == t.margins_name for v in col]
+            codes[:, j] = [u.pos[k].get(v, -1) for v in col]
+        # group rows by which keys are totals
+        patterns: dict[tuple, list[int]] = {}
+        for ri in range(len(t.data)):
+            patterns.setdefault(tuple(is_tot[ri]), []).append(ri)
+        for pattern, rows in patterns.items():
+            self._add_rows(u, ci, ti, slots, root, pattern, rows, codes)
+        # absent combinations of a complete table are published zeros
+        if t.complete and t.keys:
+            self._add_absent_zeros(u, ci, ti, slots, root, codes, is_tot, cells)
+
+    def _add_rows(self, u: _Universe, ci: int, ti: int, slots: list[int], root: str, pattern: tuple, rows: list[int],
+                  codes: np.ndarray) -> None:
+        """Place the rows of table ``ti`` whose keys are totals as in ``pattern`` (counts, then non-events)."""
+        t = self.tables[ti]
+        fixed = [j for j in range(len(t.keys)) if not pattern[j]]
+        base_sub = tuple(t.keys[j] for j in fixed)
+        base = codes[np.ix_(rows, fixed)] if fixed else np.zeros((len(rows), 0), dtype=int)
+        for si in slots:
+            c = t.counts[si]
+            gids = np.array([self.gid_of[(ti, ri, si)] for ri in rows])
+            if c == root:
+                sub, lv = base_sub, base
+            else:
+                sub, lv = self._with_key(u, base_sub, base, _Key(c), 1)
+            u.add_cells(ci, sub, lv, gids)
+        for pi, (sp, sw) in enumerate(self.pair_slots[ti]):
+            if sp in slots and sw in slots:
+                gids = np.array([self.gid_of[(ti, ri, len(t.counts) + pi)] for ri in rows])
+                sub, lv = self._with_key(u, base_sub, base, _Key(t.counts[sp]), 0)
+                u.add_cells(ci, sub, lv, gids)
+
+    def _add_absent_zeros(self, u: _Universe, ci: int, ti: int, slots: list[int], root: str, codes: np.ndarray,
+                          is_tot: np.ndarray, cells: _Registry) -> None:
+        """Register and place the absent key combinations of complete table ``ti``: published zeros."""
+        t = self.tables[ti]
+        shape = tuple(u.dims[k] for k in t.keys)
+        n_comb = math.prod(shape)
+        interior = ~is_tot.any(axis=1)
+        present = np.ravel_multi_index(tuple(codes[interior, j] for j in range(len(t.keys))), shape) \
+            if interior.any() else np.zeros(0, dtype=int)
+        absent = np.setdiff1d(np.arange(n_comb), present)
+        if not len(absent):
+            return
+        lv = np.stack(np.unravel_index(absent, shape), axis=1)
+        sub = tuple(t.keys)
+        use = [si for si in slots if t.counts[si] == root] or list(slots)
+        for si in use:
+            c = t.counts[si]
+            gids = np.arange(len(cells), len(cells) + len(absent))
+            for _a in absent:
+                cells.new(ti, -1, si, ABSENT, 0.0, len(t.keys))
+            if c == root:
+                u.add_cells(ci, sub, lv, gids)
+            else:
+                s2, l2 = self._with_key(u, sub, lv, _Key(c), 1)
+                u.add_cells(ci, s2, l2, gids)
 
     @staticmethod
     def _with_key(u: _Universe, sub: tuple, lv: np.ndarray, key: _Key, level: int) -> tuple[tuple, np.ndarray]:
@@ -1116,14 +1187,9 @@ def audit_differencing(
     """
     threshold = resolve_threshold(threshold, preset)
     check_zero_policy(zeros)
-    if min_width is None:
-        min_width = float(threshold)
-    if min_width <= 0:
-        raise ValueError("min_width must be positive")
+    min_width = _min_width(min_width, threshold)
     log = DisclosureLog(default_threshold=threshold) if log is None else log
-    for t in tables:
-        if t.name not in log.settings:
-            log.note_settings(t.name, threshold=threshold, zeros=zeros, rounding=None)
+    _note_settings(log, tables, threshold, zeros)
     if primary:
         tables = [_primary(t, threshold, zeros, log) for t in tables]
     paper = _Paper(tables, max_cells)
@@ -1158,46 +1224,21 @@ def audit_differencing(
             heapq.heappop(heap)
             continue
         # exposed: which tables pin it? (the visible cells with non-zero duals in its LPs)
-        pinning: list[int] = []
-        for d, rows in duals or []:
-            pinning += [int(r) for r in rows[np.abs(d) > 1e-9]]
-        pinning = sorted(set(pinning))
-        near = [r for r in pinning if paper.related(r, g)] or pinning
-        own = int(paper.tab[g])
-        involved = [own] + sorted({int(paper.tab[r]) for r in near} - {own})
-        how = ("differencing across tables: " + _join([quoted(paper.tables[i].name) for i in involved])
-               if len(involved) > 1 else f"differencing within table {quoted(paper.tables[own].name)}")
-        protects = f"{paper.location(g)} of {quoted(paper.tables[own].name)}"
+        pinning = _pinning(duals)
+        how = _how_exposed(paper, g, pinning)
+        protects = f"{paper.location(g)} of {quoted(paper.tables[int(paper.tab[g])].name)}"
         if rounds < max_rounds:
-            # the cheapest set of visible cells whose hiding lets the cell move by the width:
-            # down from its largest value if it can, else up
-            ui = int(paper.uni[g])
-            u = paper.universes[ui]
-            x_hi = xs[0]
-            top = float((u.A[u.local[g]] @ x_hi)[0])
-            step = math.ceil(min_width - _TOL)  # the whole-number width to open
-            down = step + max(0.0, top - math.floor(top + _TOL))
-            up = step + max(0.0, math.ceil(top - _TOL) - top)
-            found = paper.protect(g, x_hi, -down) if top - down >= -_TOL else None
-            if found is None:
-                found = paper.protect(g, x_hi, up)
+            found = _cheapest_complements(paper, g, xs[0], min_width)
             if found is not None:
                 hide, point = found
                 for r in hide:
                     push(paper.suppress(r))
                     log.add(paper.tables[paper.tab[r]].name, paper.location(r), "secondary",
                             f"complementary suppression: protects {protects} ({how})")
-                paper.observe(ui, point)  # a feasible table now that `hide` is hidden
+                paper.observe(int(paper.uni[g]), point)  # a feasible table now that `hide` is hidden
                 rounds += 1
                 continue
-        candidates = [r for r in pinning if paper.kind[r] == PUBLISHED]
-        line = [r for r in _lines(paper, g) if not paper.is_suppressed(r)] or \
-               [r for r in candidates if not paper.is_suppressed(r)]
-        if not line:
-            raise DifferencingError(
-                f"{protects} cannot be protected: it is pinned by absent cells of complete tables, which "
-                "are published zeros; list those zero cells explicitly (so they can be suppressed) or mark "
-                "the table complete=False if it is filtered")
+        line = _whole_line(paper, g, pinning, protects)
         why = ("no set of complements lets it move" if rounds < max_rounds
                else f"still exposed after {max_rounds} rounds of complements")
         for r in line:
@@ -1208,6 +1249,68 @@ def audit_differencing(
 
     return [replace(t, suppressed=pd.DataFrame(paper.masks[i], index=t.data.index, columns=list(t.counts)))
             for i, t in enumerate(tables)]
+
+
+def _min_width(min_width: float | None, threshold: int) -> float:
+    """The width a suppressed count's feasible range must reach (default: the threshold)."""
+    if min_width is None:
+        min_width = float(threshold)
+    if min_width <= 0:
+        raise ValueError("min_width must be positive")
+    return min_width
+
+
+def _note_settings(log: DisclosureLog, tables: Sequence[CountTable], threshold: int, zeros: str) -> None:
+    """Note the settings of each table the log has not seen yet."""
+    for t in tables:
+        if t.name not in log.settings:
+            log.note_settings(t.name, threshold=threshold, zeros=zeros, rounding=None)
+
+
+def _pinning(duals: list[tuple[np.ndarray, np.ndarray]] | None) -> list[int]:
+    """The visible cells that pin an exposed cell: those with non-zero duals in its LPs, in order."""
+    pinning: list[int] = []
+    for d, rows in duals or []:
+        pinning += [int(r) for r in rows[np.abs(d) > 1e-9]]
+    return sorted(set(pinning))
+
+
+def _how_exposed(paper: _Paper, g: int, pinning: list[int]) -> str:
+    """How cell ``g`` is exposed, for the log: differencing within its table, or across the tables named."""
+    near = [r for r in pinning if paper.related(r, g)] or pinning
+    own = int(paper.tab[g])
+    involved = [own] + sorted({int(paper.tab[r]) for r in near} - {own})
+    return ("differencing across tables: " + _join([quoted(paper.tables[i].name) for i in involved])
+            if len(involved) > 1 else f"differencing within table {quoted(paper.tables[own].name)}")
+
+
+def _cheapest_complements(paper: _Paper, g: int, x_hi: np.ndarray, min_width: float) -> tuple | None:
+    """The cheapest set of visible cells whose hiding lets cell ``g`` move by the width (with a feasible table), or None.
+
+    Down from its largest value (``x_hi``, a feasible table where it is largest) if it can, else up.
+    """
+    u = paper.universes[int(paper.uni[g])]
+    top = float((u.A[u.local[g]] @ x_hi)[0])
+    step = math.ceil(min_width - _TOL)  # the whole-number width to open
+    down = step + max(0.0, top - math.floor(top + _TOL))
+    up = step + max(0.0, math.ceil(top - _TOL) - top)
+    found = paper.protect(g, x_hi, -down) if top - down >= -_TOL else None
+    if found is None:
+        found = paper.protect(g, x_hi, up)
+    return found
+
+
+def _whole_line(paper: _Paper, g: int, pinning: list[int], protects: str) -> list[int]:
+    """The visible cells of a line through cell ``g`` (else the visible published cells pinning it), to suppress whole."""
+    candidates = [r for r in pinning if paper.kind[r] == PUBLISHED]
+    line = [r for r in _lines(paper, g) if not paper.is_suppressed(r)] or \
+           [r for r in candidates if not paper.is_suppressed(r)]
+    if not line:
+        raise DifferencingError(
+            f"{protects} cannot be protected: it is pinned by absent cells of complete tables, which "
+            "are published zeros; list those zero cells explicitly (so they can be suppressed) or mark "
+            "the table complete=False if it is filtered")
+    return line
 
 
 def _lines(paper: _Paper, g: int) -> list[int]:
@@ -1238,6 +1341,6 @@ def _primary(t: CountTable, threshold: int, zeros: str, log: DisclosureLog) -> C
         ne = is_small(values[:, jw] - values[:, jp], threshold, zeros) & ~mask[:, jp]
         for i in np.nonzero(ne)[0]:
             log.add(t.name, f"row {quoted(t.label(i))}, column {quoted(p)}", "primary",
-                    f"non-events ({w} - {p}) < {threshold}" + (" (zero included)" if zeros == "suppress" else ""))
+                    non_events_rule_text(p, w, threshold, zeros))
         mask[:, jp] |= ne
     return replace(t, suppressed=pd.DataFrame(mask, index=t.data.index, columns=list(t.counts)))

@@ -42,6 +42,15 @@ counts, ``Float64`` otherwise and for derived columns); the reason lives in
 the log. A cell that is already missing on input is treated as suppressed, so
 the functions are idempotent (without rounding). Functions never print.
 
+Disclosure control lives in three modules, one concept each: the rules
+(thresholds and presets, the zero policy, the primary and non-events rules in
+words, rounding, the model rule) in :mod:`analysis.disclosure_rules`; the log
+(:class:`DisclosureLog` and its appendix) in :mod:`analysis.disclosure_log`;
+and, here, the table adapters that apply the rules to crosstabs, counts and
+tidy tables (``suppress_*``, :func:`apply_disclosure_control`, ``publish_*``).
+This module re-exports the names of the other two, so
+``from analysis.disclosure import ...`` works for all of them.
+
 Examples
 --------
 >>> import pandas as pd
@@ -61,11 +70,24 @@ Walsall   <NA>    <NA>
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 import pandas as pd
+
+from .disclosure_log import DisclosureLog, quoted
+from .disclosure_rules import (
+    PRESETS,
+    DofCheck,
+    ZeroPolicy,
+    check_model_dof,
+    check_zero_policy,
+    is_small,
+    non_events_rule_text,
+    primary_rule_text,
+    resolve_threshold,
+    round_to_base,
+)
 
 __all__ = [
     "PRESETS",
@@ -81,173 +103,8 @@ __all__ = [
     "suppress_rates",
 ]
 
-PRESETS: dict[str, int] = {"strict": 10, "nhs": 7, "ons": 5}
-"""Named small-count thresholds: ``"strict"`` (TRE/ACRO default) 10, ``"nhs"`` 7, ``"ons"`` 5."""
 
-ZeroPolicy = Literal["suppress", "show"]
-_ZERO_POLICIES = ("suppress", "show")
-_RULE_ORDER = ("input", "primary", "secondary", "derived", "rounding", "model")
-
-
-# --------------------------------------------------------------------------- log
-
-
-@dataclass
-class DisclosureLog:
-    """What was suppressed, rounded or checked, and why -- without the values.
-
-    Each record has ``table`` (the output's name), ``location`` (row, column or
-    cell), ``rule`` (``"input"``, ``"primary"``, ``"secondary"``, ``"derived"``,
-    ``"rounding"`` or ``"model"``) and ``detail`` in plain English. The
-    confidential value of a suppressed cell is never stored. The settings of
-    each call (threshold, zero policy, rounding) are kept for the report.
-
-    Examples
-    --------
-    >>> log = DisclosureLog()
-    >>> log.to_frame().empty
-    True
-    >>> print(log.to_markdown().splitlines()[0])
-    ## Disclosure log
-    """
-
-    records: list[dict[str, str]] = field(default_factory=list)
-    settings: dict[str, dict[str, object]] = field(default_factory=dict)
-    default_threshold: int = 10
-
-    def add(self, table: str, location: str, rule: str, detail: str) -> None:
-        """Append one record (no confidential value may go in ``detail``)."""
-        self.records.append({"table": str(table), "location": str(location), "rule": rule, "detail": detail})
-
-    def note_settings(self, table: str, **settings: object) -> None:
-        """Remember the settings one table was checked with."""
-        self.settings[str(table)] = dict(settings)
-
-    def __len__(self) -> int:
-        return len(self.records)
-
-    def to_frame(self) -> pd.DataFrame:
-        """The records as a tidy DataFrame with columns table, location, rule, detail."""
-        return pd.DataFrame(self.records, columns=["table", "location", "rule", "detail"])
-
-    def to_markdown(self) -> str:
-        """A short plain-English "Disclosure log" section for the end of a report."""
-        frame = self.to_frame()
-        cells = frame[frame["rule"].isin(["input", "primary", "secondary", "derived"])]
-        models = frame[frame["rule"] == "model"]
-        rounded = frame[frame["rule"] == "rounding"]
-
-        thresholds = sorted({int(s["threshold"]) for s in self.settings.values() if "threshold" in s})
-        if not thresholds:
-            thresholds = [int(self.default_threshold)]
-        zero_show = any(s.get("zeros") == "show" for s in self.settings.values())
-        bases = sorted({int(s["rounding"]) for s in self.settings.values() if s.get("rounding")})
-
-        thr = " or ".join(str(t) for t in thresholds)
-        lines = ["## Disclosure log", ""]
-        rules = [
-            f"Counts below {thr} were suppressed"
-            + (" (zeros too, except where a table was set to show structural zeros)." if zero_show
-               else " (zeros too, because an empty cell reveals a whole group)."),
-            "A second, complementary cell was suppressed in any row or column (totals included) "
-            "that would otherwise have had a single suppressed cell, so no suppressed count can be "
-            "recovered by subtraction from a total.",
-            "Rates, percentages and their confidence limits were blanked wherever their numerator or "
-            f"denominator was suppressed, or where the people without the outcome numbered fewer than {thr}.",
-        ]
-        if bases:
-            rules.append(
-                "Visible counts were then rounded to the nearest "
-                + " or ".join(str(b) for b in bases)
-                + " (halves rounded up); totals were rounded independently, so rounded cells may not "
-                "add to rounded totals."
-            )
-        rules.append("Model results need at least 10 residual degrees of freedom.")
-        lines.append("Rules applied (docs/methods.md, disclosure control; ONS / NHS / TRE practice as in ACRO): " + " ".join(rules))
-        lines.append("")
-
-        if cells.empty:
-            lines.append("No cells were suppressed.")
-        else:
-            counts = cells.groupby(["table", "rule"], sort=False).size()
-            for table in dict.fromkeys(cells["table"]):
-                parts = [f"{counts[(table, r)]} {r}" for r in _RULE_ORDER if (table, r) in counts.index]
-                lines.append(f"- {table}: " + ", ".join(parts) + ".")
-            lines.append("")
-            lines.append("| table | location | rule | detail |")
-            lines.append("|---|---|---|---|")
-            for rec in cells.itertuples(index=False):
-                lines.append(f"| {rec.table} | {rec.location} | {rec.rule} | {rec.detail} |")
-        if not rounded.empty:
-            lines.append("")
-            lines.append("Rounded: " + "; ".join(f"{r.table} ({r.location})" for r in rounded.itertuples(index=False)) + ".")
-        if not models.empty:
-            lines.append("")
-            for rec in models.itertuples(index=False):
-                lines.append(f"- Model {rec.table}: {rec.detail.removeprefix('model: ')}.")
-        return "\n".join(lines) + "\n"
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def resolve_threshold(threshold: int = 10, preset: str | int | None = None) -> int:
-    """The small-count threshold from ``threshold`` or a ``preset``.
-
-    ``preset`` may be a name in :data:`PRESETS` (``"strict"`` 10, ``"nhs"`` 7,
-    ``"ons"`` 5) or one of the numbers 5, 7, 10; it overrides ``threshold``.
-
-    Examples
-    --------
-    >>> resolve_threshold(preset="nhs"), resolve_threshold(preset=5), resolve_threshold(12)
-    (7, 5, 12)
-    """
-    if preset is not None:
-        if isinstance(preset, str):
-            if preset not in PRESETS:
-                raise ValueError(f"unknown preset {preset!r}; use one of {sorted(PRESETS)} or 5, 7, 10")
-            return PRESETS[preset]
-        if int(preset) not in PRESETS.values():
-            raise ValueError(f"preset must be 5, 7 or 10, not {preset!r}")
-        return int(preset)
-    if int(threshold) != threshold or threshold < 1:
-        raise ValueError(f"threshold must be a positive whole number, not {threshold!r}")
-    return int(threshold)
-
-
-def check_zero_policy(zeros: str) -> None:
-    """Raise a ValueError unless ``zeros`` is a known policy for zero counts (``"suppress"`` or ``"show"``)."""
-    if zeros not in _ZERO_POLICIES:
-        raise ValueError(f"zeros must be one of {_ZERO_POLICIES}, not {zeros!r}")
-
-
-def is_small(values: np.ndarray, threshold: int, zeros: str) -> np.ndarray:
-    """Primary rule on a float array (NaN -> False)."""
-    with np.errstate(invalid="ignore"):
-        small = values < threshold
-        if zeros == "show":
-            small &= values > 0
-    return small & ~np.isnan(values)
-
-
-def round_to_base(values: object, base: int = 5) -> object:
-    """Round half up to the nearest multiple of ``base`` (missing stays missing).
-
-    ``base * floor(x / base + 1/2)``: 12 -> 10, 12.5 -> 15, 13 -> 15, 17.5 -> 20.
-
-    Examples
-    --------
-    >>> round_to_base(pd.Series([12, 13, 17.5, None]), 5).tolist()
-    [10, 15, 20, <NA>]
-    """
-    if int(base) != base or base < 1:
-        raise ValueError(f"base must be a positive whole number, not {base!r}")
-    if isinstance(values, pd.Series):
-        x = pd.to_numeric(values, errors="raise").astype("Float64")
-        out = (np.floor(x.to_numpy(dtype=float, na_value=np.nan) / base + 0.5) * base)
-        return pd.Series(out, index=values.index, name=values.name).astype("Float64").round().astype("Int64")
-    x = np.asarray(values, dtype=float)
-    return np.floor(x / base + 0.5) * base
+# --------------------------------------------------------------------------- table helpers
 
 
 def _to_float(frame: pd.DataFrame) -> np.ndarray:
@@ -271,11 +128,6 @@ def _nullable(values: np.ndarray, mask: np.ndarray, integer: bool) -> pd.array:
 def _whole(values: np.ndarray) -> bool:
     v = values[~np.isnan(values)]
     return bool(np.all(v == np.round(v)))
-
-
-def quoted(label: object) -> str:
-    """A label in single quotes, as the disclosure log writes cell and table names."""
-    return f"'{label}'"
 
 
 def _protect_lines(
@@ -484,24 +336,10 @@ def suppress_crosstab(
     integer = _whole(values)
     n_rows = values.shape[0] - int(has_row_total)
     n_cols = values.shape[1] - int(has_col_total)
-    interior = values[:n_rows, :n_cols]
     if (not has_row_total or not has_col_total) and np.isnan(values).any():
         raise ValueError("a crosstab with missing cells must carry both margins (labelled margins_name)")
 
-    # augmented matrix with both margins present (computed where absent)
-    full = np.full((n_rows + 1, n_cols + 1), np.nan)
-    full[:n_rows, :n_cols] = interior
-    if has_col_total:
-        full[:n_rows, n_cols] = values[:n_rows, -1]
-    else:
-        full[:n_rows, n_cols] = [np.nan if np.isnan(r).any() else r.sum() for r in interior]
-    if has_row_total:
-        full[n_rows, :] = np.nan
-        full[n_rows, : values.shape[1]] = values[-1, :]
-        if not has_col_total:
-            full[n_rows, n_cols] = np.nan if np.isnan(values[-1, :]).any() else values[-1, :].sum()
-    else:
-        full[n_rows, :] = [np.nan if np.isnan(c).any() else c.sum() for c in full[:n_rows, :].T]
+    full = _with_margins(values, n_rows, n_cols, has_row_total, has_col_total)
     _check_additive(full)
 
     rows = list(crosstab.index[:n_rows]) + [margins_name]
@@ -538,21 +376,9 @@ def suppress_crosstab(
         if not exposed:
             break
         i, j = exposed[0]
-        row = [(full[i, k] == 0, full[i, k], k == n_cols, k) for k in range(n_cols + 1) if not suppressed[i, k]]
-        col = [(full[k, j] == 0, full[k, j], k == n_rows, k) for k in range(n_rows + 1) if not suppressed[k, j]]
-        if row:
-            cell = (i, min(row)[-1])
-        elif col:
-            cell = (min(col)[-1], j)
-        else:
-            # Row and column are wholly hidden, yet non-negativity and the other totals
-            # still pin the cell (e.g. a zero row whose total is implied by the grand total):
-            # hide the smallest visible cell anywhere, and repeat.
-            anywhere = [(full[a, b], a, b) for a, b in zip(*np.nonzero(~suppressed))]
-            if not anywhere:
-                break
-            _, a, b = min(anywhere)
-            cell = (a, b)
+        cell = _audit_complement(full, suppressed, i, j)
+        if cell is None:
+            break
         suppressed[cell] = True
         log.add(name, where(*cell), "secondary",
                 f"complementary suppression: protects {where(i, j)} (recoverable by combining totals)")
@@ -575,6 +401,48 @@ def suppress_crosstab(
     return out, log
 
 
+def _with_margins(values: np.ndarray, n_rows: int, n_cols: int, has_row_total: bool, has_col_total: bool) -> np.ndarray:
+    """The crosstab's values augmented with both margins (computed where absent; missing where a line has a missing cell)."""
+    interior = values[:n_rows, :n_cols]
+    full = np.full((n_rows + 1, n_cols + 1), np.nan)
+    full[:n_rows, :n_cols] = interior
+    if has_col_total:
+        full[:n_rows, n_cols] = values[:n_rows, -1]
+    else:
+        full[:n_rows, n_cols] = [np.nan if np.isnan(r).any() else r.sum() for r in interior]
+    if has_row_total:
+        full[n_rows, :] = np.nan
+        full[n_rows, : values.shape[1]] = values[-1, :]
+        if not has_col_total:
+            full[n_rows, n_cols] = np.nan if np.isnan(values[-1, :]).any() else values[-1, :].sum()
+    else:
+        full[n_rows, :] = [np.nan if np.isnan(c).any() else c.sum() for c in full[:n_rows, :].T]
+    return full
+
+
+def _audit_complement(full: np.ndarray, suppressed: np.ndarray, i: int, j: int) -> tuple[int, int] | None:
+    """The cell to hide so that the exposed cell (i, j) of an augmented table is no longer pinned down.
+
+    The smallest visible cell of its row (non-zero first, interior before the
+    total), else of its column, else anywhere; None when nothing is visible.
+    """
+    n_rows, n_cols = full.shape[0] - 1, full.shape[1] - 1
+    row = [(full[i, k] == 0, full[i, k], k == n_cols, k) for k in range(n_cols + 1) if not suppressed[i, k]]
+    col = [(full[k, j] == 0, full[k, j], k == n_rows, k) for k in range(n_rows + 1) if not suppressed[k, j]]
+    if row:
+        return (i, min(row)[-1])
+    if col:
+        return (min(col)[-1], j)
+    # Row and column are wholly hidden, yet non-negativity and the other totals
+    # still pin the cell (e.g. a zero row whose total is implied by the grand total):
+    # hide the smallest visible cell anywhere, and repeat.
+    anywhere = [(full[a, b], a, b) for a, b in zip(*np.nonzero(~suppressed))]
+    if not anywhere:
+        return None
+    _, a, b = min(anywhere)
+    return (a, b)
+
+
 def _check_additive(full: np.ndarray) -> None:
     for axis in (0, 1):
         inner = full[:-1, :] if axis == 0 else full[:, :-1]
@@ -583,13 +451,6 @@ def _check_additive(full: np.ndarray) -> None:
         ok = np.isnan(sums) | np.isnan(total) | np.isclose(sums, total)
         if not ok.all():
             raise ValueError("the margins do not equal the sums of the cells; is this a count table with totals?")
-
-
-def primary_rule_text(threshold: int, zeros: str) -> str:
-    """The primary suppression rule in words, as the disclosure log states it."""
-    if zeros == "suppress":
-        return f"primary: count < {threshold} (zeros included)"
-    return f"primary: count between 1 and {threshold - 1}"
 
 
 def suppress_counts(
@@ -701,7 +562,7 @@ def suppress_rates(
     non_events = is_small(den - num, threshold, zeros) & ~np.isnan(num)
     for i in np.nonzero(non_events)[0]:
         log.add(name, f"row {quoted(row_label(i))}, column {quoted(numerator)}", "primary",
-                f"non-events ({denominator} - {numerator}) < {threshold}" + (" (zero included)" if zeros == "suppress" else ""))
+                non_events_rule_text(numerator, denominator, threshold, zeros))
     num_mask = np.isnan(num) | non_events
     out[numerator] = _nullable(num, num_mask, _whole(num))
     blank = num_mask | np.isnan(den)
@@ -721,6 +582,20 @@ def _row_labeller(table: pd.DataFrame, labels: Sequence[str] | None):
     else:
         keys = [str(v) for v in table.index]
     return lambda i: keys[i]
+
+
+def _count_columns(table: pd.DataFrame, count_columns: Sequence[str] | None, numerator: str | None,
+                   denominator: str | None, labels: Sequence[str] | None) -> list[str]:
+    """The count columns of a tidy table: those given (default: the integer, non-boolean, non-label columns), then the numerator and denominator."""
+    if count_columns is None:
+        count_columns = [c for c in table.columns
+                         if pd.api.types.is_integer_dtype(table[c]) and not pd.api.types.is_bool_dtype(table[c])
+                         and (labels is None or c not in labels)]
+    count_columns = list(count_columns)
+    for extra in (numerator, denominator):
+        if extra is not None and extra not in count_columns:
+            count_columns.append(extra)
+    return count_columns
 
 
 def apply_disclosure_control(
@@ -792,14 +667,7 @@ def apply_disclosure_control(
     log = DisclosureLog(default_threshold=threshold) if log is None else log
     log.note_settings(name, threshold=threshold, zeros=zeros, rounding=rounding)
     out = table.copy()
-    if count_columns is None:
-        count_columns = [c for c in out.columns
-                         if pd.api.types.is_integer_dtype(out[c]) and not pd.api.types.is_bool_dtype(out[c])
-                         and (labels is None or c not in labels)]
-    count_columns = list(count_columns)
-    for extra in (numerator, denominator):
-        if extra is not None and extra not in count_columns:
-            count_columns.append(extra)
+    count_columns = _count_columns(out, count_columns, numerator, denominator, labels)
     if derived_columns is None:
         derived_columns = [c for c in ("rate", "lower", "upper") if c in out.columns]
     row_label = _row_labeller(out, labels)
@@ -818,7 +686,7 @@ def apply_disclosure_control(
         ne = is_small(values[:, jd] - values[:, jn], threshold, zeros) & ~suppressed[:, jn]
         for i in np.nonzero(ne)[0]:
             log.add(name, f"row {quoted(keys[i])}, column {quoted(numerator)}", "primary",
-                    f"non-events ({denominator} - {numerator}) < {threshold}" + (" (zero included)" if zeros == "suppress" else ""))
+                    non_events_rule_text(numerator, denominator, threshold, zeros))
         suppressed[:, jn] |= ne
 
     if total_row is not None:
@@ -846,62 +714,7 @@ def apply_disclosure_control(
     return out, log
 
 
-# --------------------------------------------------------------------------- models
-
-
-@dataclass(frozen=True)
-class DofCheck:
-    """The result of :func:`check_model_dof` (one record for the log)."""
-
-    name: str
-    n_obs: int
-    n_params: int
-    residual_df: int
-    threshold: int
-    passed: bool
-
-    @property
-    def detail(self) -> str:
-        op = ">=" if self.passed else "<"
-        verdict = "pass" if self.passed else "fail: do not publish the coefficients"
-        return f"model: residual df {self.residual_df} {op} {self.threshold} ({verdict})"
-
-    def to_dict(self) -> dict[str, object]:
-        return {"name": self.name, "n_obs": self.n_obs, "n_params": self.n_params,
-                "residual_df": self.residual_df, "threshold": self.threshold,
-                "passed": self.passed, "detail": self.detail}
-
-
-def check_model_dof(
-    n_obs: int,
-    n_params: int,
-    *,
-    threshold: int = 10,
-    log: DisclosureLog | None = None,
-    name: str = "model",
-) -> DofCheck:
-    """Check that a model has at least ``threshold`` residual degrees of freedom.
-
-    Residual df = ``n_obs - n_params`` (count the intercept among the
-    parameters; for grouped binomial data ``n_obs`` is the number of people,
-    as ACRO uses the model's ``df_resid``). The check is logged if a log is
-    given, pass or fail.
-
-    Examples
-    --------
-    >>> check_model_dof(16, 10).detail
-    'model: residual df 6 < 10 (fail: do not publish the coefficients)'
-    >>> check_model_dof(500, 12).passed
-    True
-    """
-    n_obs, n_params = int(n_obs), int(n_params)
-    if n_obs < 0 or n_params < 0:
-        raise ValueError("n_obs and n_params must be non-negative")
-    df = n_obs - n_params
-    result = DofCheck(name, n_obs, n_params, df, int(threshold), df >= threshold)
-    if log is not None:
-        log.add(name, "model", "model", result.detail)
-    return result
+# --------------------------------------------------------------------------- the package's tables
 
 
 DERIVED_COLUMNS: tuple[str, ...] = ("rate", "prevalence", "share", "estimate", "lower", "upper", "rate_pct", "lower_pct", "upper_pct")

@@ -609,17 +609,7 @@ class _Checker:
         if written is not None and written != name:
             self.refuse_lookalike(written, name)
         if name not in FUNCTIONS:
-            if name in _CALL_HINTS:
-                self.refuse(f"a call to '{name}'", f"write {_CALL_HINTS[name]}", f"calls '{name}', which is not one of the functions")
-            if name in _PYTHON_NAMES or name.startswith("_") or name in self.column_set:
-                self.refuse(
-                    f"a call to '{name}'",
-                    "expressions cannot call Python functions; use only " + ", ".join(FUNCTIONS),
-                    f"calls '{name}', which is not one of the functions",
-                )
-            close = difflib.get_close_matches(name, list(FUNCTIONS), n=2, cutoff=0.6)
-            hint = f"did you mean {' or '.join(close)}?" if close else "use one of " + ", ".join(FUNCTIONS)
-            self.refuse(f"a call to '{name}'", hint, f"calls '{name}', which is not one of the functions")
+            self.refuse_unknown_function(name)
         if node.keywords:
             self.refuse(f"a named argument in {name}()", f"give the arguments in order: {FUNCTIONS[name].split(':')[0]}")
         if any(isinstance(a, ast.Starred) for a in node.args):
@@ -632,6 +622,25 @@ class _Checker:
                 f"calls {name}() with {len(node.args)} argument{'s' if len(node.args) != 1 else ''}",
             )
         args = node.args
+        self.check_call_arguments(name, args)
+        return any([self.check(a) for a in args])
+
+    def refuse_unknown_function(self, name: str) -> NoReturn:
+        """Refuse a call to a name that is not one of the functions, saying what to write instead."""
+        if name in _CALL_HINTS:
+            self.refuse(f"a call to '{name}'", f"write {_CALL_HINTS[name]}", f"calls '{name}', which is not one of the functions")
+        if name in _PYTHON_NAMES or name.startswith("_") or name in self.column_set:
+            self.refuse(
+                f"a call to '{name}'",
+                "expressions cannot call Python functions; use only " + ", ".join(FUNCTIONS),
+                f"calls '{name}', which is not one of the functions",
+            )
+        close = difflib.get_close_matches(name, list(FUNCTIONS), n=2, cutoff=0.6)
+        hint = f"did you mean {' or '.join(close)}?" if close else "use one of " + ", ".join(FUNCTIONS)
+        self.refuse(f"a call to '{name}'", hint, f"calls '{name}', which is not one of the functions")
+
+    def check_call_arguments(self, name: str, args: list[ast.expr]) -> None:
+        """The checks of one function's arguments beyond their number (text in quotes, literal digits and bounds, ...)."""
         if name in ("contains", "startswith") and not (isinstance(args[1], ast.Constant) and isinstance(args[1].value, str)):
             self.refuse(f"{name}() with {self.show(args[1])} as its text", f"give the text in quotes: {name}({self.show(args[0])}, 'text')")
         if name == "round" and len(args) == 2:
@@ -647,7 +656,6 @@ class _Checker:
             self.refuse("where() with the same value on both branches", "give different values for true and false: where(x > 0, 'yes', 'no')", "gives the same value whether the condition holds or not")
         if name == "months_between" and _same(args[0], args[1]) and _reads_column(args[0]):
             self.refuse("months_between() of a date with itself", "give two different dates: months_between(date_of_release, date_of_arrest)", "measures from a date to itself, which gives 0 for every row")
-        return any([self.check(a) for a in args])
 
     # ---- refused nodes, with what to write instead
 

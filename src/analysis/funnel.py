@@ -356,6 +356,23 @@ def _units_frame(data: pd.DataFrame, label: str | Sequence[str] | None) -> tuple
     return frame.reset_index(drop=True), cols
 
 
+def _limits_description(kind: str, method: str, adjusted: bool) -> tuple[str, str]:
+    """The name of a funnel's control limits and their description in words."""
+    if adjusted:
+        return "random-effects", (
+            "random-effects limits on the log scale, exp(+/- z sqrt(1/E + tau2))"
+            if kind == "ratio"
+            else "random-effects limits on the arcsine scale, sin^2(asin(sqrt(p)) +/- z sqrt(1/(4n) + tau2))"
+        )
+    if method == "score":
+        return "score", "score limits p +/- z sqrt(p (1 - p) / n), clipped to [0, 1] (UKHSA)"
+    if kind == "ratio":
+        return "exact Poisson", ("exact Poisson test limits: outside when P(X >= O) or P(X <= O) is below the tail, "
+                                 "X ~ Poisson(target x E)")
+    return "exact binomial", ("exact binomial test limits: outside when P(X >= x) or P(X <= x) is below the tail, "
+                              "X ~ Binomial(n, target)")
+
+
 class _Funnel:
     """Transformed values, target, overdispersion and limits for a set of units (internal)."""
 
@@ -427,24 +444,7 @@ class _Funnel:
         else:
             self.od_text = str(od["method"]) + "; phi <= 1, so no adjustment"
         self.method_name = method
-        if self.adjusted:
-            self.limits_name = "random-effects"
-            self.limits_text = (
-                "random-effects limits on the log scale, exp(+/- z sqrt(1/E + tau2))"
-                if kind == "ratio"
-                else "random-effects limits on the arcsine scale, sin^2(asin(sqrt(p)) +/- z sqrt(1/(4n) + tau2))"
-            )
-        elif method == "score":
-            self.limits_name = "score"
-            self.limits_text = "score limits p +/- z sqrt(p (1 - p) / n), clipped to [0, 1] (UKHSA)"
-        elif kind == "ratio":
-            self.limits_name = "exact Poisson"
-            self.limits_text = ("exact Poisson test limits: outside when P(X >= O) or P(X <= O) is below the tail, "
-                                "X ~ Poisson(target x E)")
-        else:
-            self.limits_name = "exact binomial"
-            self.limits_text = ("exact binomial test limits: outside when P(X >= x) or P(X <= x) is below the tail, "
-                                "X ~ Binomial(n, target)")
+        self.limits_name, self.limits_text = _limits_description(kind, method, self.adjusted)
         self.statistic = "standardised ratio (O/E)" if kind == "ratio" else "proportion"
         self.method = f"funnel plot ({self.limits_text}); overdispersion: {self.od_text}"
         self.overdispersion = overdispersion

@@ -425,6 +425,17 @@ def _cell_counts(frame: pd.DataFrame, outcome: str, trials: str) -> tuple[np.nda
     return s, n
 
 
+def _levels_present(var: Variable, values: np.ndarray, all_ok: bool) -> np.ndarray:
+    """The level codes of a binary or categorical term present in ``values`` (its codes on the complete rows)."""
+    if values.size == 0:
+        return np.array([], dtype=np.intp)
+    if var.kind == "binary" or all_ok:
+        # categorical levels were taken from the values present; a binary needs its min and max
+        lo, hi = int(values.min()), int(values.max())
+        return np.array([lo, hi] if lo != hi else [lo]) if var.kind == "binary" else np.arange(len(var.levels))
+    return np.flatnonzero(np.bincount(values.astype(np.intp), minlength=len(var.levels)))
+
+
 def _prepare(frame: pd.DataFrame, outcome: str, terms: Sequence[str], interactions: Sequence[tuple[str, str]],
              reference: Mapping[str, Any], offset: str | None, trials: str | None = None) -> tuple[Design, Units, list[str]]:
     notes: list[str] = []
@@ -466,15 +477,7 @@ def _prepare(frame: pd.DataFrame, outcome: str, terms: Sequence[str], interactio
         var = variables[name]
         if var.kind == "numeric":
             continue
-        values = codes[name] if all_ok else codes[name][ok]
-        if values.size == 0:
-            present = np.array([], dtype=np.intp)
-        elif var.kind == "binary" or all_ok:
-            # categorical levels were taken from the values present; a binary needs its min and max
-            lo, hi = int(values.min()), int(values.max())
-            present = np.array([lo, hi] if lo != hi else [lo]) if var.kind == "binary" else np.arange(len(var.levels))
-        else:
-            present = np.flatnonzero(np.bincount(values.astype(np.intp), minlength=len(var.levels)))
+        present = _levels_present(var, codes[name] if all_ok else codes[name][ok], all_ok)
         if present.size < 2:
             dropped.append(name)
             notes.append(f"'{name}' has one value in the data and was left out of the model")

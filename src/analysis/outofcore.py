@@ -258,21 +258,9 @@ def _cells(con: Any, path: Path, spec: Study, policy: str) -> pd.DataFrame:
     described = con.execute(f"DESCRIBE SELECT * FROM {_source(path, spec, row_numbers=False)}").fetchall()
     file_types = {str(row[0]): str(row[1]) for row in described}
     renames = {str(k): str(v) for k, v in spec.columns.items()}
-    problems: list[Problem] = []
-    not_there = [k for k in renames if k not in file_types]
-    if not_there:
-        problems.append(Problem(", ".join(not_there), "the study renames column(s) that are not in the file",
-                                fix=f"use the file's own column names ({', '.join(list(file_types)[:15])})"))
     origin = {renames.get(name, name): name for name in file_types}  # study name -> file column
     columns = list(origin)
-    for column in spec.values:
-        if column not in origin:
-            problems.append(Problem(column, "the study recodes a column that is not in the data",
-                                    fix=f"rename a column to '{column}' in [columns], or remove [values.{column}]"))
-    if "age" in origin and "age_band" not in origin:
-        problems.append(Problem("age", "the out-of-core path does not band ages yet",
-                                fix="supply an age_band column in the extract, or read an extract that fits in memory with analysis.load_cohort"))
-    problems.extend(structure_problems(columns, spec))
+    problems = _mapping_problems(renames, file_types, origin, spec)
     if any(p.column in (OUTCOME, "(flags)", "age") or "not in the" in p.message for p in problems):
         raise CohortError(source, problems)
 
@@ -294,15 +282,8 @@ def _cells(con: Any, path: Path, spec: Study, policy: str) -> pd.DataFrame:
     has_expected = "expected" in origin
     if has_expected:
         t = text("expected")
-        column, dtype = _quote(origin["expected"]), file_types[origin["expected"]].upper()
-        if "expected" not in spec.values and (dtype in _NUMERIC_TYPES or dtype.startswith("DECIMAL")):
-            number = f"CAST({column} AS DOUBLE)"
-        elif spec.decimal in (None, "."):
-            number = f"TRY_CAST({t} AS DOUBLE)"
-        else:
-            number = f"TRY_CAST(replace({t}, {_literal(spec.decimal)}, '.') AS DOUBLE)"
         select["t_expected"] = t
-        select["e_value"] = number
+        select["e_value"] = _expected_sql(t, origin["expected"], file_types[origin["expected"]], spec)
     inner = ", ".join(f"{sql} AS {_quote(name)}" for name, sql in select.items())
 
     def flag_key(flag: str) -> str:
@@ -310,6 +291,52 @@ def _cells(con: Any, path: Path, spec: Study, policy: str) -> pd.DataFrame:
         return f"(CASE WHEN {v} = {_MISSING} THEN 0 ELSE {v} END)" if policy == "absent" else v
 
     keys = [f"{_quote('t_' + c)} AS {_quote(c)}" for c in categorical] + [f"{flag_key(f)} AS {_quote(f)}" for f in flags]
+    aggregates = _aggregates_sql(flags, policy, has_expected)
+    group = f" GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))}" if keys else ""
+    query = (f"SELECT {', '.join(keys + aggregates)} FROM (SELECT {inner} FROM {_source(path, spec, row_numbers=False)}){group}")
+    cells = con.execute(query).fetchdf()
+
+    n = cells["n"].to_numpy(dtype=np.int64)
+    found, not_recorded = _cell_findings(cells, n, flags, categorical, policy, has_expected)
+    if found or problems:
+        problems.extend(_problems(con, path, spec, inner, found))
+        raise CohortError(source, problems)
+    out = _typed_cells(cells, n, flags, categorical, policy, has_expected, spec)
+    out.attrs.update({"source": source, "flags": list(flags), "missing_flags": policy, "not_recorded": not_recorded,
+                      "rows": int(n.sum()), "engine": f"duckdb {_version()}"})
+    return out.reset_index(drop=True)
+
+
+def _mapping_problems(renames: dict[str, str], file_types: dict[str, str], origin: dict[str, str], spec: Study) -> list[Problem]:
+    """What is wrong with the study's mapping of the file's columns (renames, recodes, ages, the structure)."""
+    problems: list[Problem] = []
+    not_there = [k for k in renames if k not in file_types]
+    if not_there:
+        problems.append(Problem(", ".join(not_there), "the study renames column(s) that are not in the file",
+                                fix=f"use the file's own column names ({', '.join(list(file_types)[:15])})"))
+    for column in spec.values:
+        if column not in origin:
+            problems.append(Problem(column, "the study recodes a column that is not in the data",
+                                    fix=f"rename a column to '{column}' in [columns], or remove [values.{column}]"))
+    if "age" in origin and "age_band" not in origin:
+        problems.append(Problem("age", "the out-of-core path does not band ages yet",
+                                fix="supply an age_band column in the extract, or read an extract that fits in memory with analysis.load_cohort"))
+    problems.extend(structure_problems(list(origin), spec))
+    return problems
+
+
+def _expected_sql(text: str, file_column: str, file_type: str, spec: Study) -> str:
+    """SQL for the expected probability as a number (NULL where it is not one); ``text``: the column as text."""
+    column, dtype = _quote(file_column), file_type.upper()
+    if "expected" not in spec.values and (dtype in _NUMERIC_TYPES or dtype.startswith("DECIMAL")):
+        return f"CAST({column} AS DOUBLE)"
+    if spec.decimal in (None, "."):
+        return f"TRY_CAST({text} AS DOUBLE)"
+    return f"TRY_CAST(replace({text}, {_literal(spec.decimal)}, '.') AS DOUBLE)"
+
+
+def _aggregates_sql(flags: list[str], policy: str, has_expected: bool) -> list[str]:
+    """The SQL aggregates of one cell: its people, reoffenders, and the counts the validation reads."""
     y = _quote(f"v_{OUTCOME}")
     aggregates = [
         "count(*) AS n",
@@ -327,12 +354,12 @@ def _cells(con: Any, path: Path, spec: Study, policy: str) -> pd.DataFrame:
             f"sum(CASE WHEN {e} < 0 OR {e} > 1 THEN 1 ELSE 0 END) AS _e_outside",
             f"sum(CASE WHEN {t} IS NULL OR {t} = '' THEN 1 ELSE 0 END) AS _e_missing",
         ]
-    group = f" GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))}" if keys else ""
-    query = (f"SELECT {', '.join(keys + aggregates)} FROM (SELECT {inner} FROM {_source(path, spec, row_numbers=False)}){group}")
-    cells = con.execute(query).fetchdf()
+    return aggregates
 
-    # ---------------------------------------------------------------- validation, from the cells' counts
-    n = cells["n"].to_numpy(dtype=np.int64)
+
+def _cell_findings(cells: pd.DataFrame, n: np.ndarray, flags: list[str], categorical: list[str], policy: str,
+                   has_expected: bool) -> tuple[list[tuple[str, str, int]], dict[str, int]]:
+    """Validation from the cells' counts: (kind, column, rows) for each problem found, and the flags not recorded."""
     found: list[tuple[str, str, int]] = []  # (kind, column, rows)
     if cells["_y_other"].sum():
         found.append(("not_binary", OUTCOME, int(cells["_y_other"].sum())))
@@ -355,11 +382,12 @@ def _cells(con: Any, path: Path, spec: Study, policy: str) -> pd.DataFrame:
             count = int(cells[f"_e_{kind}"].sum())
             if count:
                 found.append((kind, "expected", count))
-    if found or problems:
-        problems.extend(_problems(con, path, spec, inner, found))
-        raise CohortError(source, problems)
+    return found, not_recorded
 
-    # ---------------------------------------------------------------- typed cells
+
+def _typed_cells(cells: pd.DataFrame, n: np.ndarray, flags: list[str], categorical: list[str], policy: str,
+                 has_expected: bool, spec: Study) -> pd.DataFrame:
+    """The validated cells typed as the in-memory cohort is (categories, flags as 0/1), merged where keys coincide."""
     out = pd.DataFrame(index=cells.index)
     for column in categorical:
         labels = sorted(cells[column].dropna().unique().tolist(), key=str)
@@ -380,9 +408,7 @@ def _cells(con: Any, path: Path, spec: Study, policy: str) -> pd.DataFrame:
     keys_out = [c for c in out.columns if c not in ("n", "reoffended", "expected_sum")]
     if keys_out:
         out = out.groupby(keys_out, observed=True, sort=True, dropna=False, as_index=False).sum()
-    out.attrs.update({"source": source, "flags": list(flags), "missing_flags": policy, "not_recorded": not_recorded,
-                      "rows": int(n.sum()), "engine": f"duckdb {_version()}"})
-    return out.reset_index(drop=True)
+    return out
 
 
 def _version() -> str:

@@ -248,6 +248,33 @@ def _categorical_frame(columns: dict[str, object], text: set[str] | frozenset[st
     return pd.DataFrame(out, copy=False)
 
 
+def _csv_header(text: str, delimiter: str, source: str) -> list[str]:
+    """The column names in the first row of a CSV sample (stripped); a CohortError if there are none or one repeats."""
+    header = next(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=delimiter), [])
+    names = [h.strip() for h in header]
+    if not names or all(not n for n in names):
+        raise CohortError(source, [_problem("the file has no header row", "export the extract with the column names in the first row")])
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise CohortError(source, [_problem(f"the header repeats column name(s) {', '.join(map(repr, duplicates))}",
+                                            "give every column its own name in the extract")])
+    return names
+
+
+def _unreadable_csv(error: str, delimiter: str) -> Problem:
+    """The problem to report when pyarrow cannot parse a CSV file (``error``: its message)."""
+    first = error.splitlines()[0]
+    match = re.search(r"Expected (\d+) columns, got (\d+)", first)
+    if match:
+        message = (f"a row has {match.group(2)} fields where the header has {match.group(1)} "
+                   f"(read as {DELIMITERS[delimiter]}-delimited)")
+        fix = ("check the delimiter (set [options] delimiter in the study file) and that text containing the "
+               "delimiter is quoted")
+    else:
+        message, fix = f"the file cannot be read ({first})", "save it as CSV (UTF-8 or Windows-1252) with a header row, as Excel .xlsx, or as Parquet"
+    return _problem(message, fix)
+
+
 def _read_csv(path: Path, source: str, delimiter: str | None, decimal: str | None, encoding: str | None) -> tuple[pd.DataFrame, ReadInfo]:
     import pyarrow as pa
     from pyarrow import csv as pacsv
@@ -264,14 +291,7 @@ def _read_csv(path: Path, source: str, delimiter: str | None, decimal: str | Non
         delimiter = _detect_delimiter(text, source)
     elif delimiter not in DELIMITERS:
         raise CohortError(source, [_problem(f"the delimiter {delimiter!r} is not supported", "use one of ',', ';', '\\t' or '|' in [options] delimiter")])
-    header = next(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=delimiter), [])
-    names = [h.strip() for h in header]
-    if not names or all(not n for n in names):
-        raise CohortError(source, [_problem("the file has no header row", "export the extract with the column names in the first row")])
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise CohortError(source, [_problem(f"the header repeats column name(s) {', '.join(map(repr, duplicates))}",
-                                            "give every column its own name in the extract")])
+    names = _csv_header(text, delimiter, source)
     pa_encoding = {"utf-8": "utf8", "utf-8-sig": "utf8", "cp1252": "cp1252"}[chosen]
 
     def attempt(enc: str) -> pa.Table:
@@ -294,16 +314,7 @@ def _read_csv(path: Path, source: str, delimiter: str | None, decimal: str | Non
             else:
                 raise
     except pa.ArrowInvalid as exc:
-        first = str(exc).splitlines()[0]
-        match = re.search(r"Expected (\d+) columns, got (\d+)", first)
-        if match:
-            message = (f"a row has {match.group(2)} fields where the header has {match.group(1)} "
-                       f"(read as {DELIMITERS[delimiter]}-delimited)")
-            fix = ("check the delimiter (set [options] delimiter in the study file) and that text containing the "
-                   "delimiter is quoted")
-        else:
-            message, fix = f"the file cannot be read ({first})", "save it as CSV (UTF-8 or Windows-1252) with a header row, as Excel .xlsx, or as Parquet"
-        raise CohortError(source, [_problem(message, fix)]) from None
+        raise CohortError(source, [_unreadable_csv(str(exc), delimiter)]) from None
     if table.num_rows == 0:
         raise CohortError(source, [_problem("the file has a header but no data rows", "export the extract again with its rows")])
     columns = dict(zip(table.column_names, table.columns))
