@@ -650,8 +650,23 @@ def validate_cohort(
         if parsed_dates is not None:
             out[study.kpi.date] = parsed_dates
 
+    treatment = study.impact.treatment if study.impact is not None else None
+    if treatment is not None:  # the impact paper's treatment: 0/1 like a flag, a blank left out of the paper
+        if treatment not in out:
+            have = ", ".join(map(str, frame.columns[:15])) + (" ..." if frame.shape[1] > 15 else "")
+            problems.append(Problem(treatment, "[impact] treatment names a column the data do not have",
+                                    fix=f"rename the extract's column marking who took part to {treatment!r} in [columns], or name "
+                                        f"one of its columns (the file has: {have})"))
+            treatment = None
+        elif treatment in (OUTCOME, *flags):
+            problems.append(Problem(treatment, "[impact] treatment is the outcome or a flag",
+                                    fix="name the column marking who took part in the intervention, a column of its own"))
+            treatment = None
+        else:
+            out[treatment] = _binary(out[treatment], treatment, problems, allow_missing=True)
+
     # other columns pass through; wholly numeric ones become numbers (a risk score can enter the model)
-    known = {OUTCOME, *flags, *CATEGORICAL, "expected", "reoffences", "person_id"}
+    known = {OUTCOME, *flags, *CATEGORICAL, "expected", "reoffences", "person_id", *([treatment] if treatment else [])}
     for column in [c for c in out.columns if c not in known]:
         parsed = _numeric(out[column])
         if parsed is not None:
@@ -664,7 +679,10 @@ def validate_cohort(
     if missing_flags != "keep":
         for flag in flags:
             out[flag] = out[flag].astype("int8")
-    order = [OUTCOME, *flags] + [c for c in _OPTIONAL_ORDER if c in out] + [c for c in out.columns if c not in known and c != "age"]
+    if treatment is not None and not out[treatment].isna().any():
+        out[treatment] = out[treatment].astype("int8")
+    order = [OUTCOME, *flags] + [c for c in _OPTIONAL_ORDER if c in out] + [c for c in out.columns
+                                                                             if (c not in known or c == treatment) and c != "age"]
     out = out[list(dict.fromkeys(order))]
     out.attrs["source"] = source
     out.attrs["missing_flags"] = missing_flags
@@ -903,7 +921,8 @@ def open_study(
     frame = frame.rename(columns=renames)
     for target, values in derived.items():
         frame[target] = values
-    typed = {OUTCOME, *flags_in(frame, spec.extra_flags), *CATEGORICAL, "expected", "reoffences", "person_id"}
+    typed = {OUTCOME, *flags_in(frame, spec.extra_flags), *CATEGORICAL, "expected", "reoffences", "person_id",
+             *([spec.impact.treatment] if spec.impact is not None else [])}
     _apply_values(frame, spec.values, problems, quality, typed=typed)
     quality.period_supplied = "period" in frame.columns
     quality.age_banded = "age" in frame.columns and "age_band" not in frame.columns
