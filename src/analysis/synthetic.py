@@ -528,7 +528,7 @@ def participation(patterns: np.ndarray, outcome: np.ndarray, log_odds: np.ndarra
     return treated
 
 
-def exact_att(frame: pd.DataFrame, treatment: str, covariates: Sequence[str], outcome: str = "reoffended") -> dict[str, float]:
+def exact_att(frame: pd.DataFrame, treatment: str, covariates: Sequence[str], *, outcome: str = "reoffended") -> dict[str, float]:
     """The effect in the treated by exact stratification on the covariate patterns: the embedded effect, by hand.
 
     Within each pattern of ``covariates`` that holds both participants and
@@ -546,7 +546,7 @@ def exact_att(frame: pd.DataFrame, treatment: str, covariates: Sequence[str], ou
     Examples
     --------
     >>> f = pd.DataFrame({"x": [0, 0, 0, 0, 1, 1], "t": [1, 0, 1, 0, 1, 0], "y": [0, 1, 1, 1, 1, 1]})
-    >>> exact_att(f, "t", ["x"], "y")["att"]
+    >>> exact_att(f, "t", ["x"], outcome="y")["att"]
     -0.5
     """
     t = frame[treatment].astype(int)
@@ -610,7 +610,7 @@ def generate_cohort(seed: int = DEFAULT_SEED) -> pd.DataFrame:
     )
     cohort = pd.concat([baseline, current], ignore_index=True)[_COLUMNS]
     cohort[DATE_COLUMN] = start_dates(cohort["period"], seed)  # its own stream, last: no other column changes
-    cohort[TREATMENT_COLUMN] = took_part(cohort, seed)  # its own stream, last: no other column changes
+    cohort[TREATMENT_COLUMN] = took_part(cohort, seed=seed)  # its own stream, last: no other column changes
     return cohort
 
 
@@ -619,7 +619,7 @@ def _impact_patterns(cohort: pd.DataFrame) -> np.ndarray:
     return cohort.groupby(keys, sort=True, observed=True).ngroup().to_numpy()
 
 
-def took_part(cohort: pd.DataFrame, seed: int = DEFAULT_SEED) -> np.ndarray:
+def took_part(cohort: pd.DataFrame, *, seed: int = DEFAULT_SEED) -> np.ndarray:
     """``took_part`` for the default cohort: confounded participation in :data:`IMPACT_PERIOD` with an embedded effect.
 
     The log odds of taking part are :data:`IMPACT_INTERCEPT` plus

@@ -505,7 +505,7 @@ def generate_extract(seed: int = DEFAULT_SEED) -> pd.DataFrame:
     )
     extract = extract.sort_values("ID", kind="stable").reset_index(drop=True)
     extract["Release_Date"] = release_dates(n, seed)  # its own stream, in file order: no other column changes
-    extract["Housing_Programme"] = np.where(housing_programme(extract, seed) == 1, "Y", "N").astype(object)  # likewise
+    extract["Housing_Programme"] = np.where(housing_programme(extract, seed=seed) == 1, "Y", "N").astype(object)  # likewise
     return extract[list(COLUMNS)]
 
 
@@ -520,7 +520,7 @@ def _impact_frame(extract: pd.DataFrame) -> pd.DataFrame:
     }, index=extract.index)
 
 
-def housing_programme(extract: pd.DataFrame, seed: int = DEFAULT_SEED) -> np.ndarray:
+def housing_programme(extract: pd.DataFrame, *, seed: int = DEFAULT_SEED) -> np.ndarray:
     """0/1: who took part in the (made-up) housing programme: confounded, with an embedded effect on rearrest.
 
     The log odds of taking part are :data:`IMPACT_INTERCEPT` plus
