@@ -91,17 +91,16 @@ def test_a_degenerate_extract_gives_a_sentence_not_a_crash(tmp_path, treated, wo
 
 
 def test_nobody_matched_within_the_caliper_gives_a_sentence(tmp_path):
-    # participants are all flagged dv, nearly everyone else is not: a tiny caliper leaves no match
-    rows = [{"reoffended": int(i % 3 == 0), "dv": int(i < 40 or i % 50 == 0), "sex": "Male" if i % 2 else "Female",
+    # participants are all flagged dv and nobody else is: no two scores are equal, and a tiny caliper leaves no match
+    rows = [{"reoffended": int(i % 3 == 0), "dv": int(i < 40), "sex": "Male" if i % 2 else "Female",
              "took_part": int(i < 40)} for i in range(400)]
     path = _extract(tmp_path, rows)
     spec = {"study": {"title": "Hand-built"}, "impact": {"treatment": "took_part", "caliper": 1e-9,
                                                          "covariates": ["dv", "sex"]}}
     paper = ImpactPaper(analyse(open_study(spec, path)))
     text = paper.render().text()
-    assert text  # rendered without error
-    if paper.matched is None:
-        assert "so there is no matched estimate" in text
+    assert getattr(paper, "matched", None) is None
+    assert "so there is no matched estimate" in text or "could not be fitted" in text
 
 
 def test_a_study_without_impact_gives_a_sentence(tmp_path):

@@ -447,7 +447,7 @@ def score_histogram(edges: Sequence[float], groups: dict[str, Sequence[float]], 
         words.append(f"{name} mostly {edges[top]:g} to {edges[top + 1]:g}")
     ax.set_xlabel(chart_text(xlabel))
     ax.set_ylabel("Share of the group (%)")
-    ax.legend(frameon=False)
+    ax.legend(loc="upper right", frameon=False)
     ax.grid(axis="y", color="0.88", linewidth=0.8)
     ax.set_axisbelow(True)
     for side in ("top", "right"):
