@@ -66,7 +66,7 @@ def test_the_default_report_has_every_paper_with_its_frame(default_reports):
 def test_the_second_example_speaks_its_own_words(rearrest_reports):
     pages = sorted(p.name for p in rearrest_reports.glob("*.html"))
     assert pages == ["02_cohort.html", "03_risk_flags.html", "04_observed_vs_expected.html", "05_evidence_summary.html",
-                     "06_kpi_tracking.html"]
+                     "06_kpi_tracking.html", "07_intervention_impact.html"]
     for page in rearrest_reports.glob("*.html"):
         text = _text(page)
         assert "Rearrest within three years of release: risk flags and areas" in text
@@ -198,7 +198,7 @@ needs_chromium = pytest.mark.skipif(
 )
 THRESHOLD = 10
 DEFAULT_PAPERS = ["01_published_position", "02_cohort", "03_risk_flags", "04_observed_vs_expected", "05_evidence_summary",
-                  "06_kpi_tracking"]
+                  "06_kpi_tracking", "07_intervention_impact"]
 REARREST_PAPERS = DEFAULT_PAPERS[1:]  # no published reference (01)
 
 

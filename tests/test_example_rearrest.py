@@ -119,7 +119,7 @@ def test_file_format_semicolons_decimal_comma_utf8_small():
     text = data.decode("utf-8")
     assert not text.startswith("\ufeff") and "\r" not in text
     header, first = text.splitlines()[:2]
-    assert header.count(";") == 17 and "," not in header
+    assert header.count(";") == 18 and "," not in header
     employed = [line.split(";")[15] for line in text.splitlines()[1:]]
     assert all(re.fullmatch(r"[01],\d\d", v) for v in employed)  # "0,45", never "0.45"
 
@@ -129,6 +129,7 @@ def test_columns_are_the_systems_not_the_toolkits(raw):
         "ID", "Residence_Area", "Sex", "Age_At_Release", "Offence_Category", "Supervision_Status",
         "Supervision_Level", "Risk_Score", "Prior_Arrests", "Prior_DV_Arrest", "MH_Condition", "Gang_Member",
         *DRUG_TESTS, "Pct_Days_Employed", "Rearrested_Within_3yrs", "Release_Date",
+        "Housing_Programme",
     ]
     canonical = {"reoffended", "dv", "child_protection", "mental_health", "substance_misuse", "homeless",
                  "unemployed", "area", "sex", "age_band", "age", "offence_group", "period", "expected",
@@ -285,11 +286,27 @@ MAIN_EXTRACT_SHA256 = "79ac6da77bd6903a100fbb6b6f21784f5fed1aa6d1ad713909e5be79e
 """examples/rearrest/extract.csv before Release_Date was added (main at d7afb51): the dates must change no other column."""
 
 
+PRE_IMPACT_EXTRACT_SHA256 = "655d7b0cd213f1033f10af42d734de02de3fc364a0c676d71e958682b255df86"
+"""examples/rearrest/extract.csv before Housing_Programme was added (main at d1976d9)."""
+
+
 def test_the_release_dates_change_no_other_column():
     lines = EXTRACT.read_bytes().split(b"\n")
-    assert lines[0].endswith(b";Release_Date")
-    without = b"\n".join(line.rsplit(b";", 1)[0] if line else line for line in lines)
+    assert lines[0].endswith(b";Release_Date;Housing_Programme")
+    without = b"\n".join(line.rsplit(b";", 2)[0] if line else line for line in lines)
     assert hashlib.sha256(without).hexdigest() == MAIN_EXTRACT_SHA256
+
+
+def test_the_housing_programme_changes_no_other_column_and_embeds_a_known_effect():
+    from analysis.examples.rearrest import IMPACT_COVARIATES, TRUE_ATT, true_att
+
+    lines = EXTRACT.read_bytes().split(b"\n")
+    without = b"\n".join(line.rsplit(b";", 1)[0] if line else line for line in lines)
+    assert hashlib.sha256(without).hexdigest() == PRE_IMPACT_EXTRACT_SHA256
+    raw = pd.read_csv(EXTRACT, sep=";", decimal=",", keep_default_na=False)
+    assert set(raw["Housing_Programme"]) == {"Y", "N"}
+    assert true_att(raw)["att"] == pytest.approx(TRUE_ATT, abs=1e-12)
+    assert IMPACT_COVARIATES == ("sex", "age_band", "substance_misuse", "unemployed")
 
 
 def test_the_example_tracks_the_rearrest_rate_by_quarter_of_release():

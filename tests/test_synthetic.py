@@ -113,11 +113,44 @@ MAIN_COHORT_CSV_SHA256 = "5bebdf1ae4d3068ae0ab5eefe2cbb376084b131c420da822807b08
 """data/synthetic/cohort.csv before cohort_start_date was added (main at d7afb51): the dates must change no other column."""
 
 
+PRE_IMPACT_COHORT_CSV_SHA256 = "5e559ac4b82fb01a76b0b0db902ef9ee7ecc44226e8fcc05f6ec2b2d81ccf421"
+"""data/synthetic/cohort.csv before took_part was added (main at d1976d9): participation must change no other column."""
+
+
 def test_the_start_dates_change_no_other_column():
     lines = (SYNTHETIC_DIR / "cohort.csv").read_bytes().split(b"\n")
-    assert lines[0].endswith(b",cohort_start_date")
-    without = b"\n".join(line.rsplit(b",", 1)[0] if line else line for line in lines)
+    assert lines[0].endswith(b",cohort_start_date,took_part")
+    without = b"\n".join(line.rsplit(b",", 2)[0] if line else line for line in lines)
     assert hashlib.sha256(without).hexdigest() == MAIN_COHORT_CSV_SHA256
+
+
+def test_participation_changes_no_other_column_not_even_the_outcome():
+    lines = (SYNTHETIC_DIR / "cohort.csv").read_bytes().split(b"\n")
+    without = b"\n".join(line.rsplit(b",", 1)[0] if line else line for line in lines)
+    assert hashlib.sha256(without).hexdigest() == PRE_IMPACT_COHORT_CSV_SHA256
+
+
+def test_the_embedded_effect_by_hand_exact_stratification():
+    from analysis.synthetic import IMPACT_COVARIATES, IMPACT_PERIOD, TRUE_ATT
+
+    cohort = pd.read_csv(SYNTHETIC_DIR / "cohort.csv")
+    assert cohort.loc[cohort["period"] != IMPACT_PERIOD, "took_part"].sum() == 0
+    current = cohort[cohort["period"] == IMPACT_PERIOD]
+    assert current["took_part"].sum() == 455
+    # by hand: within each exact pattern with both groups, participants' rate minus the others', weighted by participants
+    num = den = 0.0
+    for _, g in current.groupby(list(IMPACT_COVARIATES)):
+        t, c = g[g["took_part"] == 1], g[g["took_part"] == 0]
+        if len(t) and len(c):
+            num += len(t) * (t["reoffended"].mean() - c["reoffended"].mean())
+            den += len(t)
+    assert den == 445
+    assert num / den == pytest.approx(TRUE_ATT, abs=1e-12)
+    manifest = json.loads((SYNTHETIC_DIR / "manifest.json").read_text())
+    assert manifest["impact"]["true_att"] == round(TRUE_ATT, 6)
+    # confounded: the raw difference points the other way
+    raw = current.groupby("took_part")["reoffended"].mean()
+    assert raw[1] - raw[0] > 0.1
 
 
 def test_each_start_date_lies_in_its_period_and_is_spread_over_it():

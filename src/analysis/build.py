@@ -53,13 +53,16 @@ def papers_for(study: Any, directory: str | Path = NOTEBOOK_DIR) -> list[Path]:
     """The notebooks a study's report holds.
 
     The published position (01) only when the study names a published
-    reference; KPI tracking (06) only when the study has a ``[kpi]`` section.
+    reference; KPI tracking (06) only when the study has a ``[kpi]`` section;
+    the impact of an intervention (07) only when it has an ``[impact]`` section.
     """
     notebooks = discover_notebooks(directory)
     if not getattr(study, "published", None):
         notebooks = [p for p in notebooks if not p.name.startswith("01_")]
     if getattr(study, "kpi", None) is None:
         notebooks = [p for p in notebooks if not p.name.startswith("06_")]
+    if getattr(study, "impact", None) is None:
+        notebooks = [p for p in notebooks if not p.name.startswith("07_")]
     return notebooks
 
 

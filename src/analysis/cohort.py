@@ -594,14 +594,11 @@ def validate_cohort(
         if column in out:
             check(out, problems)
 
-    if study.kpi is not None and study.kpi.date is not None:  # the KPI paper's date column becomes dates
-        have = ", ".join(map(str, frame.columns[:15])) + (" ..." if frame.shape[1] > 15 else "")
-        parsed_dates = _dates(out, study.kpi.date, problems, have)
-        if parsed_dates is not None:
-            out[study.kpi.date] = parsed_dates
+    _typed_kpi_date(out, frame, study, problems)
+    treatment = _typed_treatment(out, frame, study, flags, problems)
 
     # other columns pass through; wholly numeric ones become numbers (a risk score can enter the model)
-    known = {OUTCOME, *flags, *CATEGORICAL, "expected", "reoffences", "person_id"}
+    known = {OUTCOME, *flags, *CATEGORICAL, "expected", "reoffences", "person_id", *([treatment] if treatment else [])}
     for column in [c for c in out.columns if c not in known]:
         parsed = _numeric(out[column])
         if parsed is not None:
@@ -614,13 +611,51 @@ def validate_cohort(
     if missing_flags != "keep":
         for flag in flags:
             out[flag] = out[flag].astype("int8")
-    order = [OUTCOME, *flags] + [c for c in _OPTIONAL_ORDER if c in out] + [c for c in out.columns if c not in known and c != "age"]
+    if treatment is not None and not out[treatment].isna().any():
+        out[treatment] = out[treatment].astype("int8")
+    order = [OUTCOME, *flags] + [c for c in _OPTIONAL_ORDER if c in out] + [c for c in out.columns
+                                                                             if (c not in known or c == treatment) and c != "age"]
     out = out[list(dict.fromkeys(order))]
     out.attrs["source"] = source
     out.attrs["missing_flags"] = missing_flags
     out.attrs["not_recorded"] = not_recorded
     out.attrs["flags"] = list(flags)
     return out
+
+
+def _columns_held(frame: pd.DataFrame) -> str:
+    """The extract's first columns, for a fix that names what the file has."""
+    return ", ".join(map(str, frame.columns[:15])) + (" ..." if frame.shape[1] > 15 else "")
+
+
+def _typed_kpi_date(out: pd.DataFrame, frame: pd.DataFrame, study: Study, problems: list[Problem]) -> None:
+    """The KPI paper's date column (``[kpi] date``) becomes dates, or a problem."""
+    if study.kpi is None or study.kpi.date is None:
+        return
+    parsed_dates = _dates(out, study.kpi.date, problems, _columns_held(frame))
+    if parsed_dates is not None:
+        out[study.kpi.date] = parsed_dates
+
+
+def _typed_treatment(out: pd.DataFrame, frame: pd.DataFrame, study: Study, flags: list[str], problems: list[Problem]) -> str | None:
+    """The impact paper's treatment (``[impact] treatment``): 0/1 like a flag, a blank left out of the paper.
+
+    Returns the column's name, or None when the study names none or the column is unusable (a problem says why).
+    """
+    treatment = study.impact.treatment if study.impact is not None else None
+    if treatment is None:
+        return None
+    if treatment not in out:
+        problems.append(Problem(treatment, "[impact] treatment names a column the data do not have",
+                                fix=f"rename the extract's column marking who took part to {treatment!r} in [columns], or name "
+                                    f"one of its columns (the file has: {_columns_held(frame)})"))
+        return None
+    if treatment in (OUTCOME, *flags):
+        problems.append(Problem(treatment, "[impact] treatment is the outcome or a flag",
+                                fix="name the column marking who took part in the intervention, a column of its own"))
+        return None
+    out[treatment] = _binary(out[treatment], treatment, problems, allow_missing=True)
+    return treatment
 
 
 def _typed_categories(out: pd.DataFrame, study: Study, problems: list[Problem]) -> None:
@@ -919,7 +954,8 @@ def open_study(
     frame = frame.rename(columns=renames)
     for target, values in derived.items():
         frame[target] = values
-    typed = {OUTCOME, *flags_in(frame, spec.extra_flags), *CATEGORICAL, "expected", "reoffences", "person_id"}
+    typed = {OUTCOME, *flags_in(frame, spec.extra_flags), *CATEGORICAL, "expected", "reoffences", "person_id",
+             *([spec.impact.treatment] if spec.impact is not None else [])}
     _apply_values(frame, spec.values, problems, quality, typed=typed)
     quality.period_supplied = "period" in frame.columns
     quality.age_banded = "age" in frame.columns and "age_band" not in frame.columns

@@ -4,7 +4,8 @@ A study file is TOML (``docs/study-file.md`` documents every key). It has the
 paper's words (``[study]``), the mapping of the file onto the toolkit's names
 (``[columns]``, ``[values.COLUMN]``, ``[derive]``), which rows to keep
 (``[filter]``), flags beyond the six (``[flags]``), what the adjusted model
-holds (``[model]``), the KPIs to track over time (``[kpi]``) and how to read
+holds (``[model]``), the KPIs to track over time (``[kpi]``), the intervention
+whose impact is estimated (``[impact]``) and how to read
 the file (``[options]``). A mapping file,
 the older form, is a study file with only the mapping sections.
 
@@ -31,7 +32,7 @@ from typing import Any
 from .errors import CohortError, Problem
 from .schema import FLAG_LABELS, FLAGS, MISSING_FLAG_POLICIES
 
-__all__ = ["Study", "Kpi", "KpiMeasure", "read_study", "study_from_mapping", "DEFAULT_OUTCOME", "PUBLISHED_REFERENCES",
+__all__ = ["Study", "Kpi", "KpiMeasure", "Impact", "read_study", "study_from_mapping", "DEFAULT_OUTCOME", "PUBLISHED_REFERENCES",
            "OGRS3_AGE_EDGES", "KPI_FREQUENCIES"]
 
 DEFAULT_OUTCOME = "Proven reoffending within 12 months"
@@ -60,7 +61,10 @@ _KPI_KEYS: dict[str, type | tuple[type, ...]] = {
 _MEASURE_KEYS: dict[str, type | tuple[type, ...]] = {
     "label": str, "by": str, "flag": str, "target_percent": (int, float), "improvement": str,
 }
-_SECTIONS = ("study", "columns", "values", "derive", "filter", "flags", "model", "kpi", "options")
+_IMPACT_KEYS: dict[str, type | tuple[type, ...]] = {
+    "treatment": str, "covariates": list, "caliper": (int, float), "replacement": bool, "label": str, "seed": int,
+}
+_SECTIONS = ("study", "columns", "values", "derive", "filter", "flags", "model", "kpi", "impact", "options")
 
 KPI_FREQUENCIES: dict[str, str] = {
     "month": "M", "quarter": "Q", "year": "Y", "financial quarter": "Q-MAR", "financial year": "Y-MAR",
@@ -92,6 +96,29 @@ class KpiMeasure:
     def target(self) -> float | None:
         """The target as a proportion (the scale of a rate), or None."""
         return None if self.target_percent is None else float(self.target_percent) / 100
+
+
+@dataclass(frozen=True)
+class Impact:
+    """The ``[impact]`` section: the 0/1 treatment column and how participants are matched (paper 07).
+
+    ``covariates`` None means the study's ``[model] adjust`` columns plus its
+    flags; ``caliper`` is in standard deviations of the logit of the
+    propensity score; ``label`` names the intervention in the paper's
+    sentences ("the housing programme").
+
+    Examples
+    --------
+    >>> Impact(treatment="took_part").caliper, Impact(treatment="took_part").label
+    (0.2, 'the programme')
+    """
+
+    treatment: str
+    covariates: tuple[str, ...] | None = None
+    caliper: float = 0.2
+    replacement: bool = False
+    label: str = "the programme"
+    seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -161,6 +188,7 @@ class Study:
     sheet: str | None = None
     age_bands: tuple[int, ...] = OGRS3_AGE_EDGES
     kpi: Kpi | None = None
+    impact: Impact | None = None
     source: str | None = None
 
     # ----------------------------------------------------------------- words
@@ -236,6 +264,10 @@ class Study:
             if isinstance(value, Kpi):
                 value = asdict(value)
                 value["measures"] = list(value["measures"])
+            elif isinstance(value, Impact):
+                value = asdict(value)
+                if value["covariates"] is not None:
+                    value["covariates"] = list(value["covariates"])
             elif isinstance(value, tuple):
                 value = list(value)
             elif isinstance(value, Mapping):
@@ -261,6 +293,11 @@ def study_from_dict(data: Mapping[str, Any]) -> Study:
         kpi = dict(kwargs["kpi"])
         kpi["measures"] = tuple(KpiMeasure(**m) for m in kpi.get("measures", ()))
         kwargs["kpi"] = Kpi(**kpi)
+    if isinstance(kwargs.get("impact"), Mapping):
+        impact = dict(kwargs["impact"])
+        if impact.get("covariates") is not None:
+            impact["covariates"] = tuple(impact["covariates"])
+        kwargs["impact"] = Impact(**impact)
     return Study(**kwargs)
 
 
@@ -352,6 +389,49 @@ def _kpi(section: Any, flag_labels: Mapping[str, str], problems: list[Problem]) 
                waiting_months=waiting, measures=tuple(measures))
 
 
+def _impact(section: Any, problems: list[Problem]) -> Impact | None:
+    """The ``[impact]`` section, checked (problems are added, not raised); None when the study has none.
+
+    Examples
+    --------
+    >>> problems = []
+    >>> _impact({"caliper": -1}, problems), [p.message for p in problems]
+    (None, ['[impact] has no treatment', '[impact] caliper = -1 is not a positive number of standard deviations'])
+    """
+    if section is None:
+        return None
+    if not isinstance(section, Mapping):
+        problems.append(Problem("(study file)", "[impact] should be a table", fix="see docs/study-file.md, section [impact]"))
+        return None
+    before = len(problems)
+    _check_keys("impact", section, _IMPACT_KEYS, problems)
+    treatment = section.get("treatment")
+    if treatment is None or (isinstance(treatment, str) and not treatment.strip()):
+        problems.append(Problem("(study file)", "[impact] has no treatment",
+                                fix='name the 0/1 column marking who took part, e.g. treatment = "took_part" (recode Y/N in [values])'))
+    covariates = section.get("covariates")
+    if isinstance(covariates, list):
+        if not covariates or not all(isinstance(c, str) and c for c in covariates):
+            problems.append(Problem("(study file)", "[impact] covariates should be a list of column names in quotes",
+                                    fix='e.g. covariates = ["sex", "age_band", "substance_misuse"], or leave it out for the '
+                                        "[model] adjust columns and the flags"))
+        elif isinstance(treatment, str) and treatment in covariates:
+            problems.append(Problem("(study file)", f"[impact] covariates include the treatment {treatment!r}",
+                                    fix="leave the treatment out of the covariates: the score models who takes part from the others"))
+    caliper = section.get("caliper", 0.2)
+    if isinstance(caliper, (int, float)) and not isinstance(caliper, bool) and not caliper > 0:
+        problems.append(Problem("(study file)", f"[impact] caliper = {caliper!r} is not a positive number of standard deviations",
+                                fix="give the caliper in standard deviations of the logit of the score, e.g. caliper = 0.2 (the default)"))
+    seed = section.get("seed", 0)
+    if isinstance(seed, int) and not isinstance(seed, bool) and seed < 0:
+        problems.append(Problem("(study file)", f"[impact] seed = {seed!r} is negative", fix="give a whole number 0 or more, e.g. seed = 1"))
+    if len(problems) > before:
+        return None
+    return Impact(treatment=str(treatment), covariates=tuple(covariates) if covariates is not None else None,
+                  caliper=float(caliper), replacement=bool(section.get("replacement", False)),
+                  label=section.get("label", "the programme"), seed=int(seed))
+
+
 def study_from_mapping(spec: Mapping[str, Any], *, source: str | None = None) -> Study:
     """A :class:`Study` from the parsed TOML (or an equivalent dict), checked.
 
@@ -425,6 +505,7 @@ def study_from_mapping(spec: Mapping[str, Any], *, source: str | None = None) ->
         if not isinstance(term, str) or term.count(":") != 1:
             problems.append(Problem("(study file)", f"[model] interactions: {term!r} is not of the form \"flag:column\"", fix='e.g. interactions = ["dv:area"]'))
     kpi = _kpi(spec.get("kpi"), flag_labels, problems)
+    impact = _impact(spec.get("impact"), problems)
     if problems:
         raise CohortError(name, problems)
 
@@ -462,6 +543,7 @@ def study_from_mapping(spec: Mapping[str, Any], *, source: str | None = None) ->
         sheet=options.get("sheet"),
         age_bands=age_bands,
         kpi=kpi,
+        impact=impact,
         source=source,
     )
 

@@ -39,6 +39,13 @@ How it is built (each assumption is also stated in ``data/README.md``)
    exactly what it was before the dates were added. Nothing about the
    outcome depends on the date: a KPI chart of these data shows whatever
    chance and the two periods' rates give, with no planted change.
+8. ``took_part``: 0/1, who took part in a (made-up) intervention in the
+   published period, from a stream of its own (:data:`IMPACT_STREAM`), last.
+   Higher-risk people are more likely to take part (confounding), and an
+   effect is embedded without changing anyone's outcome: some participants
+   who reoffended swap their participation with a like non-participant who
+   did not (:func:`participation`). The effect is stated exactly
+   (:data:`TRUE_ATT`, also in the manifest) and paper 07 recovers it.
 
 Examples
 --------
@@ -65,7 +72,8 @@ from .ogrs3 import ogrs3_age_band, ogrs3_probability
 from .paths import SYNTHETIC_DIR
 from .schema import FLAGS, OFFENCE_GROUPS
 
-__all__ = ["generate_cohort", "write_synthetic", "calibration_targets", "DEFAULT_SEED"]
+__all__ = ["generate_cohort", "write_synthetic", "calibration_targets", "DEFAULT_SEED", "participation", "exact_att",
+           "took_part", "true_att", "TRUE_ATT", "TREATMENT_COLUMN", "IMPACT_COVARIATES", "IMPACT_PERIOD"]
 
 DEFAULT_SEED: int = 20180410
 PUBLISHED_PERIOD: str = "2015-10/2016-09"
@@ -140,7 +148,39 @@ DATE_STREAM: int = 1
 """Spawn key of the random stream that draws ``cohort_start_date`` (a stream separate from the main one)."""
 
 DATE_COLUMN: str = "cohort_start_date"
-"""The date each person entered the cohort (``YYYY-MM-DD``), the last column of the cohort."""
+"""The date each person entered the cohort (``YYYY-MM-DD``), after the canonical columns."""
+
+IMPACT_STREAM: int = 2
+"""Spawn key of the random stream that draws ``took_part`` (a stream separate from the others)."""
+
+TREATMENT_COLUMN: str = "took_part"
+"""The 0/1 column marking the people who took part in the (made-up) intervention, the last column of the cohort."""
+
+IMPACT_PERIOD: str = PUBLISHED_PERIOD
+"""The intervention ran in this period only: nobody in the baseline year took part."""
+
+IMPACT_COVARIATES: tuple[str, ...] = ("area", "sex", "age_band", "substance_misuse", "homeless", "unemployed")
+"""The columns participation depends on (the programme's assumed referral criteria), the exact patterns within
+which participants are swapped, and the default study's ``[impact] covariates``. Patterns of every covariate
+(offence groups and all six flags too) are nearly all unique among 8,000 people, so no swap could be made in them."""
+
+IMPACT_INTERCEPT: float = -4.2
+"""Log odds of taking part for a 25-29-year-old man with no flag (about 1.5%); the flags and youth raise it."""
+
+IMPACT_LOG_ODDS: dict[str, float] = {
+    "substance_misuse": 1.1, "homeless": 0.8, "unemployed": 0.6,
+    "Female": 0.3, "18-20": 0.6, "21-24": 0.4, "Walsall": 0.5, "Wolverhampton": 0.2,
+}
+"""Assumed: who takes part. Higher-risk people are more likely to, so the raw difference is biased towards harm."""
+
+IMPACT_MOVE_SHARE: float = 0.15
+"""Share of participants who reoffended swapped for a like non-participant who did not (the embedded effect)."""
+
+TRUE_ATT: float = -0.09104678818715096
+"""The effect embedded in the default cohort: participants minus like non-participants, a risk difference of about
+-9.1 points, by exact stratification on :data:`IMPACT_COVARIATES` in :data:`IMPACT_PERIOD` (:func:`true_att`;
+445 of the 455 participants are in a pattern with a comparison). The raw difference is about +12.6 points: the
+people referred are those most likely to reoffend."""
 
 
 # --------------------------------------------------------------------------- published targets
@@ -425,6 +465,102 @@ def start_dates(periods: pd.Series, seed: int = DEFAULT_SEED) -> pd.Series:
     return pd.Series(pd.to_datetime(out).strftime("%Y-%m-%d"), index=periods.index, name=DATE_COLUMN)
 
 
+# --------------------------------------------------------------------------- participation in an intervention
+
+
+def participation(patterns: np.ndarray, outcome: np.ndarray, log_odds: np.ndarray, move_share: float,
+                  rng: np.random.Generator) -> np.ndarray:
+    """A 0/1 participation column with a confounded propensity and an embedded effect, leaving the outcome untouched.
+
+    Each person first takes part with probability ``expit(log_odds)`` (so
+    participation depends on the covariates the log odds use: confounding).
+    Then, to embed the effect without changing anyone's outcome, each
+    participant who has the outcome is, with probability ``move_share``,
+    swapped with a non-participant *without* the outcome in exactly the
+    same covariate pattern (``patterns``, one integer per person): the
+    swapped pair exchange their participation. Every pattern keeps the same
+    number of participants, and every other column (the outcome included)
+    is unchanged; only who took part changes, so participants reoffend less
+    than comparable non-participants. The effect is therefore exactly
+    :func:`exact_att` of the result.
+
+    Parameters
+    ----------
+    patterns
+        Integer code of each person's covariate pattern (people with the
+        same code are alike on every covariate).
+    outcome
+        The 0/1 outcome.
+    log_odds
+        Each person's log odds of taking part.
+    move_share
+        Share of participants with the outcome swapped for a non-participant
+        without it, where the pattern has one free.
+    rng
+        The random stream (a stream of its own, so no other column changes).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``int8`` 0/1, one per person.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> t = participation(np.zeros(6, dtype=int), np.array([1, 1, 1, 0, 0, 0]), np.zeros(6), 1.0, rng)
+    >>> int(t.sum()), int(t[:3].sum()) <= int(t[3:].sum())
+    (3, True)
+    """
+    patterns = np.asarray(patterns)
+    outcome = np.asarray(outcome)
+    treated = (rng.random(patterns.size) < expit(np.asarray(log_odds, dtype=float))).astype(np.int8)
+    coin = rng.random(patterns.size)
+    order = np.argsort(patterns, kind="stable")
+    bounds = np.flatnonzero(np.diff(patterns[order])) + 1
+    for group in np.split(order, bounds):
+        movers = group[(treated[group] == 1) & (outcome[group] == 1) & (coin[group] < move_share)]
+        free = group[(treated[group] == 0) & (outcome[group] == 0)]
+        k = min(movers.size, free.size)
+        if k:
+            takers = rng.permutation(free)[:k]
+            treated[movers[:k]] = 0
+            treated[takers] = 1
+    return treated
+
+
+def exact_att(frame: pd.DataFrame, treatment: str, covariates: Sequence[str], *, outcome: str = "reoffended") -> dict[str, float]:
+    """The effect in the treated by exact stratification on the covariate patterns: the embedded effect, by hand.
+
+    Within each pattern of ``covariates`` that holds both participants and
+    non-participants, the difference in outcome rates (participants minus
+    non-participants) is weighted by the pattern's number of participants:
+    ``ATT = sum_p n_t,p (rate_t,p - rate_c,p) / sum_p n_t,p``.
+
+    Returns
+    -------
+    dict
+        ``att`` (a risk difference), ``n_participants`` (all),
+        ``n_stratified`` (those in a pattern with a comparison) and
+        ``rate_participants`` / ``rate_comparison`` (raw, unadjusted rates).
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"x": [0, 0, 0, 0, 1, 1], "t": [1, 0, 1, 0, 1, 0], "y": [0, 1, 1, 1, 1, 1]})
+    >>> exact_att(f, "t", ["x"], outcome="y")["att"]
+    -0.5
+    """
+    t = frame[treatment].astype(int)
+    y = frame[outcome].astype(float)
+    keys = [frame[c].astype(str) for c in covariates]
+    grouped = pd.DataFrame({"t": t, "y": y}).groupby([k.rename(c) for k, c in zip(keys, covariates)], observed=True, sort=False)
+    rows = grouped.apply(lambda g: pd.Series({"n_t": (g["t"] == 1).sum(), "n_c": (g["t"] == 0).sum(),
+                                              "r_t": g.loc[g["t"] == 1, "y"].mean(), "r_c": g.loc[g["t"] == 0, "y"].mean()}))
+    both = rows[(rows["n_t"] > 0) & (rows["n_c"] > 0)]
+    att = float((both["n_t"] * (both["r_t"] - both["r_c"])).sum() / both["n_t"].sum()) if len(both) else float("nan")
+    return {"att": att, "n_participants": int((t == 1).sum()), "n_stratified": int(both["n_t"].sum()),
+            "rate_participants": float(y[t == 1].mean()), "rate_comparison": float(y[t == 0].mean())}
+
+
 def _overall_actual(actual_by_area: dict[str, float]) -> float:
     return sum(AREA_SIZES[a] * r for a, r in actual_by_area.items()) / sum(AREA_SIZES.values())
 
@@ -474,7 +610,58 @@ def generate_cohort(seed: int = DEFAULT_SEED) -> pd.DataFrame:
     )
     cohort = pd.concat([baseline, current], ignore_index=True)[_COLUMNS]
     cohort[DATE_COLUMN] = start_dates(cohort["period"], seed)  # its own stream, last: no other column changes
+    cohort[TREATMENT_COLUMN] = took_part(cohort, seed=seed)  # its own stream, last: no other column changes
     return cohort
+
+
+def _impact_patterns(cohort: pd.DataFrame) -> np.ndarray:
+    keys = ["period", *IMPACT_COVARIATES]
+    return cohort.groupby(keys, sort=True, observed=True).ngroup().to_numpy()
+
+
+def took_part(cohort: pd.DataFrame, *, seed: int = DEFAULT_SEED) -> np.ndarray:
+    """``took_part`` for the default cohort: confounded participation in :data:`IMPACT_PERIOD` with an embedded effect.
+
+    The log odds of taking part are :data:`IMPACT_INTERCEPT` plus
+    :data:`IMPACT_LOG_ODDS` (substance misuse, homelessness, unemployment,
+    youth: the people most likely to reoffend), so a raw comparison is
+    biased. The effect is embedded by :func:`participation`, which swaps
+    :data:`IMPACT_MOVE_SHARE` of the participants who reoffended for a
+    non-participant who did not in exactly the same pattern of period and
+    :data:`IMPACT_COVARIATES`: no other column (the outcome included)
+    changes. The stream is ``SeedSequence(seed,
+    spawn_key=(IMPACT_STREAM,))``.
+
+    Examples
+    --------
+    >>> c = generate_cohort()
+    >>> int(c.loc[c["period"] != IMPACT_PERIOD, TREATMENT_COLUMN].sum()), int(c[TREATMENT_COLUMN].sum()) > 200
+    (0, True)
+    """
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(IMPACT_STREAM,)))
+    eta = np.full(len(cohort), IMPACT_INTERCEPT)
+    for key, value in IMPACT_LOG_ODDS.items():
+        if key in FLAGS:
+            eta = eta + value * cohort[key].to_numpy()
+        else:
+            hit = (cohort["sex"] == key) | (cohort["age_band"] == key) | (cohort["area"] == key)
+            eta = eta + value * hit.to_numpy()
+    eta = np.where(cohort["period"].to_numpy() == IMPACT_PERIOD, eta, -np.inf)
+    return participation(_impact_patterns(cohort), cohort["reoffended"].to_numpy(), eta, IMPACT_MOVE_SHARE, rng)
+
+
+def true_att(cohort: pd.DataFrame | None = None) -> dict[str, float]:
+    """The effect embedded in the default cohort, by exact stratification (:func:`exact_att`) in :data:`IMPACT_PERIOD`.
+
+    Examples
+    --------
+    >>> truth = true_att()
+    >>> -0.10 < truth["att"] < -0.03
+    True
+    """
+    cohort = generate_cohort() if cohort is None else cohort
+    current = cohort[cohort["period"] == IMPACT_PERIOD]
+    return exact_att(current, TREATMENT_COLUMN, IMPACT_COVARIATES)
 
 
 # --------------------------------------------------------------------------- writing
@@ -506,6 +693,7 @@ def write_synthetic(out_dir: str | Path = SYNTHETIC_DIR, seed: int = DEFAULT_SEE
     table = pa.Table.from_pandas(cohort, preserve_index=False).replace_schema_metadata(None)
     pq.write_table(table, tmp_parquet, compression="zstd", write_statistics=False)
     checksums = {"cohort.csv": _sha256(tmp_csv), "cohort.parquet": _sha256(tmp_parquet)}
+    truth = true_att(cohort)
     manifest = {
         "generator": "python -m analysis.synthetic",
         "seed": seed,
@@ -514,6 +702,11 @@ def write_synthetic(out_dir: str | Path = SYNTHETIC_DIR, seed: int = DEFAULT_SEE
         "pandas": pd.__version__,
         "pyarrow": pa.__version__,
         "sha256": checksums,
+        "impact": {"treatment": TREATMENT_COLUMN, "period": IMPACT_PERIOD, "covariates": list(IMPACT_COVARIATES),
+                   "true_att": round(truth["att"], 6), "participants": truth["n_participants"],
+                   "participants_stratified": truth["n_stratified"],
+                   "definition": "participants' rate minus non-participants' rate within each exact pattern of the "
+                                 "covariates, weighted by participants (exact stratification)"},
         "note": "Synthetic data: no real person is in these files. See data/README.md.",
     }
     tmp_manifest.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

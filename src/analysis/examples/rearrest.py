@@ -134,6 +134,9 @@ __all__ = [
     "generate_extract",
     "write_example",
     "true_log_odds",
+    "housing_programme",
+    "true_att",
+    "TRUE_ATT",
     "DEFAULT_SEED",
     "EXAMPLE_DIR",
     "COLUMNS",
@@ -164,11 +167,32 @@ COLUMNS: tuple[str, ...] = (
     "Pct_Days_Employed",
     "Rearrested_Within_3yrs",
     "Release_Date",
+    "Housing_Programme",
 )
 """The extract's columns, in file order."""
 
 DATE_STREAM: int = 1
 """Spawn key of the random stream of ``Release_Date``: drawn last, from a stream of its own, so no other column changed."""
+
+IMPACT_STREAM: int = 2
+"""Spawn key of the random stream of ``Housing_Programme``: drawn last, from a stream of its own, so no other column changed."""
+
+IMPACT_COVARIATES: tuple[str, ...] = ("sex", "age_band", "substance_misuse", "unemployed")
+"""What taking part in the housing programme depends on (its assumed referral criteria), the exact patterns within
+which participants are swapped, and the example's ``[impact] covariates`` (in the study's names)."""
+
+IMPACT_INTERCEPT: float = -3.2
+"""Log odds of a place on the housing programme for a man of 48 or older with neither flag (about 4%)."""
+
+IMPACT_LOG_ODDS: dict[str, float] = {"substance_misuse": 0.9, "unemployed": 0.7, "F": 0.4, "18-22": 0.6, "23-27": 0.4}
+"""Assumed: who takes part. Younger people, drug users and the unemployed, the most likely to be rearrested."""
+
+IMPACT_MOVE_SHARE: float = 0.09
+"""Share of participants who were rearrested swapped for a like non-participant who was not (the embedded effect)."""
+
+TRUE_ATT: float = -0.07097586649131564
+"""The effect embedded in the example: about -7.1 points of rearrest, among the 649 participants the study keeps
+(its [filter]), by exact stratification on :data:`IMPACT_COVARIATES` (:func:`true_att`)."""
 
 RELEASE_YEARS: tuple[int, int] = (2019, 2021)
 """``Release_Date`` is uniform over the days of these years (the extract's "released 2019-2021")."""
@@ -481,7 +505,66 @@ def generate_extract(seed: int = DEFAULT_SEED) -> pd.DataFrame:
     )
     extract = extract.sort_values("ID", kind="stable").reset_index(drop=True)
     extract["Release_Date"] = release_dates(n, seed)  # its own stream, in file order: no other column changes
+    extract["Housing_Programme"] = np.where(housing_programme(extract, seed=seed) == 1, "Y", "N").astype(object)  # likewise
     return extract[list(COLUMNS)]
+
+
+def _impact_frame(extract: pd.DataFrame) -> pd.DataFrame:
+    """The columns the housing programme depends on, in the study's names (as the study file derives them)."""
+    drugs = sum(extract[f"Positive_Tests_{d}"] for d in DRUG_POSITIVE) > 0
+    return pd.DataFrame({
+        "sex": extract["Sex"], "age_band": extract["Age_At_Release"],
+        "substance_misuse": drugs.astype(np.int8), "unemployed": (extract["Pct_Days_Employed"] < 0.5).astype(np.int8),
+        "kept": extract["Supervision_Status"] != "Transferred out",
+        "reoffended": (extract["Rearrested_Within_3yrs"] == "Yes").astype(np.int8),
+    }, index=extract.index)
+
+
+def housing_programme(extract: pd.DataFrame, *, seed: int = DEFAULT_SEED) -> np.ndarray:
+    """0/1: who took part in the (made-up) housing programme: confounded, with an embedded effect on rearrest.
+
+    The log odds of taking part are :data:`IMPACT_INTERCEPT` plus
+    :data:`IMPACT_LOG_ODDS`; the effect is embedded by
+    :func:`analysis.synthetic.participation`, which swaps
+    :data:`IMPACT_MOVE_SHARE` of the participants who were rearrested for a
+    non-participant who was not, in exactly the same pattern of
+    :data:`IMPACT_COVARIATES` (and of being kept by the study's filter).
+    No other column changes. The stream is ``SeedSequence(seed, spawn_key=(IMPACT_STREAM,))``.
+
+    Examples
+    --------
+    >>> t = housing_programme(generate_extract())
+    >>> 300 < int(t.sum()) < 900
+    True
+    """
+    from ..synthetic import participation
+
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(IMPACT_STREAM,)))
+    frame = _impact_frame(extract)
+    eta = np.full(len(frame), IMPACT_INTERCEPT)
+    for key, value in IMPACT_LOG_ODDS.items():
+        hit = frame[key] == 1 if key in frame else (frame["sex"] == key) | (frame["age_band"] == key)
+        eta = eta + value * hit.to_numpy()
+    patterns = frame.groupby([*IMPACT_COVARIATES, "kept"], sort=True).ngroup().to_numpy()
+    return participation(patterns, frame["reoffended"].to_numpy(), eta, IMPACT_MOVE_SHARE, rng)
+
+
+def true_att(extract: pd.DataFrame | None = None) -> dict[str, float]:
+    """The effect embedded in the example among the people the study keeps, by exact stratification.
+
+    See :func:`analysis.synthetic.exact_att`.
+
+    Examples
+    --------
+    >>> truth = true_att()
+    >>> -0.12 < truth["att"] < -0.03
+    True
+    """
+    from ..synthetic import exact_att
+
+    extract = generate_extract() if extract is None else extract
+    frame = _impact_frame(extract).assign(treated=(extract["Housing_Programme"] == "Y").astype(np.int8))
+    return exact_att(frame[frame["kept"]], "treated", IMPACT_COVARIATES)
 
 
 def release_dates(n: int, seed: int = DEFAULT_SEED) -> np.ndarray:
@@ -550,6 +633,7 @@ def write_example(out_dir: str | Path = EXAMPLE_DIR, seed: int = DEFAULT_SEED) -
         tmp_csv, sep=";", decimal=",", float_format="%.2f", index=False, lineterminator="\n", encoding="utf-8"
     )
     checksums = {"extract.csv": _sha256(tmp_csv)}
+    truth = true_att(extract)
     manifest = {
         "generator": "python -m analysis.examples.rearrest",
         "seed": seed,
@@ -558,6 +642,10 @@ def write_example(out_dir: str | Path = EXAMPLE_DIR, seed: int = DEFAULT_SEED) -
         "numpy": np.__version__,
         "pandas": pd.__version__,
         "sha256": checksums,
+        "impact": {"treatment": "Housing_Programme", "covariates": list(IMPACT_COVARIATES), "true_att": round(truth["att"], 6),
+                   "participants": truth["n_participants"],
+                   "definition": "participants' rate minus non-participants' rate within each exact pattern of the "
+                                 "covariates, weighted by participants, among the people the study keeps"},
         "note": "Synthetic data: no real person is in these files. See examples/rearrest/README.md.",
     }
     tmp_manifest.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

@@ -15,6 +15,7 @@ Examples
 from .blocks import Bullets, Callout, Column, Figure, Heading, Paragraph, Section, Table
 from .cohort import CohortPaper
 from .frame import Paper, version_text
+from .impact import ImpactPaper
 from .kpi import KpiPaper
 from .observed_expected import ObservedExpectedPaper
 from .published_position import PublishedPositionPaper
@@ -29,9 +30,10 @@ PAPERS: dict[str, type[Paper]] = {
     "04": ObservedExpectedPaper,
     "05": SummaryPaper,
     "06": KpiPaper,
+    "07": ImpactPaper,
 }
 """The papers of the series by notebook number."""
 
-__all__ = ["Paper", "PAPERS", "CohortPaper", "RiskFlagsPaper", "ObservedExpectedPaper", "SummaryPaper", "KpiPaper",
+__all__ = ["Paper", "PAPERS", "CohortPaper", "RiskFlagsPaper", "ObservedExpectedPaper", "SummaryPaper", "KpiPaper", "ImpactPaper",
            "PublishedPositionPaper", "Publisher", "Section", "Table", "Figure", "Column", "Heading", "Paragraph",
            "Bullets", "Callout", "version_text"]

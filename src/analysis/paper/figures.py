@@ -26,7 +26,8 @@ import numpy as np
 
 from .text import chart_text, pct, ratio
 
-__all__ = ["dot_plot", "forest_plot", "heatmap", "bar_chart", "funnel_chart", "calibration_chart", "spc_chart", "place_labels", "to_png"]
+__all__ = ["dot_plot", "forest_plot", "heatmap", "bar_chart", "funnel_chart", "calibration_chart", "spc_chart", "love_plot",
+           "score_histogram", "place_labels", "to_png"]
 
 WIDTH_IN = 8.0
 COLOURS = ("#1f5fa0", "#d4722a", "#3a923a", "#8c564b")
@@ -452,4 +453,79 @@ def spc_chart(
     last = str(panels[0]["periods"][-1])
     span = f"{most} period{'s' if most != 1 else ''} ({first} to {last})" if most > 1 else f"1 period ({first})"
     alt = f"{chart} of {what} over {span}" + (f", {n_panels} panels" if n_panels > 1 else "") + ": " + "; ".join(alt_parts) + "."
+    return png, alt
+
+
+def love_plot(labels: Sequence[Any], samples: dict[str, Sequence[float]], *, threshold: float = 0.1) -> tuple[bytes, str]:
+    """A love plot: each covariate level's absolute standardised mean difference in each sample, with the 10% line.
+
+    ``samples`` maps a sample's name ("before", "after matching", ...) to one
+    SMD per label (NaN: not shown). The dashed line at ``threshold`` is the
+    10% rule: a difference beyond it is an imbalance.
+
+    Examples
+    --------
+    >>> png, alt = love_plot(["dv", "sex = Female"], {"before": [0.3, -0.05], "after matching": [0.02, 0.01]})
+    >>> png[:4] == b"\\x89PNG", alt
+    (True, 'Love plot of 2 characteristics: 1 beyond the 10% line before; none after matching.')
+    """
+    labels = [str(x) for x in labels]
+    fig = _figure(len(labels), per_row=0.3)
+    ax = fig.add_subplot()
+    y = np.arange(len(labels))
+    markers = ("o", "s", "D", "^")
+    words = []
+    for k, (name, values) in enumerate(samples.items()):
+        v = np.abs(np.asarray(values, dtype=float))
+        ok = np.isfinite(v)
+        ax.scatter(v[ok], y[ok], color=COLOURS[k % len(COLOURS)], marker=markers[k % len(markers)], label=chart_text(name), zorder=3)
+        beyond = int((v[ok] > threshold).sum())
+        words.append(f"{beyond if beyond else 'none'}{' beyond the 10% line' if not words else ''} {name}")
+    ax.axvline(threshold, color="0.3", linestyle="--", linewidth=1)
+    ax.set_yticks(y, [_wrap(l) for l in labels])
+    ax.set_ylim(len(labels) - 0.5, -0.5)
+    ax.set_xlabel("Absolute standardised mean difference")
+    ax.set_xlim(left=0)
+    ax.legend(loc="lower right", frameon=False)
+    _style(ax)
+    png = to_png(fig)
+    alt = f"Love plot of {len(labels)} characteristics: " + "; ".join(words) + "."
+    return png, alt
+
+
+def score_histogram(edges: Sequence[float], groups: dict[str, Sequence[float]], *, xlabel: str = "Propensity score") -> tuple[bytes, str]:
+    """The distribution of a score in each group: the share of each group in each bin, groups side by side.
+
+    ``groups`` maps a group's name to its share of people per bin (NaN or 0:
+    not drawn, e.g. a bin suppressed for disclosure control); ``edges`` are
+    the bins' edges (one more than the shares).
+
+    Examples
+    --------
+    >>> png, alt = score_histogram([0, 0.5, 1], {"participants": [0.2, 0.8], "comparison": [0.7, 0.3]})
+    >>> png[:4] == b"\\x89PNG", alt
+    (True, 'Histogram of the score in 2 groups over 2 bins from 0 to 1: participants mostly 0.5 to 1; comparison mostly 0 to 0.5.')
+    """
+    edges = np.asarray(edges, dtype=float)
+    fig = _figure(0, min_height=3.2)
+    ax = fig.add_subplot()
+    width = np.diff(edges)
+    k = len(groups)
+    words = []
+    for j, (name, shares) in enumerate(groups.items()):
+        s = np.nan_to_num(np.asarray(shares, dtype=float), nan=0.0)
+        ax.bar(edges[:-1] + width * j / k, 100 * s, width=width / k, align="edge", color=COLOURS[j % len(COLOURS)],
+               label=chart_text(name))
+        top = int(np.argmax(s))
+        words.append(f"{name} mostly {edges[top]:g} to {edges[top + 1]:g}")
+    ax.set_xlabel(chart_text(xlabel))
+    ax.set_ylabel("Share of the group (%)")
+    ax.legend(loc="upper right", frameon=False)
+    ax.grid(axis="y", color="0.88", linewidth=0.8)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    png = to_png(fig)
+    alt = (f"Histogram of the score in {k} groups over {len(width)} bins from {edges[0]:g} to {edges[-1]:g}: "
+           + "; ".join(words) + ".")
     return png, alt

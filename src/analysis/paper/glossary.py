@@ -15,6 +15,31 @@ from __future__ import annotations
 __all__ = ["TERMS"]
 
 TERMS: dict[str, tuple[str, str]] = {
+    "propensity_score": (
+        "Propensity score",
+        "A person's modelled probability of taking part in the intervention, given their recorded characteristics "
+        "(a logistic regression). People with similar scores are alike on those characteristics taken together.",
+    ),
+    "matching": (
+        "Propensity score matching",
+        "Pairing each participant with the non-participant whose propensity score is nearest, within a maximum distance "
+        "(the caliper), so that the comparison group resembles the participants; the Justice Data Lab's method.",
+    ),
+    "ipw": (
+        "Inverse probability weighting",
+        "A second way to build the comparison group: every non-participant is kept, weighted by the odds of their score, "
+        "so that the weighted group resembles the participants (the effect in the treated, ATT).",
+    ),
+    "smd": (
+        "Standardised mean difference",
+        "The difference between participants and the comparison group in a characteristic, divided by its pooled "
+        "standard deviation. By the 10% rule, a difference above 0.1 means the groups are not alike on it.",
+    ),
+    "common_support": (
+        "Common support",
+        "The range of propensity scores both groups share. A participant outside it has nobody comparable to be "
+        "matched with.",
+    ),
     "confidence_interval": (
         "Confidence interval",
         "The range within which the true value is likely to lie, given the size of the group: a 95% interval would "
