@@ -306,12 +306,15 @@ def place_labels(ax: Any, points: Sequence[tuple[str, float, float]], *, fontsiz
 
 def funnel_chart(units: Any, *, kind: str = "ratio", target: Any = None, overdispersion: str = "truncation",
                  label_all: bool | None = None, unit_name: str = "unit", unit_plural: str | None = None,
-                 title: str | None = None, namer: Any = None, xlabel: str | None = None, **kwargs: Any) -> tuple[bytes, str]:
+                 title: str | None = None, namer: Any = None, label_namer: Any = None, xlabel: str | None = None,
+                 **kwargs: Any) -> tuple[bytes, str]:
     """A funnel plot (see :func:`analysis.funnel.funnel_plot`), with every unit labelled when there are few.
 
     The units outside the limits are always named (``namer`` turns a unit's
-    ``group`` into words); the others too when ``label_all``, where there is
-    room: no two labels overlap (:func:`place_labels`). ``xlabel`` replaces the
+    ``group`` into the words of the alternative text, ``label_namer`` into
+    the chart's shorter labels, default ``namer``); the others too when
+    ``label_all``, where there is room: no two labels overlap
+    (:func:`place_labels`). ``xlabel`` replaces the
     x axis's generic words with the study's own.
     """
     from ..funnel import funnel_plot, funnel_units
@@ -331,7 +334,7 @@ def funnel_chart(units: Any, *, kind: str = "ratio", target: Any = None, overdis
     name_of = namer or _unit_name
 
     def points(rows: Any) -> list[tuple[str, float, float]]:
-        return [(chart_text(name_of(row["group"]) if "group" in rows else " / ".join(_unit_name(row[c]) for c in label_columns)), row[x],
+        return [(chart_text((label_namer or name_of)(row["group"]) if "group" in rows else " / ".join(_unit_name(row[c]) for c in label_columns)), row[x],
                  row["estimate"] * (100 if kind == "proportion" else 1)) for _, row in rows.iterrows()]
 
     # the units outside the limits are named first, in dark type; the others after them, where there is room

@@ -328,7 +328,8 @@ class ObservedExpectedPaper(Paper):
                              "allows (overdispersion); phi measures it, and the limits are widened by tau-squared when phi is "
                              "above 1.", self.study.area_label, self.study.area_plural)))
         s.add(self.figure(fg.funnel_chart(f["units"], unit_name=self.study.area_label, unit_plural=self.study.area_plural,
-                                          namer=lambda g: _unit_name(g, self.study), xlabel=self.expected_axis),
+                                          namer=lambda g: _unit_name(g, self.study), label_namer=_unit_name,
+                                          xlabel=self.expected_axis),
                           html("Funnel plot: observed against expected {} by {}", self.outcome_lower, self.study.area_label)))
         t = f["table"]
         w = t[t["confidence"] == 0.95].reset_index(drop=True)
