@@ -327,6 +327,35 @@ def _string_table(section: str, value: Any, problems: list[Problem], what: str |
     return out
 
 
+def _kpi_measure(where: str, item: Any, known_flags: set[str], problems: list[Problem]) -> KpiMeasure | None:
+    """One ``[[kpi.measures]]`` table, checked (problems are added); None when it is not a table."""
+    if not isinstance(item, Mapping):
+        problems.append(Problem("(study file)", f"[{where}] should be a table of label, by, flag, target_percent, improvement",
+                                fix='write each KPI as [[kpi.measures]] followed by its keys, e.g. flag = "dv"'))
+        return None
+    _check_keys(where, item, _MEASURE_KEYS, problems)
+    if item.get("by") is not None and item.get("flag") is not None:
+        problems.append(Problem("(study file)", f"[{where}] has both by and flag",
+                                fix="track a rate by a column or among people with a flag: give one of them, or two measures"))
+    flag = item.get("flag")
+    if isinstance(flag, str) and flag not in known_flags:
+        problems.append(Problem("(study file)", f"[{where}] flag = {flag!r} is not a flag",
+                                fix=f"use one of the six ({', '.join(FLAGS)}) or a flag declared in [flags]"))
+    target = item.get("target_percent")
+    if isinstance(target, (int, float)) and not isinstance(target, bool) and not 0 <= target <= 100:
+        problems.append(Problem("(study file)", f"[{where}] target_percent = {target!r} is not a percentage",
+                                fix="give the target as a percentage between 0 and 100, e.g. target_percent = 40"))
+    improvement = item.get("improvement", "down")
+    if isinstance(improvement, str) and improvement not in ("down", "up"):
+        problems.append(Problem("(study file)", f"[{where}] improvement = {improvement!r} is not a direction",
+                                fix='use "down" (lower is better, as for reoffending) or "up" (higher is better)'))
+    try:
+        return KpiMeasure(label=item.get("label"), by=item.get("by"), flag=flag,
+                          target_percent=None if target is None else float(target), improvement=str(improvement))
+    except (TypeError, ValueError):  # a wrong type, already or soon reported by a problem: the section is not used
+        return None
+
+
 def _kpi(section: Any, flag_labels: Mapping[str, str], problems: list[Problem]) -> Kpi | None:
     """The ``[kpi]`` section, checked (problems are added, not raised); None when the study has none."""
     if section is None:
@@ -355,31 +384,9 @@ def _kpi(section: Any, flag_labels: Mapping[str, str], problems: list[Problem]) 
     measures: list[KpiMeasure] = []
     raw = section.get("measures", [{}])
     for i, item in enumerate(raw if isinstance(raw, list) else [], 1):
-        where = f"kpi.measures {i}"
-        if not isinstance(item, Mapping):
-            problems.append(Problem("(study file)", f"[{where}] should be a table of label, by, flag, target_percent, improvement",
-                                    fix='write each KPI as [[kpi.measures]] followed by its keys, e.g. flag = "dv"'))
-            continue
-        _check_keys(where, item, _MEASURE_KEYS, problems)
-        if item.get("by") is not None and item.get("flag") is not None:
-            problems.append(Problem("(study file)", f"[{where}] has both by and flag",
-                                    fix="track a rate by a column or among people with a flag: give one of them, or two measures"))
-        flag = item.get("flag")
-        if isinstance(flag, str) and flag not in known_flags:
-            problems.append(Problem("(study file)", f"[{where}] flag = {flag!r} is not a flag",
-                                    fix=f"use one of the six ({', '.join(FLAGS)}) or a flag declared in [flags]"))
-        target = item.get("target_percent")
-        if isinstance(target, (int, float)) and not isinstance(target, bool) and not 0 <= target <= 100:
-            problems.append(Problem("(study file)", f"[{where}] target_percent = {target!r} is not a percentage",
-                                    fix="give the target as a percentage between 0 and 100, e.g. target_percent = 40"))
-        improvement = item.get("improvement", "down")
-        if isinstance(improvement, str) and improvement not in ("down", "up"):
-            problems.append(Problem("(study file)", f"[{where}] improvement = {improvement!r} is not a direction",
-                                    fix='use "down" (lower is better, as for reoffending) or "up" (higher is better)'))
-        if len(problems) == before:
-            measures.append(KpiMeasure(label=item.get("label"), by=item.get("by"), flag=flag,
-                                       target_percent=None if target is None else float(target),
-                                       improvement=str(improvement)))
+        measure = _kpi_measure(f"kpi.measures {i}", item, known_flags, problems)
+        if measure is not None and len(problems) == before:
+            measures.append(measure)
     if isinstance(raw, list) and not raw:
         problems.append(Problem("(study file)", "[kpi] measures is empty", fix="leave it out to track the overall rate, or add [[kpi.measures]]"))
     if len(problems) > before:
@@ -432,6 +439,34 @@ def _impact(section: Any, problems: list[Problem]) -> Impact | None:
                   label=section.get("label", "the programme"), seed=int(seed))
 
 
+def _filter_keep(filt: Any, problems: list[Problem]) -> str | None:
+    """``[filter] keep``, checked (problems are added); None when there is none or it is unusable."""
+    if not isinstance(filt, Mapping):
+        problems.append(Problem("(study file)", "[filter] should be a table", fix='write [filter] keep = "expression"'))
+        return None
+    extra = [k for k in filt if k != "keep"]
+    if extra:
+        problems.append(Problem("(study file)", f"[filter] has unknown key(s) {extra}", fix='write [filter] keep = "expression"'))
+    keep = filt.get("keep")
+    if keep is not None and not isinstance(keep, str):
+        problems.append(Problem("(study file)", "[filter] keep should be an expression in quotes", fix='e.g. keep = "age >= 18"'))
+        return None
+    return keep
+
+
+def _options_checked(options: Mapping[str, Any], problems: list[Problem]) -> tuple[str, tuple[int, ...]]:
+    """``[options] missing_flags`` and ``age_bands``, checked (problems are added; a bad age band list falls back to OGRS3's)."""
+    policy = str(options.get("missing_flags", "absent"))
+    if policy not in MISSING_FLAG_POLICIES:
+        problems.append(Problem("(study file)", f"[options] missing_flags = {policy!r} is not a policy", fix=f"use one of {', '.join(MISSING_FLAG_POLICIES)}"))
+    age_bands = tuple(options.get("age_bands", OGRS3_AGE_EDGES))
+    if not all(isinstance(a, int) and not isinstance(a, bool) for a in age_bands) or list(age_bands) != sorted(set(age_bands)) or not age_bands:
+        problems.append(Problem("(study file)", f"[options] age_bands should be increasing whole numbers (lower edges), not {list(age_bands)}",
+                                fix="e.g. age_bands = [18, 21, 25, 30, 35, 40, 50]"))
+        age_bands = OGRS3_AGE_EDGES
+    return policy, age_bands
+
+
 def study_from_mapping(spec: Mapping[str, Any], *, source: str | None = None) -> Study:
     """A :class:`Study` from the parsed TOML (or an equivalent dict), checked.
 
@@ -468,27 +503,8 @@ def study_from_mapping(spec: Mapping[str, Any], *, source: str | None = None) ->
         problems.append(Problem("(study file)", "[values.COLUMN] sections should be tables of \"value in the file\" = new value",
                                 fix="e.g. [values.reoffended] Y = 1 and N = 0"))
         values = {}
-    filt = spec.get("filter", {}) or {}
-    keep = None
-    if isinstance(filt, Mapping):
-        extra = [k for k in filt if k != "keep"]
-        if extra:
-            problems.append(Problem("(study file)", f"[filter] has unknown key(s) {extra}", fix='write [filter] keep = "expression"'))
-        keep = filt.get("keep")
-        if keep is not None and not isinstance(keep, str):
-            problems.append(Problem("(study file)", "[filter] keep should be an expression in quotes", fix='e.g. keep = "age >= 18"'))
-            keep = None
-    else:
-        problems.append(Problem("(study file)", "[filter] should be a table", fix='write [filter] keep = "expression"'))
-
-    policy = str(options.get("missing_flags", "absent"))
-    if policy not in MISSING_FLAG_POLICIES:
-        problems.append(Problem("(study file)", f"[options] missing_flags = {policy!r} is not a policy", fix=f"use one of {', '.join(MISSING_FLAG_POLICIES)}"))
-    age_bands = tuple(options.get("age_bands", OGRS3_AGE_EDGES))
-    if not all(isinstance(a, int) and not isinstance(a, bool) for a in age_bands) or list(age_bands) != sorted(set(age_bands)) or not age_bands:
-        problems.append(Problem("(study file)", f"[options] age_bands should be increasing whole numbers (lower edges), not {list(age_bands)}",
-                                fix="e.g. age_bands = [18, 21, 25, 30, 35, 40, 50]"))
-        age_bands = OGRS3_AGE_EDGES
+    keep = _filter_keep(spec.get("filter", {}) or {}, problems)
+    policy, age_bands = _options_checked(options, problems)
     published = head.get("published") or None
     if published and published not in PUBLISHED_REFERENCES:
         problems.append(Problem("(study file)", f"[study] published = {published!r} is not a known published reference",
