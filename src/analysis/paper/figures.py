@@ -489,7 +489,7 @@ def love_plot(labels: Sequence[Any], samples: dict[str, Sequence[float]], *, thr
     ax.set_ylim(len(labels) - 0.5, -0.5)
     ax.set_xlabel("Absolute standardised mean difference")
     ax.set_xlim(left=0)
-    ax.legend(loc="lower right", frameon=False)
+    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=len(samples), frameon=False)  # above the axes: never on a point
     _style(ax)
     png = to_png(fig)
     alt = f"Love plot of {len(labels)} characteristics: " + "; ".join(words) + "."

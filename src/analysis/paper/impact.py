@@ -70,6 +70,14 @@ def impact_covariates(study: Any, results: Any) -> list[str]:
     return [c for c in [*results.adjust, *results.flags] if c != "period"]
 
 
+def _smd_text(value: Any) -> str:
+    """A standardised difference to three places, signed; one that rounds to zero is +0.000, never -0.000."""
+    if pd.isna(value):
+        return ""
+    rounded = round(float(value), 3)
+    return f"{rounded if rounded != 0 else 0.0:+.3f}"
+
+
 class ImpactPaper(Paper):
     """The impact of an intervention, Justice Data Lab style (see the module docstring)."""
 
@@ -315,8 +323,8 @@ class ImpactPaper(Paper):
                              Column("n_comparison", "Comparison people", "count"),
                              Column("rate_participants", "Participants' rate", "pct"),
                              Column("rate_comparison", "Comparison rate", "pct"),
-                             Column("effect", "Difference (points)", "numtext"), Column("ci", "95% interval", "numtext"),
-                             Column("confidence", "Confidence", lambda v: f"{100 * float(v):g}%")],
+                             Column("effect", "Difference (points)", "numtext"),
+                             Column("ci", f"{100 * float(t['confidence'].iloc[0]):g}% interval", "numtext")],
                          html("The effect of {} on {}: participants minus a similar comparison group", self.label,
                               self.outcome_lower),
                          notes=["Matching: the mean difference within matched pairs (paired interval without replacement; "
@@ -370,7 +378,7 @@ class ImpactPaper(Paper):
             items.append(html("{}, {}.", tx.capitalise(c), "every characteristic is within it" if k == 0 else f"{k} still differ"))
         s.add(Bullets(items))
         table = wide.reset_index()
-        columns = [Column("label", "Characteristic")] + [Column(c, f"SMD {c}", lambda v: "" if pd.isna(v) else f"{v:+.3f}")
+        columns = [Column("label", "Characteristic")] + [Column(c, f"SMD {c}", _smd_text)
                                                           for c in samples]
         s.add(self.table(table, columns, "Standardised mean differences of each characteristic",
                          notes=["SMD = (mean of participants - mean of comparison) / sqrt((variance of participants + "
@@ -413,10 +421,7 @@ class ImpactPaper(Paper):
             total = unmatched + int(self.pairs.attrs.get("n_matched", 0))
             if unmatched == 0:
                 s.add(Paragraph(html("Every one of the people who took part was matched within the caliper.")))
-            elif unmatched < self.pub.threshold:
-                s.add(Paragraph(html("Fewer than {} of the {} people who took part could not be matched within the caliper; "
-                                     "the estimate describes those who could.", self.pub.threshold, tx.count(total))))
-            else:
+            else:  # exact even when small: the matched and all participants are both counted in the result's table
                 s.add(Paragraph(html("{} of the {} people who took part could not be matched within the caliper; the estimate "
                                      "describes the {} who could.", tx.count(unmatched), tx.count(total), tx.count(total - unmatched))))
         elif self.match_problem is not None:
