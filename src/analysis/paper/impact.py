@@ -319,7 +319,8 @@ class ImpactPaper(Paper):
         t["ci"] = [tx.interval(100 * a, 100 * b, fmt=lambda v: f"{v:+.1f}") if pd.notna(a) else "[c]"
                    for a, b in zip(t["lower"], t["upper"])]
         t["effect"] = [f"{100 * v:+.1f}" if pd.notna(v) else None for v in t["estimate"]]
-        s.add(self.table(t, [Column("method_words", "Method"), Column("n_participants", "Participants", "count"),
+        t["method_short"] = t["key"].map({"matching": "Matching", "weighting": "Weighting"})
+        s.add(self.table(t, [Column("method_short", "Method"), Column("n_participants", "Participants", "count"),
                              Column("n_comparison", "Comparison people", "count"),
                              Column("rate_participants", "Participants' rate", "pct"),
                              Column("rate_comparison", "Comparison rate", "pct"),
@@ -327,8 +328,9 @@ class ImpactPaper(Paper):
                              Column("ci", f"{100 * float(t['confidence'].iloc[0]):g}% interval", "numtext")],
                          html("The effect of {} on {}: participants minus a similar comparison group", self.label,
                               self.outcome_lower),
-                         notes=["Matching: the mean difference within matched pairs (paired interval without replacement; "
-                                "weighted with replacement). Weighting: the comparison group weighted by the odds of the "
+                         notes=["Matching: propensity score matching (nearest neighbour, caliper), the mean difference within "
+                                "matched pairs (paired interval without replacement; weighted with replacement). Weighting: "
+                                "inverse probability weighting (ATT), the comparison group weighted by the odds of the "
                                 "propensity score, with an interval that allows for the score being estimated.",
                                 "A negative difference means fewer participants " + self.event + "."]))
         if self.matched is not None:
