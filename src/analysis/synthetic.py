@@ -547,7 +547,7 @@ def exact_att(frame: pd.DataFrame, treatment: str, covariates: Sequence[str], *,
     --------
     >>> f = pd.DataFrame({"x": [0, 0, 0, 0, 1, 1], "t": [1, 0, 1, 0, 1, 0], "y": [0, 1, 1, 1, 1, 1]})
     >>> exact_att(f, "t", ["x"], outcome="y")["att"]
-    -0.5
+    -0.3333333333333333
     """
     t = frame[treatment].astype(int)
     y = frame[outcome].astype(float)

@@ -109,7 +109,7 @@ Examples
 >>> from analysis.examples.rearrest import generate_extract
 >>> extract = generate_extract()
 >>> extract.shape
-(6000, 18)
+(6000, 19)
 >>> sorted(extract["Rearrested_Within_3yrs"].unique())
 ['No', 'Yes']
 >>> int(extract["Residence_Area"].max())

@@ -439,7 +439,7 @@ class ImpactPaper(Paper):
         if caveats:
             s.add(Bullets([html("{}", c) for c in caveats]))
         else:
-            s.add(Paragraph(html("None of the Justice Data Lab's caveats applies: the groups are alike on every recorded "
+            s.add(Paragraph(html("No caveat of the Justice Data Lab applies: the groups are alike on every recorded "
                                  "characteristic after matching, at least {} people took part, and no more than {}% of them "
                                  "were left unmatched.", im.JDL_MINIMUM, f"{100 * im.UNMATCHED_SHARE:g}")))
         return s
