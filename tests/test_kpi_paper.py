@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -95,6 +96,57 @@ def test_a_planted_shift_is_named_on_its_points(shift_paper):
     assert ("The latest month, 2021-02, is 34.0% against a centre line of 32.2%. Special cause variation of a concerning nature: "
             "the latest value is significantly higher than the process usually produces. The target is not reliably met (target "
             "25.0%, lower is better). The target lies between the process limits") in text
+
+
+def _large_months(rates: list[float], *, n: int) -> pd.DataFrame:
+    """``n`` people a month with the given rates, built column-wise (tens of thousands of rows)."""
+    parts = []
+    for k, rate in enumerate(rates):
+        first = (pd.Period("2020-01", "M") + k).start_time
+        i = np.arange(n)
+        parts.append(pd.DataFrame({"reoffended": (i < round(rate * n)).astype(int), "dv": (i % 3 == 0).astype(int),
+                                   "sex": np.where(i % 2, "Male", "Female"), "area": "North",
+                                   "start": (first + pd.to_timedelta(i % 28, unit="D")).strftime("%Y-%m-%d")}))
+    return pd.concat(parts, ignore_index=True)
+
+
+LARGE_RATES = [0.30, 0.325, 0.28, 0.31, 0.275, 0.30, 0.32, 0.29]
+"""Eight months of 6,000 people: ordinary variation of two or three points, which binomial limits (+/- 1.8 points) flag."""
+
+
+def test_large_denominators_are_drawn_on_an_xmr_chart_whose_limits_are_the_hand_computed_ones(tmp_path_factory):
+    path = tmp_path_factory.mktemp("kpi") / "large.csv"
+    _large_months(LARGE_RATES, n=6000).to_csv(path, index=False)
+    paper = KpiPaper(analyse(open_study({"study": {"title": "Large"}, "kpi": {"date": "start", "frequency": "month"}}, path)))
+    whole = paper.render()
+    text, markup = whole.text(), str(whole.html())
+    measure = paper.charted[0]
+    chart = measure.charts[0]
+    assert measure.kind == "xmr" and chart["chart"].eq("XmR").all()
+    # by hand: mean 30%; moving ranges 2.5, 4.5, 3, 3.5, 2.5, 2, 3 points -> mean 3 points; limits 30 +/- 2.66 x 3 points
+    assert np.isclose(chart["centre"][0], 0.30) and np.isclose(chart["mean_moving_range"][0], 0.03)
+    assert np.isclose(chart["upper"][0], 0.3798) and np.isclose(chart["lower"][0], 0.2202)
+    assert not chart["special_cause"].any()
+    for phrase in ("Each is drawn on an XmR chart", "a median of 6,000", "Figure 1. XmR chart: Proven reoffending",
+                   "XmR limits come from the variation between consecutive months"):
+        assert phrase in text, phrase
+    assert "from the moving range of the rates between consecutive months" in markup and "p-chart limits assume" not in text
+    assert "XmR chart of the rates" in text  # the methods table
+
+
+def test_the_study_file_can_ask_for_either_chart(tmp_path_factory):
+    asked = _paper(tmp_path_factory, _months(SHIFT_EVENTS),
+                   {"date": "start", "frequency": "month", "measures": [{"label": "Reoffending", "chart": "xmr"}]})
+    text = asked.render().text()
+    assert asked.charted[0].kind == "xmr" and "The study file asks for it." in text
+    path = tmp_path_factory.mktemp("kpi") / "large.csv"
+    _large_months(LARGE_RATES, n=6000).to_csv(path, index=False)
+    forced = KpiPaper(analyse(open_study({"study": {"title": "Large"}, "kpi": {
+        "date": "start", "frequency": "month", "measures": [{"label": "Reoffending", "chart": "p"}]}}, path)))
+    chart = forced.charted[0].charts[0]
+    # binomial limits 30% +/- 3 sqrt(.21 / 6000) = +/- 1.77 points: 32.5%, 28%, 27.5% and 32% fall outside
+    assert chart["chart"].eq("p").all() and list(chart["outside_limits"]) == [False, True, True, False, True, False, True, False]
+    assert "Each is drawn on a p-chart" in forced.render().text()
 
 
 def test_one_period_gives_a_plain_sentence(tmp_path_factory):

@@ -18,9 +18,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis.spc import (
+    LARGE_DENOMINATOR,
+    chart_for_denominators,
     data_lag,
     oe_by_period,
     p_chart,
+    rate_chart,
     rates_by_period,
     special_causes,
     variation_and_assurance,
@@ -169,6 +172,42 @@ def test_xmr_takes_a_rate_column_and_keeps_the_rates_own_interval_apart():
 
 
 # --------------------------------------------------------------------------- special-cause rules
+
+
+# --------------------------------------------------------------------------- which chart for rates
+
+
+def test_auto_draws_a_p_chart_below_the_large_denominator_and_xmr_from_it():
+    assert chart_for_denominators([LARGE_DENOMINATOR - 1] * 3) == "p"
+    assert chart_for_denominators([100, LARGE_DENOMINATOR, LARGE_DENOMINATOR + 5]) == "xmr"  # the median decides
+    assert chart_for_denominators([100, 200, 10**6]) == "p"
+    with pytest.raises(ValueError, match="denominator for every period"):
+        chart_for_denominators([1000, np.nan])
+
+
+def test_an_xmr_chart_of_large_rates_by_hand_where_the_p_chart_would_flag_ordinary_variation():
+    n = 60_000
+    events = [18_000, 18_600, 17_400, 18_300, 17_700, 18_000]  # 30%, 31%, 29%, 30.5%, 29.5%, 30%
+    rates = pd.DataFrame({"period": [f"Q{i}" for i in range(1, 7)], "n": n, "events": events})
+    xmr = rate_chart(rates)
+    # by hand: mean 0.30; moving ranges .01, .02, .015, .01, .005 -> mean .012; limits 0.30 +/- 2.66 x .012
+    assert xmr["chart"].eq("XmR").all()
+    assert math.isclose(xmr["centre"][0], 0.30) and math.isclose(xmr["mean_moving_range"][0], 0.012)
+    assert math.isclose(xmr["upper"][0], 0.30 + 0.03192) and math.isclose(xmr["lower"][0], 0.30 - 0.03192)
+    assert not special_causes(xmr)["outside_limits"].any()
+    assert list(xmr["n"]) == [n] * 6 and "chosen because the median denominator" in xmr["method"][0]
+    # the binomial limits are +/- 3 sqrt(.21 / 60000) = 0.0056: 31% and 29% fall outside them (30.5% and 29.5% are just inside)
+    p = special_causes(rate_chart(rates, chart="p"))
+    assert p["chart"].eq("p").all() and list(p["outside_limits"]) == [False, True, True, False, False, False]
+
+
+def test_rate_chart_clips_xmr_limits_to_rates_and_refuses_an_unknown_chart():
+    rates = pd.DataFrame({"period": ["a", "b", "c"], "n": [10, 10, 10], "events": [0, 10, 0]})
+    xmr = rate_chart(rates, chart="xmr")
+    assert xmr["lower"].eq(0.0).all() and xmr["upper"].eq(1.0).all()
+    assert rate_chart(rates, chart="p").equals(p_chart(rates))
+    with pytest.raises(ValueError, match="chart='bar'"):
+        rate_chart(rates, chart="bar")
 
 
 def test_common_cause_series_flags_nothing():

@@ -80,6 +80,7 @@ def test_the_kpi_section_is_read_with_its_defaults():
                     "measures": [{"label": "All"}, {"by": "area", "target_percent": 40}, {"flag": "dv", "improvement": "up"}]}}
     kpi = study_from_mapping(spec).kpi
     assert kpi.date == "start" and kpi.freq == "M" and kpi.baseline == "2015-01" and kpi.extracted == "2018-03-31"
+    assert [m.chart for m in kpi.measures] == ["auto"] * 3
     assert [(m.label, m.by, m.flag, m.target, m.improvement) for m in kpi.measures] == [
         ("All", None, None, None, "down"), (None, "area", None, 0.4, "down"), (None, None, "dv", None, "up")]
     assert study_from_mapping({"kpi": {}}).kpi.measures[0].by is None  # no measures: the overall rate
@@ -88,7 +89,7 @@ def test_the_kpi_section_is_read_with_its_defaults():
 
 def test_every_problem_in_the_kpi_section_is_reported_at_once_with_its_fix():
     spec = {"kpi": {"frequncy": "quarter", "frequency": "fortnight", "extracted": "31/03/2018", "waiting_months": -1,
-                    "measures": [{"flag": "gangs", "target_percent": 140, "improvement": "lower"},
+                    "measures": [{"flag": "gangs", "target_percent": 140, "improvement": "lower", "chart": "bar"},
                                  {"by": "area", "flag": "dv"}, {"target": 0.4}]}}
     with pytest.raises(CohortError) as info:
         study_from_mapping(spec, source="s.toml")
@@ -97,6 +98,7 @@ def test_every_problem_in_the_kpi_section_is_reported_at_once_with_its_fix():
                    "extracted = '31/03/2018' is not a date", "YYYY-MM-DD", "waiting_months",
                    "flag = 'gangs' is not a flag", "declared in [flags]", "target_percent = 140 is not a percentage",
                    "improvement = 'lower' is not a direction", "has both by and flag",
+                   "chart = 'bar' is not a chart", '"auto"',
                    "[kpi.measures 3] has an unknown key 'target'"):
         assert phrase in text, phrase
 
@@ -104,6 +106,7 @@ def test_every_problem_in_the_kpi_section_is_reported_at_once_with_its_fix():
 def test_a_declared_flag_can_be_a_kpi_and_the_kpi_survives_the_round_trip():
     from analysis.study import study_from_dict
 
-    study = study_from_mapping({"flags": {"gang": "Gang member"}, "kpi": {"measures": [{"flag": "gang", "target_percent": 35.5}]}})
-    assert study.kpi.measures[0].target == 0.355
+    study = study_from_mapping({"flags": {"gang": "Gang member"},
+                                "kpi": {"measures": [{"flag": "gang", "target_percent": 35.5, "chart": "xmr"}]}})
+    assert study.kpi.measures[0].target == 0.355 and study.kpi.measures[0].chart == "xmr"
     assert study_from_dict(study.to_dict()) == study

@@ -63,6 +63,8 @@ __all__ = [
     "rates_by_period",
     "p_chart",
     "xmr_chart",
+    "rate_chart",
+    "chart_for_denominators",
     "special_causes",
     "variation_and_assurance",
     "data_lag",
@@ -71,6 +73,8 @@ __all__ = [
     "XMR_SCREEN",
     "SHIFT_RUN",
     "TREND_RUN",
+    "LARGE_DENOMINATOR",
+    "CHART_KINDS",
 ]
 
 XMR_LIMIT: float = 2.66
@@ -84,6 +88,14 @@ SHIFT_RUN: int = 7
 
 TREND_RUN: int = 7
 """MDC: a trend is 7 or more consecutive points each higher (or each lower) than the one before (6 rises)."""
+
+LARGE_DENOMINATOR: int = 5000
+"""A rate chart's denominators are large when the median period counts at least this many people: then the
+binomial p-chart's limits are too narrow (real rates vary more than chance from one period to the next, i.e.
+over-dispersion) and :func:`rate_chart` draws an XmR chart, whose limits come from the data."""
+
+CHART_KINDS: tuple[str, ...] = ("auto", "p", "xmr")
+"""The ``chart`` codes of :func:`rate_chart`: ``"auto"`` (p-chart, or XmR when denominators are large), ``"p"``, ``"xmr"``."""
 
 THREE_SIGMA: float = float(2 * stats.norm.cdf(3) - 1)
 """Nominal two-sided coverage of 3-sigma limits under a normal approximation (0.9973), the ``confidence`` of a chart."""
@@ -464,6 +476,83 @@ def xmr_chart(
                       if screen_outliers else "moving ranges not screened (as the MDC Excel tools)"))
     t["confidence"] = THREE_SIGMA
     return t
+
+
+def chart_for_denominators(n: Sequence[float] | np.ndarray | pd.Series, *, large: int = LARGE_DENOMINATOR) -> str:
+    """The chart ``"auto"`` picks for a series of rates: ``"xmr"`` when its denominators are large, else ``"p"``.
+
+    Large means the median denominator is at least ``large`` (default
+    :data:`LARGE_DENOMINATOR`). With denominators that large the binomial
+    limits of a p-chart are a fraction of a percentage point wide, narrower
+    than the period-to-period variation every real service has, so most points
+    would read as special causes; the XmR chart takes its spread from the
+    moving range of the rates themselves (Making Data Count's default chart).
+
+    Examples
+    --------
+    >>> chart_for_denominators([1000, 1200, 900]), chart_for_denominators([60000, 58000, 61000])
+    ('p', 'xmr')
+    """
+    values = np.asarray(n, dtype=float)
+    if values.size == 0 or np.isnan(values).any():
+        raise ValueError("chart_for_denominators needs a denominator for every period")
+    return "xmr" if float(np.median(values)) >= large else "p"
+
+
+def rate_chart(
+    rates: pd.DataFrame,
+    *,
+    chart: str = "auto",
+    baseline: int | str | Sequence[Any] | None = None,
+    large: int = LARGE_DENOMINATOR,
+) -> pd.DataFrame:
+    """A chart of one series of rates: a p-chart, or an XmR chart when the denominators are large.
+
+    Parameters
+    ----------
+    rates
+        One series of periods with ``n`` and ``events``, in time order (as for
+        :func:`p_chart`).
+    chart
+        ``"auto"`` (default): :func:`chart_for_denominators` chooses; ``"p"``:
+        always a p-chart; ``"xmr"``: always an XmR chart of the rates.
+    baseline
+        The points that set the centre and limits (see :func:`p_chart`).
+    large
+        The median denominator from which ``"auto"`` draws an XmR chart.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`p_chart` or :func:`xmr_chart` (``chart`` is ``"p"`` or
+        ``"XmR"``); an XmR chart of rates has its limits clipped to [0, 1] and
+        keeps ``n`` and ``events``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rates = pd.DataFrame({"period": ["Q1", "Q2", "Q3", "Q4"], "n": [60000] * 4,
+    ...                       "events": [18000, 18600, 17400, 18000]})
+    >>> c = rate_chart(rates)
+    >>> c["chart"][0], round(float(c["centre"][0]), 3), round(float(c["upper"][0]), 4)
+    ('XmR', 0.3, 0.3355)
+    """
+    if chart not in CHART_KINDS:
+        raise ValueError(f"chart={chart!r}: use one of {', '.join(repr(k) for k in CHART_KINDS)}")
+    t = _one_series(rates, ("n", "events"))
+    kind = chart_for_denominators(t["n"], large=large) if chart == "auto" else chart
+    if kind == "p":
+        return p_chart(rates, baseline=baseline)
+    n = t["n"].to_numpy(dtype=float)
+    x = t["events"].to_numpy(dtype=float)
+    if (n <= 0).any() or (x < 0).any() or (x > n).any():
+        raise ValueError("each period needs n > 0 and 0 <= events <= n")
+    out = xmr_chart(t.assign(value=x / n), baseline=baseline)
+    for column in ("lower", "upper", "lower_2sigma", "upper_2sigma"):
+        out[column] = out[column].clip(0.0, 1.0)
+    out["method"] = out["method"] + "; limits clipped to [0, 1]" + (
+        f"; chosen because the median denominator is {large:,} or more" if chart == "auto" else "")
+    return out
 
 
 # --------------------------------------------------------------------------- special causes

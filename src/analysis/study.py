@@ -31,6 +31,7 @@ from typing import Any
 
 from .errors import CohortError, Problem
 from .schema import FLAG_LABELS, FLAGS, MISSING_FLAG_POLICIES
+from .spc import CHART_KINDS
 
 __all__ = ["Study", "Kpi", "KpiMeasure", "Impact", "read_study", "study_from_mapping", "DEFAULT_OUTCOME", "PUBLISHED_REFERENCES",
            "OGRS3_AGE_EDGES", "KPI_FREQUENCIES"]
@@ -59,7 +60,7 @@ _KPI_KEYS: dict[str, type | tuple[type, ...]] = {
     "date": str, "frequency": str, "baseline": str, "extracted": (str, _dt.date), "waiting_months": int, "measures": list,
 }
 _MEASURE_KEYS: dict[str, type | tuple[type, ...]] = {
-    "label": str, "by": str, "flag": str, "target_percent": (int, float), "improvement": str,
+    "label": str, "by": str, "flag": str, "target_percent": (int, float), "improvement": str, "chart": str,
 }
 _IMPACT_KEYS: dict[str, type | tuple[type, ...]] = {
     "treatment": str, "covariates": list, "caliper": (int, float), "replacement": bool, "label": str, "seed": int,
@@ -78,7 +79,9 @@ class KpiMeasure:
 
     ``target_percent`` is the target as a percentage (None: no target);
     ``improvement`` is ``"down"`` (lower is better, the default for
-    reoffending) or ``"up"``.
+    reoffending) or ``"up"``; ``chart`` is ``"auto"`` (a p-chart, or an XmR
+    chart when the median period counts 5,000 people or more), ``"p"`` or
+    ``"xmr"``.
 
     Examples
     --------
@@ -91,6 +94,7 @@ class KpiMeasure:
     flag: str | None = None
     target_percent: float | None = None
     improvement: str = "down"
+    chart: str = "auto"
 
     @property
     def target(self) -> float | None:
@@ -349,9 +353,14 @@ def _kpi_measure(where: str, item: Any, known_flags: set[str], problems: list[Pr
     if isinstance(improvement, str) and improvement not in ("down", "up"):
         problems.append(Problem("(study file)", f"[{where}] improvement = {improvement!r} is not a direction",
                                 fix='use "down" (lower is better, as for reoffending) or "up" (higher is better)'))
+    chart = item.get("chart", "auto")
+    if isinstance(chart, str) and chart not in CHART_KINDS:
+        problems.append(Problem("(study file)", f"[{where}] chart = {chart!r} is not a chart",
+                                fix='use "auto" (a p-chart, or an XmR chart when denominators are large), "p" or "xmr"'))
     try:
         return KpiMeasure(label=item.get("label"), by=item.get("by"), flag=flag,
-                          target_percent=None if target is None else float(target), improvement=str(improvement))
+                          target_percent=None if target is None else float(target), improvement=str(improvement),
+                          chart=str(chart))
     except (TypeError, ValueError):  # a wrong type, already or soon reported by a problem: the section is not used
         return None
 

@@ -126,6 +126,13 @@ class _Measure:
     readings: list[dict[str, Any]] = field(default_factory=list)
     groups_without_chart: list[tuple[str, int]] = field(default_factory=list)
     n_left_out: int = 0
+    kind: str = "p"
+    median_n: float = 0.0
+
+
+_CHART_WORDS = {"p": "p-chart", "xmr": "XmR chart"}
+_CHART_METHODS = {"p": "p-chart (3-sigma binomial limits)",
+                  "xmr": "XmR chart of the rates (limits 2.66 x mean moving range, clipped to 0-100%)"}
 
 
 class KpiPaper(Paper):
@@ -216,6 +223,12 @@ class KpiPaper(Paper):
         m = out.spec
         published = self.pub[out.table]
         groups = [(None, published)] if not m.by else [(g, t) for g, t in published.groupby(m.by, sort=False)]
+        charted = published.dropna(subset=["n", "reoffenders"])
+        charted = charted[charted["period"].isin(self.levels)]
+        # one kind of chart per KPI (every group on the same footing), chosen on all its published denominators
+        if len(charted):
+            out.median_n = float(charted["n"].median())
+            out.kind = m.chart if m.chart != "auto" else spc.chart_for_denominators(charted["n"])
         for group, t in groups:
             shown = t.dropna(subset=["n", "reoffenders"]).astype({"n": "int64", "reoffenders": "int64"})
             shown = shown[shown["period"].isin(self.levels)]
@@ -223,7 +236,8 @@ class KpiPaper(Paper):
             if len(shown) < MIN_POINTS:
                 out.groups_without_chart.append((group, len(shown)))
                 continue
-            chart = spc.special_causes(spc.p_chart(shown.rename(columns={"reoffenders": "events"}).drop(columns="_order")))
+            chart = spc.special_causes(spc.rate_chart(shown.rename(columns={"reoffenders": "events"}).drop(columns="_order"),
+                                                      chart=out.kind))
             reading = spc.variation_and_assurance(chart, target=m.target, improvement=m.improvement).iloc[0].to_dict()
             reading["group"] = group
             reading["hidden"] = len(t) - len(shown)
@@ -485,17 +499,36 @@ class KpiPaper(Paper):
             s.add(Paragraph(self._one_period_sentence()))
             return s
         s.add(Paragraph(html("Each KPI is the share of people who {} among those counted in each {}, taken from {}: {} {}, "
-                             "from {} to {}. Each is drawn on a p-chart: the centre line is the rate over all the {}, and the "
-                             "process limits (three standard errors either side) narrow when a {} has more people and widen "
-                             "when it has fewer. A point is a special cause, not noise, when NHS England's Making Data Count "
+                             "from {} to {}. {} A point is a special cause, not noise, when NHS England's Making Data Count "
                              "rules flag it: a point outside the limits; a shift of {} or more points in a row on one side of "
                              "the centre line; a trend of {} or more points each rising or each falling; or two of three points "
                              "beyond two standard errors on one side.", self.event, self.unit, self.source, len(self.levels),
-                             self.units, self.levels[0], self.levels[-1], self.units, self.unit, spc.SHIFT_RUN, spc.TREND_RUN)))
+                             self.units, self.levels[0], self.levels[-1], self.chart_sentence(), spc.SHIFT_RUN, spc.TREND_RUN)))
         if len(self.levels) < MDC_POINTS:
             s.add(Paragraph(html("There are {} {}; Making Data Count advises at least {} points before limits are relied on, so "
                                  "these limits are provisional.", len(self.levels), self.units, MDC_POINTS)))
         return s
+
+    def chart_sentence(self) -> Any:
+        """Which chart the KPIs are drawn on and where its limits come from (p-chart; XmR for large denominators)."""
+        p_words = html("the centre line is the rate over all the {}, and the process limits (three standard errors either side) "
+                       "narrow when a {} has more people and widen when it has fewer", self.units, self.unit)
+        xmr_words = html("the centre line is the mean rate over the {}, and the process limits lie 2.66 times the average "
+                         "change from one {} to the next either side of it", self.units, self.unit)
+        drawn = [m for m in self.charted if m.charts]
+        kinds = {m.kind for m in drawn}
+        if kinds == {"xmr"}:
+            asked = all(m.spec.chart == "xmr" for m in drawn)
+            why = (html("The study file asks for it.") if asked else
+                   html("A {} counts so many people (a median of {}{}) that binomial limits would be too narrow for the "
+                        "ordinary variation of a real service.", self.unit, "" if len(drawn) == 1 else "at least ",
+                        tx.count(round(min(m.median_n for m in drawn)))))
+            return html("Each is drawn on an XmR chart, whose limits come from the data: {}. {}", xmr_words, why)
+        if kinds == {"p", "xmr"}:
+            return html("A KPI is drawn on a p-chart, where {}; one whose median {} counts {} people or more (or that the study "
+                        "file asks for) is drawn on an XmR chart instead, where {}.", p_words, self.unit,
+                        tx.count(spc.LARGE_DENOMINATOR), xmr_words)
+        return html("Each is drawn on a p-chart: {}.", p_words)
 
     def lag(self) -> Section:
         return Section([self.heading("lag"), Paragraph(self.lag_sentence())])
@@ -525,11 +558,13 @@ class KpiPaper(Paper):
                                "periods": list(chart["period"]), "value": chart["value"], "centre": chart["centre"],
                                "lower": chart["lower"], "upper": chart["upper"], "special": chart["special_cause"],
                                "target": spec.target})
-            s.add(self.figure(fg.spc_chart(panels, ylabel=f"{self.outcome} (%)", what=m.name.lower() if m.name[:2] != m.name[:2].upper() else m.name),
-                              html("p-chart: {} by {}", m.name, self.unit),
-                              notes=[html("{}Dashed lines are the process limits{}.",
+            kind = _CHART_WORDS[m.kind]
+            s.add(self.figure(fg.spc_chart(panels, ylabel=f"{self.outcome} (%)", what=m.name.lower() if m.name[:2] != m.name[:2].upper() else m.name,
+                                           chart=kind),
+                              html("{}: {} by {}", kind, m.name, self.unit),
+                              notes=[html("{}Dashed lines are the process limits{}{}.",
                                           "Orange points are special causes. " if any(c["special_cause"].any() for c in m.charts)
-                                          else "No point is a special cause. ",
+                                          else "No point is a special cause. ", self.limits_words(m),
                                           "; the dotted line is the target" if spec.target is not None else "")]))
             if spec.by:  # one sentence and one table for every group, not a sentence per group
                 s.add(Paragraph(self.special_by_sentence(m)))
@@ -559,6 +594,14 @@ class KpiPaper(Paper):
             notes.append(html("{} people without a {} (or without the column's value) are not counted.", tx.count(m.n_left_out), self.unit))
         s.add(self.table(table, columns, html("{} by {}", m.name, self.unit), notes=notes, keep=2 if spec.by else 1))
         return s
+
+    def limits_words(self, m: _Measure) -> Any:
+        """Where a KPI chart's limits come from, and why that chart (the words after "the process limits")."""
+        if m.kind == "p":
+            return html(", from the binomial spread of each {}'s rate given its number of people", self.unit)
+        why = (html(": the median {} counts {} people, and binomial limits that narrow would read ordinary variation as "
+                    "special", self.unit, tx.count(round(m.median_n))) if m.spec.chart == "auto" else html(" (the study file asks for it)"))
+        return html(", from the moving range of the rates between consecutive {} (an XmR chart{})", self.units, why)
 
     def adjusted(self) -> Section:
         s = Section([self.heading("adjusted")])
@@ -594,19 +637,30 @@ class KpiPaper(Paper):
         s.add(Paragraph(self.adjusted_sentence()))
         return s
 
+    def chart_limitation(self) -> Any:
+        """The caveat on the KPI charts' limits: the p-chart's binomial assumption, or how the XmR chart was chosen."""
+        kinds = {m.kind for m in self.measures if m.table is not None and m.charts}
+        if kinds == {"xmr"}:
+            return html("XmR limits come from the variation between consecutive {}: they make no assumption about chance, "
+                        "but a {} unlike the others (a change of recording, a short {}) widens them for all.", self.units,
+                        self.unit, self.unit)
+        text = html("p-chart limits assume each person's outcome is independent chance around the {}'s rate; with large "
+                    "denominators (a median of {} people a {} or more) real rates vary more than that, and an XmR chart "
+                    "(limits from the data) is drawn instead.", self.unit, tx.count(spc.LARGE_DENOMINATOR), self.unit)
+        return text
+
     def closing(self) -> Section:
         s = Section()
         s.add(self.limitations([
             "A special cause says that something changed, not what: the data cannot say whether a service, the people "
             "supervised or the recording changed.",
-            html("p-chart limits assume each person's outcome is independent chance around the {}'s rate; with large "
-                 "denominators real rates vary more than that, and an XmR chart (limits from the data) is the safer reading.", self.unit),
+            self.chart_limitation(),
             "Limits from few points are provisional; targets are those of the study file, not necessarily published ones.",
             "Recent periods whose outcomes are not yet complete can look better than they are (the data lag).",
         ]))
         s.add(self.glossary())
         n = int(self.frame["kpi_period"].notna().sum())
-        rows = [{"output": f"KPI: {m.name}", "method": "rate per period with Wilson interval; p-chart (3-sigma binomial limits); "
+        rows = [{"output": f"KPI: {m.name}", "method": f"rate per period with Wilson interval; {_CHART_METHODS[m.kind]}; "
                  "Making Data Count special-cause rules, variation and assurance", "confidence": spc.THREE_SIGMA, "n": n}
                 for m in self.measures if m.table is not None]
         if self.adjusted_problem is None:
