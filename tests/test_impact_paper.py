@@ -144,3 +144,42 @@ def test_the_treatment_is_recoded_through_columns_and_values(tmp_path):
     data = open_study({"columns": {"Programme": "hp"}, "values": {"hp": {"Y": 1, "N": 0}},
                        "impact": {"treatment": "hp"}}, path)
     assert data.cohort["hp"].dtype == "int8" and data.cohort["hp"].sum() == 30
+
+
+def test_few_participants_hidden_bars_of_the_score_histogram_cannot_be_recovered(tmp_path):
+    """An intruder written here: a group's hidden bars add up to its published total minus its drawn bars.
+
+    With 40 participants spread over ten bands of the score some bars are under the threshold. For k hidden bars
+    and a remainder R, each hidden bar lies in [low, R - (k - 1) low], where low is 0 when zeros are suppressed too
+    and 1 when zeros are published: it must leave at least threshold + 1 possible values, or the bar is pinned down.
+    """
+    from analysis.paper.impact import _BANDS, _SUPPORT
+    from analysis.paths import DEFAULT_COHORT, DEFAULT_STUDY
+
+    cohort = pd.read_csv(DEFAULT_COHORT)
+    few = pd.concat([cohort[cohort["took_part"] == 0], cohort[cohort["took_part"] == 1].head(40)])
+    path = _extract(tmp_path, few.to_dict("records"))
+    paper = ImpactPaper(analyse(open_study(DEFAULT_STUDY, path)))
+    html = str(paper.render().html())
+    threshold = paper.pub.threshold
+    bands, support = paper.pub[_BANDS], paper.pub[_SUPPORT]
+    assert bands["n"].isna().any()  # the case is exercised: some bars are hidden
+    for group in ("participants", "comparison"):
+        total = support.loc[support["group"] == group, "n"]
+        assert total.notna().all()
+        bars = bands.loc[bands["group"] == group, "n"]
+        hidden = int(bars.isna().sum())
+        assert hidden != 1, group  # one hidden bar would be the total minus the drawn ones
+        if hidden:
+            remainder = float(total.iloc[0]) - float(bars.dropna().sum())
+            low = 0 if paper.pub.zeros == "suppress" else 1
+            assert remainder - hidden * low + 1 >= threshold + 1, (group, hidden, remainder)
+        true = paper.pub.entries[_BANDS].true
+        true_bars = true.loc[true["group"] == group, "n"]
+        assert int(true_bars.sum()) == int(paper.support_table.loc[paper.support_table["group"] == group, "n"].iloc[0])
+    assert "hidden by disclosure control" in html and "not drawn" in html
+    # every count the paper shows is at least the threshold, or hidden
+    for name in paper.pub.entries:
+        entry = paper.pub.entries[name]
+        shown = entry.published[list(entry.counts)].stack().dropna()
+        assert ((shown == 0) | (shown >= threshold)).all(), name

@@ -48,6 +48,8 @@ _ESTIMATES = "the effect of taking part: participants minus comparison"
 _GROUPS = "people analysed by participation"
 _MATCHED = "people in the matched comparison"
 _SUPPORT = "common support of the propensity score"
+_BANDS = "people in each band of the propensity score (figure)"
+_GROUP_CODES = (("participants", "took part", 1), ("comparison", "did not take part", 0))
 
 
 def impact_covariates(study: Any, results: Any) -> list[str]:
@@ -199,6 +201,17 @@ class ImpactPaper(Paper):
         support = self.support_table[["group", "n", "outside_other_range", "score_min", "score_max"]].copy()
         self.pub.counts(_SUPPORT, support, keys=["group"], count_columns=["n", "outside_other_range"],
                         derived=["score_min", "score_max"], population="people with a propensity score", complete=False)
+        # the histogram's bars are counts of the same people: published (and audited) like any table, so a hidden bar
+        # cannot be recovered as a group's total minus its other bars
+        scores = self.scores.dropna(subset=["score"])
+        top = float(np.ceil(10 * scores["score"].max()) / 10) if len(scores) else 1.0
+        self.score_edges = np.linspace(0, max(top, 0.1), SCORE_BINS + 1)
+        bands = []
+        for group, _, code in _GROUP_CODES:
+            counts, _ = np.histogram(scores.loc[scores["treated"] == code, "score"], bins=self.score_edges)
+            bands += [{"group": group, "band": f"{k + 1:02d}", "n": int(c)} for k, c in enumerate(counts)]
+        self.pub.counts(_BANDS, pd.DataFrame(bands), keys=["group", "band"], count_columns=["n"],
+                        population="people with a propensity score")
 
     # ----------------------------------------------------------------- tidy outputs
     def _estimates(self) -> pd.DataFrame:
@@ -394,25 +407,26 @@ class ImpactPaper(Paper):
             s.add(Paragraph(self.problem))
             return s
         sup = self.pub[_SUPPORT].copy()
-        scores = self.scores.dropna(subset=["score"])
-        edges = np.linspace(0, 1, SCORE_BINS + 1)
-        top = float(np.ceil(10 * scores["score"].max()) / 10) if len(scores) else 1.0
-        edges = np.linspace(0, max(top, 0.1), SCORE_BINS + 1)
+        bands = self.pub[_BANDS]
+        edges = self.score_edges
         shares, hidden = {}, 0
-        for name, code in (("took part", 1), ("did not take part", 0)):
-            x = scores.loc[scores["treated"] == code, "score"]
-            counts, _ = np.histogram(x, bins=edges)
-            small = (counts > 0) & (counts < self.pub.threshold)
-            hidden += int(small.sum())
-            shares[name] = np.where(small, np.nan, counts / max(len(x), 1))
+        for group, name, _ in _GROUP_CODES:
+            counts = bands.loc[bands["group"] == group, "n"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+            published_n = self.pub[_SUPPORT].loc[lambda t, g=group: t["group"] == g, "n"]
+            if published_n.isna().any():  # a share of a hidden total would reveal it: the group is not drawn
+                counts = np.full(len(counts), np.nan)
+            total = float(self.support_table.loc[self.support_table["group"] == group, "n"].sum())
+            hidden += int(np.isnan(counts).sum())
+            shares[name] = counts / max(total, 1.0)
         s.add(Paragraph(html("A participant can only be compared with non-participants whose scores are like theirs. The "
                              "chart shows how the scores of the two groups spread; where the participants' scores go beyond "
                              "every non-participant's, nobody is comparable.")))
         s.add(self.figure(fg.score_histogram(edges, shares),
                           "Propensity scores of the people who took part and of those who did not",
                           notes=[html("Share of each group in each band of the score. {}",
-                                      f"{hidden} bars of fewer than {self.pub.threshold} people are not drawn (disclosure control)."
-                                      if hidden else "Every bar has at least the disclosure threshold of people.")]))
+                                      f"{tx.plural(hidden, 'bar', 'bars')} hidden by disclosure control (fewer than "
+                                      f"{self.pub.threshold} people, or a bar that would reveal one) {'is' if hidden == 1 else 'are'} "
+                                      "not drawn." if hidden else "Every bar has at least the disclosure threshold of people.")]))
         sup["range"] = [f"{a:.3f} to {b:.3f}" for a, b in zip(sup["score_min"], sup["score_max"])]
         sup["group"] = sup["group"].map({"participants": "took part", "comparison": "did not take part"})
         s.add(self.table(sup, [Column("group", "Group"), Column("n", "People", "count"), Column("range", "Scores", "numtext"),
