@@ -89,7 +89,7 @@ def test_ipw_att_equals_a_hand_computation_from_the_statsmodels_scores(small, gl
     assert e["estimate"] == pytest.approx(rate_t - rate_c, abs=1e-7)
     assert e["effective_n_comparison"] == pytest.approx(w.sum() ** 2 / (w**2).sum(), rel=1e-6)
     assert e["n_participants"] == t.sum() and e["n_comparison"] == (~t).sum()
-    assert e["upper"] - e["estimate"] == pytest.approx(1.959964 * e["std_error"], rel=1e-6)
+    assert e["upper"] - e["estimate"] == pytest.approx(1.959964 * e["se"], rel=1e-6)
 
 
 def test_ipw_standard_error_equals_a_numerical_sandwich_of_the_stacked_equations(small, glm_scores):
@@ -126,7 +126,7 @@ def test_ipw_standard_error_equals_a_numerical_sandwich_of_the_stacked_equations
     c = np.zeros(k + 2)
     c[k], c[k + 1] = 1.0, -1.0
     se = math.sqrt(c @ V @ c)
-    assert ipw_att(small, TREATMENT, COVARIATES).loc[0, "std_error"] == pytest.approx(se, rel=1e-5)
+    assert ipw_att(small, TREATMENT, COVARIATES).loc[0, "se"] == pytest.approx(se, rel=1e-5)
 
 
 def test_common_support_counts_participants_beyond_the_comparison_range(small, glm_scores):
@@ -276,7 +276,7 @@ def test_paired_difference_and_variance_by_hand():
     })
     e = matched_effect(people, match_nearest(people, "took_part", logit="lp")).iloc[0]
     assert e["estimate"] == pytest.approx(1 / 3)
-    assert e["std_error"] == pytest.approx(math.sqrt((4 - 4 / 6) / 36))      # 0.304290
+    assert e["se"] == pytest.approx(math.sqrt((4 - 4 / 6) / 36))      # 0.304290
     assert e["lower"] == pytest.approx(1 / 3 - 1.959964 * math.sqrt((4 - 4 / 6) / 36), abs=1e-6)
     assert (e["n_participants"], e["n_comparison"]) == (6, 6)
 
@@ -289,7 +289,7 @@ def test_weighted_difference_and_variance_with_replacement_by_hand():
     e = matched_effect(people, match_nearest(people, "took_part", logit="lp", caliper=None, replace=True)).iloc[0]
     assert e["estimate"] == pytest.approx(1 / 3)
     assert e["rate_comparison"] == pytest.approx(1 / 3)
-    assert e["std_error"] == pytest.approx(math.sqrt((2 / 9) / 3 + (4 / 9 + 4 / 9) / 9))   # 0.415740
+    assert e["se"] == pytest.approx(math.sqrt((2 / 9) / 3 + (4 / 9 + 4 / 9) / 9))   # 0.415740
     assert (e["n_participants"], e["n_comparison"]) == (3, 2)
 
 

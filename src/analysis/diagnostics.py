@@ -112,17 +112,17 @@ def discrimination(model: FlagsModel, data: pd.DataFrame | None = None, *, confi
     Returns
     -------
     pandas.DataFrame
-        One row: ``statistic`` ("c_statistic"), ``estimate``, ``ci_lower``,
-        ``ci_upper``, ``std_error``, ``n``, ``events``, ``method``, ``confidence``.
+        One row: ``statistic`` ("c_statistic"), ``estimate``, ``lower``,
+        ``upper``, ``se``, ``n``, ``events``, ``method``, ``confidence``.
     """
     lp, s, n = _scored(model, data)
     r = auc_from_counts(lp, s, n, confidence)
     return pd.DataFrame([{
         "statistic": "c_statistic",
         "estimate": r["auc"],
-        "ci_lower": r["lower"],
-        "ci_upper": r["upper"],
-        "std_error": r["se"],
+        "lower": r["lower"],
+        "upper": r["upper"],
+        "se": r["se"],
         "n": int(n.sum()),
         "events": int(s.sum()),
         "method": f"DeLong interval; ties count 1/2; {_label(data)}",
@@ -143,7 +143,7 @@ def calibration(model: FlagsModel, data: pd.DataFrame | None = None, *, confiden
     -------
     pandas.DataFrame
         Rows ``calibration_in_the_large`` and ``calibration_slope`` with
-        ``estimate``, ``ci_lower``, ``ci_upper``, ``target`` (0 and 1),
+        ``estimate``, ``lower``, ``upper``, ``target`` (0 and 1),
         ``p_value`` (against the target), ``n``, ``method``, ``confidence``.
     """
     lp, s, n = _scored(model, data)
@@ -159,8 +159,8 @@ def calibration(model: FlagsModel, data: pd.DataFrame | None = None, *, confiden
         rows.append({
             "statistic": name,
             "estimate": float(est),
-            "ci_lower": float(est - zc * se),
-            "ci_upper": float(est + zc * se),
+            "lower": float(est - zc * se),
+            "upper": float(est + zc * se),
             "target": target,
             "p_value": float(2 * stats.norm.sf(abs(est - target) / se)) if se > 0 else np.nan,
             "n": int(n.sum()),
@@ -242,7 +242,7 @@ def calibration_table(
     -------
     pandas.DataFrame
         ``group`` (1 = lowest risk), ``n``, ``observed``, ``expected``,
-        ``observed_pct``, ``expected_pct``, ``ci_lower``/``ci_upper`` (Wilson,
+        ``observed_pct``, ``expected_pct``, ``lower``/``upper`` (Wilson,
         of the observed percentage), ``grouping``, ``statistic``, ``method``,
         ``confidence``.
 
@@ -271,8 +271,8 @@ def calibration_table(
         "expected": e_g[used],
         "observed_pct": 100 * o_g[used] / n_g[used],
         "expected_pct": 100 * e_g[used] / n_g[used],
-        "ci_lower": 100 * ci["lower"].to_numpy(),
-        "ci_upper": 100 * ci["upper"].to_numpy(),
+        "lower": 100 * ci["lower"].to_numpy(),
+        "upper": 100 * ci["upper"].to_numpy(),
         "grouping": grouping,
         "statistic": "observed_vs_expected_by_risk_group",
         "method": f"{RISK_GROUPINGS[grouping]}; Wilson interval for the observed percentage; {_label(data)}",
@@ -449,7 +449,7 @@ def flag_effect_by(
     Returns
     -------
     pandas.DataFrame
-        ``flag``, ``by``, ``level``, ``odds_ratio``, ``ci_lower``, ``ci_upper``,
+        ``flag``, ``by``, ``level``, ``odds_ratio``, ``lower``, ``upper``,
         ``p_value``, ``n`` (people in the level), ``n_flagged``, ``statistic``,
         ``method``, ``confidence``; empty when ``flag`` or ``by`` has one value in the data.
     """
@@ -458,7 +458,7 @@ def flag_effect_by(
     if by not in terms:
         terms.append(by)
     model = fit_logistic(cohort, terms, outcome=outcome, interactions=[(flag, by)], flags=flags, confidence=confidence)
-    columns = ["flag", "by", "level", "odds_ratio", "ci_lower", "ci_upper", "p_value", "n", "n_flagged", "statistic", "method", "confidence"]
+    columns = ["flag", "by", "level", "odds_ratio", "lower", "upper", "p_value", "n", "n_flagged", "statistic", "method", "confidence"]
     if by not in model.design.variables or flag not in model.design.variables:
         return pd.DataFrame(columns=columns)  # one value in the data: nothing to compare
     names = list(model.params.index)
@@ -479,7 +479,7 @@ def flag_effect_by(
         est, se = float(c @ b), float(np.sqrt(c @ V @ c))
         rows.append({
             "flag": flag, "by": by, "level": level,
-            "odds_ratio": np.exp(est), "ci_lower": np.exp(est - zc * se), "ci_upper": np.exp(est + zc * se),
+            "odds_ratio": np.exp(est), "lower": np.exp(est - zc * se), "upper": np.exp(est + zc * se),
             "p_value": float(2 * stats.norm.sf(abs(est / se))),
             "n": int(n[codes == i].sum()), "n_flagged": int(n[(codes == i) & fl].sum()),
             "statistic": "odds_ratio",
@@ -511,7 +511,7 @@ def calibration_plot(table: pd.DataFrame, *, ax: Any = None, title: str = "Calib
     lim = [0, max(100.0, float(table[["observed_pct", "expected_pct"]].max().max()))]
     ax.plot(lim, lim, color="grey", linestyle="--", linewidth=1, label="perfect calibration")
     ax.errorbar(table["expected_pct"], table["observed_pct"],
-                yerr=[table["observed_pct"] - table["ci_lower"], table["ci_upper"] - table["observed_pct"]],
+                yerr=[table["observed_pct"] - table["lower"], table["upper"] - table["observed_pct"]],
                 fmt="none", ecolor="black", elinewidth=1, capsize=2)
     sns.scatterplot(data=table, x="expected_pct", y="observed_pct", ax=ax, s=40, color="C0", label="risk group")
     ax.set_xlim(lim)

@@ -600,7 +600,7 @@ def _effect_row(estimate: float, se: float, level: float, **extra: Any) -> dict[
         "estimate": estimate,
         "lower": estimate - z * se,
         "upper": estimate + z * se,
-        "std_error": se,
+        "se": se,
         "p_value": p,
         **extra,
     }
@@ -631,7 +631,7 @@ def matched_effect(
     pandas.DataFrame
         One row: ``statistic``, ``estimate`` (rate of the matched
         participants minus rate of their comparisons, a fraction), ``lower``,
-        ``upper``, ``std_error``, ``p_value``, ``rate_participants``,
+        ``upper``, ``se``, ``p_value``, ``rate_participants``,
         ``rate_comparison``, ``n_participants`` (matched), ``n_comparison``
         (distinct comparison people), ``n_unmatched``, ``outcome``,
         ``method``, ``confidence``.
