@@ -40,12 +40,10 @@ POSITIONAL_OPTIONS_LEFT = {
 }
 
 # The method selector is ``method=`` everywhere; these still use another name.
-SELECTOR_NAMES_LEFT = {
-    "observed_vs_expected": {"ratio_method"},
-    "funnel_limits": {"overdispersion"},
-    "funnel_plot": {"overdispersion"},
-    "funnel_units": {"overdispersion"},
-}
+# (The funnel functions' ``method`` is the overdispersion adjustment, as in
+# ``estimate_overdispersion``; their second choice, the unadjusted limits, is
+# ``limits=``, named after the ``limits`` column that reports it.)
+SELECTOR_NAMES_LEFT: dict[str, set[str]] = {}
 OTHER_SELECTOR_NAMES = {"ratio_method", "overdispersion", "rate_method", "interval_method", "ci_method"}
 
 # Public functions whose docstring has no Examples section yet.
