@@ -27,17 +27,7 @@ INPUTS = {"path", "mapping", "study", "cohort", "data", "table", "tables", "bala
 
 # Options still passed by position somewhere; changing them changes call sites
 # in papers, notebooks or tests (issue 11, deliverable 1).
-POSITIONAL_OPTIONS_LEFT = {
-    "load_published": {"directory"},
-    "expected_probabilities": {"casemix"},
-    "expected_from": {"source"},
-    "funnel_limits": {"kind"},
-    "funnel_plot": {"kind"},
-    "funnel_units": {"kind"},
-    "flag_collinearity": {"flags"},
-    "data_lag": {"follow_up_months", "waiting_months"},
-    "simulate_intervention": {"n", "effect", "seed"},
-}
+POSITIONAL_OPTIONS_LEFT: dict[str, set[str]] = {}
 
 # The method selector is ``method=`` everywhere; these still use another name.
 # (The funnel functions' ``method`` is the overdispersion adjustment, as in

@@ -109,9 +109,9 @@ def test_vif_matches_statsmodels(data):
     X = sm.add_constant(df[FLAGS].astype(float)).to_numpy()
     ref = [variance_inflation_factor(X, i) for i in range(1, X.shape[1])]
     for source in (fit, df):
-        v = analysis.flag_collinearity(source, FLAGS)
+        v = analysis.flag_collinearity(source, flags=FLAGS)
         np.testing.assert_allclose(v["vif"].to_numpy(), ref, rtol=1e-9)
-    v = analysis.flag_collinearity(fit, FLAGS).set_index("term")
+    v = analysis.flag_collinearity(fit, flags=FLAGS).set_index("term")
     assert v.loc["homeless", "most_correlated_with"] == "mental_health"
     assert v.loc["homeless", "correlation"] == pytest.approx(np.corrcoef(df["homeless"], df["mental_health"])[0, 1])
 

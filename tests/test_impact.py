@@ -39,7 +39,7 @@ FORMULA = "took_part ~ C(sex) + C(age_band) + C(offence_group) + dv + substance_
 @pytest.fixture(scope="module")
 def small() -> pd.DataFrame:
     """1,500 simulated people with a numeric covariate added (so the row-level fit is exercised too)."""
-    sim = simulate_intervention(1500, effect=-0.4, seed=11)
+    sim = simulate_intervention(n=1500, effect=-0.4, seed=11)
     rng = np.random.default_rng(5)
     sim["age_years"] = np.round(rng.uniform(18, 60, len(sim)), 1)
     return sim
@@ -302,14 +302,14 @@ def sim() -> pd.DataFrame:
     # cover (seed 3 is a draw where matching with replacement misses by 0.006); over 150 draws of this simulation
     # (seeds 100-249) the intervals covered the true ATT 94% (matching), 97% (with replacement) and 97% (IPW) of
     # the time, with mean standard errors within 0.0007 of the estimates' spread and no bias beyond 0.001.
-    return simulate_intervention(4000, effect=-0.5, seed=0)
+    return simulate_intervention(n=4000, effect=-0.5, seed=0)
 
 
 def test_simulation_states_the_true_att_from_its_own_probabilities():
     # the same draws, recomputed: the true ATT is the mean over participants of expit(eta + effect) - expit(eta),
     # which differs from what the log odds ratio alone would suggest at the average risk
-    a = simulate_intervention(500, effect=-0.5, seed=9)
-    b = simulate_intervention(500, effect=0.0, seed=9)
+    a = simulate_intervention(n=500, effect=-0.5, seed=9)
+    b = simulate_intervention(n=500, effect=0.0, seed=9)
     assert b.attrs["true_att"] == 0.0
     assert a.attrs["true_att"] < 0
     assert a[["sex", "age_band", "dv", "took_part"]].equals(b[["sex", "age_band", "dv", "took_part"]])

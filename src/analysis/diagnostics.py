@@ -340,7 +340,7 @@ def _flag_matrix(source: FlagsModel | pd.DataFrame, flags: Sequence[str]) -> tup
     return F[keep], np.ones(int(keep.sum()))
 
 
-def flag_collinearity(source: FlagsModel | pd.DataFrame, flags: Sequence[str] | None = None) -> pd.DataFrame:
+def flag_collinearity(source: FlagsModel | pd.DataFrame, *, flags: Sequence[str] | None = None) -> pd.DataFrame:
     """Collinearity of the flags: variance inflation factors and the strongest pairwise correlation.
 
     ``VIF_j = 1 / (1 - R_j^2)`` from regressing flag j on the other flags

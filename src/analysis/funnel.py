@@ -49,7 +49,7 @@ Examples
 >>> import pandas as pd
 >>> from analysis.funnel import funnel_units
 >>> units = pd.DataFrame({"group": ["A", "B", "C"], "observed": [60, 45, 30], "expected": [50.0, 45.0, 40.0]})
->>> funnel_units(units, "ratio", method="none", confidence=0.95)[["group", "significance"]]
+>>> funnel_units(units, kind="ratio", method="none", confidence=0.95)[["group", "significance"]]
   group     significance
 0     A  Not significant
 1     B  Not significant
@@ -501,8 +501,8 @@ class _Funnel:
 
 def funnel_units(
     data: pd.DataFrame,
-    kind: str = "ratio",
     *,
+    kind: str = "ratio",
     observed: str = "observed",
     expected: str = "expected",
     n: str = "n",
@@ -599,8 +599,8 @@ def funnel_units(
 
 def funnel_limits(
     data: pd.DataFrame,
-    kind: str = "ratio",
     *,
+    kind: str = "ratio",
     observed: str = "observed",
     expected: str = "expected",
     n: str = "n",
@@ -679,8 +679,8 @@ def _plot_label(value: object) -> str:
 
 def funnel_plot(
     data: pd.DataFrame,
-    kind: str = "ratio",
     *,
+    kind: str = "ratio",
     observed: str = "observed",
     expected: str = "expected",
     n: str = "n",
@@ -736,8 +736,8 @@ def funnel_plot(
 
     options = dict(observed=observed, expected=expected, n=n, label=label, target=target, confidence=confidence,
                    method=method, trim=trim, limits=limits, truncation_rule=truncation_rule)
-    units = funnel_units(data, kind, **options)
-    limits = funnel_limits(data, kind, **options)
+    units = funnel_units(data, kind=kind, **options)
+    limits = funnel_limits(data, kind=kind, **options)
     if ax is None:
         _, ax = plt.subplots()
     prec = "expected" if kind == "ratio" else "n"

@@ -53,8 +53,8 @@ EXPECTED_SOURCES: tuple[str, ...] = ("supplied", "reference", "internal")
 
 def expected_from(
     cohort: pd.DataFrame,
-    source: str = "supplied",
     *,
+    source: str = "supplied",
     period: str | None = None,
     reference_period: str | None = None,
     casemix: Sequence[str] = DEFAULT_EXPECTED_CASEMIX,
@@ -98,7 +98,7 @@ def expected_from(
     --------
     >>> cohort = pd.DataFrame({"period": ["p1", "p1", "p2"], "expected": [0.2, 0.4, 0.5],
     ...                        "reoffended": [0, 1, 1]})
-    >>> e = expected_from(cohort, "supplied", period="p2")
+    >>> e = expected_from(cohort, source="supplied", period="p2")
     >>> e.tolist(), e.attrs["description"]
     ([0.5], "Expected supplied with the data (column 'expected'), for p2.")
     """

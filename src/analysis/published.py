@@ -44,7 +44,7 @@ COLUMNS: tuple[str, ...] = (
 )
 
 
-def load_published(tables: str | tuple[str, ...] | None = None, directory: str | Path = PUBLISHED_DIR) -> pd.DataFrame:
+def load_published(tables: str | tuple[str, ...] | None = None, *, directory: str | Path = PUBLISHED_DIR) -> pd.DataFrame:
     """Read the published figures (all tables, or the ones named).
 
     Returns
