@@ -37,11 +37,7 @@ SELECTOR_NAMES_LEFT: dict[str, set[str]] = {}
 OTHER_SELECTOR_NAMES = {"ratio_method", "overdispersion", "rate_method", "interval_method", "ci_method"}
 
 # Public functions whose docstring has no Examples section yet.
-EXAMPLES_LEFT = {
-    "read_mapping", "ogrs3_probability", "load_published", "recompute_derived", "setup", "paf_sentences",
-    "calibration", "calibration_plot", "discrimination", "flag_collinearity", "flag_effect_by",
-    "interaction_tests", "oe_with_model_uncertainty",
-}
+EXAMPLES_LEFT: set[str] = set()
 
 
 def _public_functions() -> dict[str, object]:
