@@ -737,19 +737,19 @@ def funnel_plot(
     options = dict(observed=observed, expected=expected, n=n, label=label, target=target, confidence=confidence,
                    method=method, trim=trim, limits=limits, truncation_rule=truncation_rule)
     units = funnel_units(data, kind=kind, **options)
-    limits = funnel_limits(data, kind=kind, **options)
+    limit_table = funnel_limits(data, kind=kind, **options)
     if ax is None:
         _, ax = plt.subplots()
     prec = "expected" if kind == "ratio" else "n"
     scale = 100.0 if (kind == "proportion" and percent) else 1.0
-    levels = sorted(limits["confidence"].unique())
+    levels = sorted(limit_table["confidence"].unique())
     styles = ["--", "-", ":", "-."]
     for i, level in enumerate(levels):
-        part = limits[limits["confidence"] == level]
+        part = limit_table[limit_table["confidence"] == level]
         style = styles[i % len(styles)]
         ax.plot(part[prec], part["lower"] * scale, color="0.35", linestyle=style, linewidth=1, label=f"{_pct(level)} limits")
         ax.plot(part[prec], part["upper"] * scale, color="0.35", linestyle=style, linewidth=1)
-    target_value = float(limits["target"].iloc[0])
+    target_value = float(limit_table["target"].iloc[0])
     ax.axhline(target_value * scale, color="0.2", linewidth=1, label="target")
     one = units[units["confidence"] == units["confidence"].min()].copy()
     one["plot_y"] = one["estimate"] * scale
