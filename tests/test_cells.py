@@ -127,8 +127,8 @@ def test_expected_and_observed_vs_expected_from_cells_equal_those_from_people(pe
     casemix = ["sex", "age_band", "offence_group"]
     base_rows, now_rows = (people[people["period"] == p] for p in ("2014-10/2015-09", "2015-10/2016-09"))
     base_cells, now_cells = (cells[cells["period"] == p] for p in ("2014-10/2015-09", "2015-10/2016-09"))
-    e_rows = expected_probabilities(base_rows, now_rows, casemix)
-    e_cells = expected_probabilities(base_cells, now_cells, casemix, trials="n")
+    e_rows = expected_probabilities(base_rows, now_rows, casemix=casemix)
+    e_cells = expected_probabilities(base_cells, now_cells, casemix=casemix, trials="n")
     assert e_cells.attrs == e_rows.attrs
     by_area_rows = e_rows.groupby(now_rows["area"], observed=True).sum()
     by_area_cells = (e_cells * now_cells["n"]).groupby(now_cells["area"], observed=True).sum()

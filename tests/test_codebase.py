@@ -13,9 +13,11 @@ import inspect
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import analysis
+from conftest import make_rows
 
 PACKAGE = Path(analysis.__file__).parent
 MODULES = sorted(PACKAGE.rglob("*.py"))
@@ -27,33 +29,17 @@ INPUTS = {"path", "mapping", "study", "cohort", "data", "table", "tables", "bala
 
 # Options still passed by position somewhere; changing them changes call sites
 # in papers, notebooks or tests (issue 11, deliverable 1).
-POSITIONAL_OPTIONS_LEFT = {
-    "load_published": {"directory"},
-    "expected_probabilities": {"casemix"},
-    "expected_from": {"source"},
-    "funnel_limits": {"kind"},
-    "funnel_plot": {"kind"},
-    "funnel_units": {"kind"},
-    "flag_collinearity": {"flags"},
-    "data_lag": {"follow_up_months", "waiting_months"},
-    "simulate_intervention": {"n", "effect", "seed"},
-}
+POSITIONAL_OPTIONS_LEFT: dict[str, set[str]] = {}
 
 # The method selector is ``method=`` everywhere; these still use another name.
-SELECTOR_NAMES_LEFT = {
-    "observed_vs_expected": {"ratio_method"},
-    "funnel_limits": {"overdispersion"},
-    "funnel_plot": {"overdispersion"},
-    "funnel_units": {"overdispersion"},
-}
+# (The funnel functions' ``method`` is the overdispersion adjustment, as in
+# ``estimate_overdispersion``; their second choice, the unadjusted limits, is
+# ``limits=``, named after the ``limits`` column that reports it.)
+SELECTOR_NAMES_LEFT: dict[str, set[str]] = {}
 OTHER_SELECTOR_NAMES = {"ratio_method", "overdispersion", "rate_method", "interval_method", "ci_method"}
 
 # Public functions whose docstring has no Examples section yet.
-EXAMPLES_LEFT = {
-    "read_mapping", "ogrs3_probability", "load_published", "recompute_derived", "setup", "paf_sentences",
-    "calibration", "calibration_plot", "discrimination", "flag_collinearity", "flag_effect_by",
-    "interaction_tests", "oe_with_model_uncertainty",
-}
+EXAMPLES_LEFT: set[str] = set()
 
 
 def _public_functions() -> dict[str, object]:
@@ -179,3 +165,92 @@ def test_all_lists_everything_the_package_exports():
     tree = ast.parse((PACKAGE / "__init__.py").read_text(encoding="utf-8"))
     imported = {a.asname or a.name for node in tree.body if isinstance(node, ast.ImportFrom) for a in node.names}
     assert imported <= set(analysis.__all__), f"add to analysis.__all__: {sorted(imported - set(analysis.__all__))}"
+
+
+# ----------------------------------------------------------------- the columns of the results (rules 6 and 8)
+
+# Public functions that return a DataFrame that is not a result to check here: the cohort itself, the
+# published figures as filed, and cells read from a file by DuckDB (counts, no statistic).
+NOT_RESULTS = {"load_cohort", "validate_cohort", "load_published", "cohort_cells"}
+OLD_NAMES = {"ci_lower", "ci_upper", "std_error"}
+
+
+@pytest.fixture(scope="module")
+def results() -> dict[str, pd.DataFrame]:
+    """Every public table function's result on a small two-period cohort (200 people a period), by name."""
+    before, after = "2014-10/2015-09", "2015-10/2016-09"
+    rows = pd.concat([make_rows(200, seed=1).assign(period=before), make_rows(200, seed=2).assign(period=after)], ignore_index=True)
+    rows["person_id"] = [f"P{i:04d}" for i in range(len(rows))]
+    cohort = analysis.validate_cohort(rows)
+    base, now = cohort[cohort["period"] == before], cohort[cohort["period"] == after]
+    model = analysis.fit_flags_model(now)
+    oe = analysis.observed_vs_expected(now, "area")
+    counts = now.groupby("area", observed=True)["reoffended"].agg(n="size", reoffenders="sum").reset_index()
+    counts["rate"] = counts["reoffenders"] / counts["n"]
+    rates = analysis.rates_by_period(cohort, period="period")
+    chart = analysis.special_causes(analysis.p_chart(rates))
+    sim = analysis.simulate_intervention(n=300, seed=1)
+    covariates = list(sim.attrs["covariates"])
+    matches = analysis.match_nearest(sim, "took_part", covariates)
+    log = analysis.DisclosureLog()
+    out = {
+        "compare_proportions": analysis.compare_proportions(30, 100, 20, 100),
+        "proportion_ci": analysis.proportion_ci([30], [100]),
+        "ratio_ci": analysis.ratio_ci([30], [25.0]),
+        "recompute_derived": analysis.recompute_derived(),
+        "compare_with_rest": analysis.compare_with_rest(now, "area"),
+        "observed_vs_expected": oe,
+        "estimate_overdispersion": analysis.estimate_overdispersion([1.5, -0.5, 2.0, 0.1], [0.1, 0.2, 0.1, 0.2]),
+        "funnel_units": analysis.funnel_units(oe),
+        "funnel_limits": analysis.funnel_limits(oe, points=5),
+        "attributable_fractions": analysis.attributable_fractions(model, flags=["dv", "homeless"]),
+        "calibration": analysis.calibration(model, base),
+        "calibration_table": analysis.calibration_table(model),
+        "discrimination": analysis.discrimination(model),
+        "flag_collinearity": analysis.flag_collinearity(model),
+        "flag_effect_by": analysis.flag_effect_by(now, "dv", "sex"),
+        "hosmer_lemeshow": analysis.hosmer_lemeshow(model),
+        "interaction_tests": analysis.interaction_tests(now, flags=["dv"], by="sex"),
+        "apply_disclosure_control": analysis.apply_disclosure_control(counts, count_columns=["n", "reoffenders"], labels=["area"])[0],
+        "suppress_rates": analysis.suppress_rates(counts, "reoffenders", "n", ["rate"], labels=["area"])[0],
+        "suppress_crosstab": analysis.suppress_crosstab(pd.crosstab(now["area"], now["sex"], margins=True))[0],
+        "publish_rates": analysis.publish_rates(counts, log, name="rates", labels=["area"]),
+        "publish_observed_expected": analysis.publish_observed_expected(oe, log, name="oe"),
+        "oe_with_model_uncertainty": analysis.oe_with_model_uncertainty(base, now, "area"),
+        "data_lag": analysis.data_lag(as_of="2024-03-31"),
+        "oe_by_period": analysis.oe_by_period(cohort, before, ["sex"]),
+        "rates_by_period": rates,
+        "p_chart": analysis.p_chart(rates),
+        "special_causes": chart,
+        "variation_and_assurance": analysis.variation_and_assurance(chart),
+        "xmr_chart": analysis.xmr_chart([10, 12, 11, 13, 12]),
+        "simulate_intervention": sim,
+        "propensity_scores": analysis.propensity_scores(sim, "took_part", covariates),
+        "common_support": analysis.common_support(sim, "took_part", covariates),
+        "match_nearest": matches,
+        "matched_effect": analysis.matched_effect(sim, matches),
+        "ipw_att": analysis.ipw_att(sim, "took_part", covariates),
+        "balance": analysis.balance(sim, "took_part", covariates, matches=matches),
+    }
+    for name, member in vars(analysis.FlagsModel).items():  # the model's tables
+        if isinstance(member, property) and "DataFrame" in str(inspect.signature(member.fget).return_annotation):
+            out[f"FlagsModel.{name}"] = getattr(model, name)
+    return out
+
+
+def test_every_public_table_function_is_run_on_the_small_cohort(results):
+    frames = {name for name, func in _public_functions().items() if "DataFrame" in str(inspect.signature(func).return_annotation)}
+    assert frames - NOT_RESULTS == {name for name in results if "." not in name}, "add the new table function to results()"
+    assert {"FlagsModel.coefficients", "FlagsModel.odds_ratios", "FlagsModel.marginal_effects"} <= set(results)
+
+
+def test_interval_bounds_are_lower_and_upper_and_standard_errors_se(results):
+    for name, frame in results.items():
+        assert isinstance(frame, pd.DataFrame), name
+        columns = set(frame.columns)
+        assert not columns & OLD_NAMES, f"{name} has {sorted(columns & OLD_NAMES)}: bounds are lower/upper, errors se (docs/api.md rule 8)"
+        assert ("lower" in columns) == ("upper" in columns), f"{name} has one bound of an interval without the other"
+        for column in columns:
+            if column.endswith("_lower"):
+                assert column.removesuffix("_lower") + "_upper" in columns, f"{name} has {column} without its upper bound"
+

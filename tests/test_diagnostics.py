@@ -59,8 +59,8 @@ def test_c_statistic_equals_mann_whitney_and_delong(data):
     psi = (cases[:, None] > controls[None, :]) + 0.5 * (cases[:, None] == controls[None, :])
     v10, v01 = psi.mean(axis=1), psi.mean(axis=0)
     se = np.sqrt(v10.var(ddof=1) / cases.size + v01.var(ddof=1) / controls.size)
-    assert d["std_error"] == pytest.approx(se, rel=1e-9)
-    assert d["ci_lower"] == pytest.approx(d["estimate"] - 1.959964 * se, abs=1e-6)
+    assert d["se"] == pytest.approx(se, rel=1e-9)
+    assert d["lower"] == pytest.approx(d["estimate"] - 1.959964 * se, abs=1e-6)
     assert {"statistic", "method", "confidence", "n"} <= set(d.index)
 
 
@@ -75,7 +75,7 @@ def test_calibration_on_new_data_matches_glm(data):
     assert c.loc["calibration_in_the_large", "estimate"] == pytest.approx(citl.params[0], abs=1e-8)
     assert c.loc["calibration_in_the_large", "estimate"] > 0.1
     assert c.loc["calibration_slope", "estimate"] == pytest.approx(slope.params[1], abs=1e-8)
-    se = c.loc["calibration_slope", "estimate"] - c.loc["calibration_slope", "ci_lower"]
+    se = c.loc["calibration_slope", "estimate"] - c.loc["calibration_slope", "lower"]
     assert se / 1.959964 == pytest.approx(slope.bse[1], rel=1e-6)
     # apparent calibration is perfect by construction
     a = analysis.calibration(fit).set_index("statistic")["estimate"]
@@ -109,9 +109,9 @@ def test_vif_matches_statsmodels(data):
     X = sm.add_constant(df[FLAGS].astype(float)).to_numpy()
     ref = [variance_inflation_factor(X, i) for i in range(1, X.shape[1])]
     for source in (fit, df):
-        v = analysis.flag_collinearity(source, FLAGS)
+        v = analysis.flag_collinearity(source, flags=FLAGS)
         np.testing.assert_allclose(v["vif"].to_numpy(), ref, rtol=1e-9)
-    v = analysis.flag_collinearity(fit, FLAGS).set_index("term")
+    v = analysis.flag_collinearity(fit, flags=FLAGS).set_index("term")
     assert v.loc["homeless", "most_correlated_with"] == "mental_health"
     assert v.loc["homeless", "correlation"] == pytest.approx(np.corrcoef(df["homeless"], df["mental_health"])[0, 1])
 

@@ -66,7 +66,7 @@ def test_bad_overdispersion_method():
     with pytest.raises(ValueError):
         estimate_overdispersion(Z, S, method="trimmed")
     with pytest.raises(ValueError):
-        funnel_units(pd.DataFrame({"observed": [1], "expected": [1.0]}), overdispersion="trimmed")
+        funnel_units(pd.DataFrame({"observed": [1], "expected": [1.0]}), method="trimmed")
 
 
 def ratio_units() -> pd.DataFrame:
@@ -78,7 +78,7 @@ def test_ratio_funnel_random_effects_limits_by_hand():
     z = [10 * math.log(1.5), 0.0, 10 * math.log(0.6)]
     phi = sum(v * v for v in z) / 3
     tau2 = (3 * phi - 2) / 200
-    u = funnel_units(ratio_units(), "ratio", overdispersion="winsorisation", trim=0.0)
+    u = funnel_units(ratio_units(), kind="ratio", method="winsorisation", trim=0.0)
     assert u["phi"].iloc[0] == pytest.approx(phi)
     assert u["tau2"].iloc[0] == pytest.approx(tau2)
     assert bool(u["adjusted"].iloc[0])
@@ -89,7 +89,7 @@ def test_ratio_funnel_random_effects_limits_by_hand():
     assert a998["upper"] == pytest.approx(math.exp(Z998 * math.sqrt(0.01 + tau2)), rel=1e-6)
     assert a95["z"] == pytest.approx(z[0])
     assert a95["z_adjusted"] == pytest.approx(math.log(1.5) / math.sqrt(0.01 + tau2))
-    lim = funnel_limits(ratio_units(), "ratio", overdispersion="winsorisation", trim=0.0, precision=[400.0], confidence=0.95)
+    lim = funnel_limits(ratio_units(), kind="ratio", method="winsorisation", trim=0.0, precision=[400.0], confidence=0.95)
     assert lim.loc[0, "upper"] == pytest.approx(math.exp(Z95 * math.sqrt(1 / 400 + tau2)), rel=1e-6)
     assert {"statistic", "method", "confidence", "phi", "tau2", "expected"} <= set(lim.columns)
 
@@ -101,7 +101,7 @@ def test_proportion_funnel_random_effects_limits_by_hand():
     phi = sum(v * v for v in z) / 3
     w = 400.0  # 1 / s^2 with s = 1 / (2 sqrt(100))
     tau2 = (3 * phi - 2) / (3 * w - 3 * w * w / (3 * w))
-    u = funnel_units(units, "proportion", overdispersion="winsorisation", trim=0.0, confidence=0.95)
+    u = funnel_units(units, kind="proportion", method="winsorisation", trim=0.0, confidence=0.95)
     assert u.loc[0, "target"] == pytest.approx(0.4)
     assert u.loc[0, "phi"] == pytest.approx(phi)
     assert u.loc[0, "tau2"] == pytest.approx(tau2)
@@ -116,7 +116,7 @@ def test_phi_at_most_one_falls_back_to_exact_poisson_limits():
     # So at E = 2 a unit is High (0.025) from O = 6, not O = 5: the 95% upper limit lies in (5/2, 6/2).
     # (The old interpolated limit, (5 - 0.23376) / 2 = 2.383, flagged O = 5.)
     units = pd.DataFrame({"group": ["A", "B", "C"], "observed": [2, 2, 2], "expected": [2.0, 2.0, 2.0]})
-    u = funnel_units(units, "ratio", confidence=0.95)
+    u = funnel_units(units, kind="ratio", confidence=0.95)
     assert u["phi"].iloc[0] == pytest.approx(0.0)
     assert not bool(u["adjusted"].iloc[0])
     assert "phi <= 1" in u["method"].iloc[0] and "exact Poisson test" in u["method"].iloc[0]
@@ -128,13 +128,13 @@ def test_phi_at_most_one_falls_back_to_exact_poisson_limits():
     # Lower: P(X <= 0) = e^-2 = 0.135 > 0.025, so even O = 0 is not Low: the line is at 0.
     assert u.loc[0, "lower"] == 0
     labels = funnel_units(pd.DataFrame({"group": ["5", "6"], "observed": [5, 6], "expected": [2.0, 2.0]}),
-                          overdispersion="none", confidence=0.95)
+                          method="none", confidence=0.95)
     assert labels["significance"].tolist() == ["Not significant", "High (0.025)"]
 
 
 def test_exact_limits_approach_normal_at_large_expected():
     units = pd.DataFrame({"group": ["A"], "observed": [10000], "expected": [10000.0]})
-    lim = funnel_limits(units, overdispersion="none", precision=[10000.0], confidence=0.95)
+    lim = funnel_limits(units, method="none", precision=[10000.0], confidence=0.95)
     assert lim.loc[0, "lower"] == pytest.approx(1 - Z95 / 100, abs=1e-3)
     assert lim.loc[0, "upper"] == pytest.approx(1 + Z95 / 100, abs=1e-3)
 
@@ -144,7 +144,7 @@ def test_ukhsa_significance_labels():
     units = pd.DataFrame(
         {"group": list("ABCDE"), "observed": [100, 125, 140, 78, 60], "expected": [100.0] * 5}
     )
-    u = funnel_units(units, overdispersion="none")
+    u = funnel_units(units, method="none")
     labels = u.drop_duplicates("group").set_index("group")["significance"].to_dict()
     assert labels == {
         "A": "Not significant",
@@ -162,7 +162,7 @@ def test_accepts_observed_vs_expected_output():
         {"area": ["A"] * 100 + ["B"] * 100, "reoffended": [1] * 80 + [0] * 20 + [1] * 20 + [0] * 80, "expected": 0.5}
     )
     t = observed_vs_expected(cohort, "area", compare_rest=False)
-    u = funnel_units(t, overdispersion="none")  # E = 50: 99.8% exact limits about 0.6 to 1.45
+    u = funnel_units(t, method="none")  # E = 50: 99.8% exact limits about 0.6 to 1.45
     assert list(u["group"]) == ["area=A", "area=A", "area=B", "area=B"]
     assert u.drop_duplicates("group")["significance"].tolist() == ["High (0.001)", "Low (0.001)"]
 
@@ -171,7 +171,7 @@ def test_funnel_plot_labels_outliers_and_prints_phi_tau2():
     units = pd.DataFrame(
         {"group": ["area=Dudley", "area=Sandwell", "area=Walsall"], "observed": [100, 160, 98], "expected": [100.0] * 3}
     )
-    ax = funnel_plot(units, overdispersion="none", expected_source="supplied column 'expected'")
+    ax = funnel_plot(units, method="none", expected_source="supplied column 'expected'")
     texts = [t.get_text() for t in ax.texts]
     assert "Sandwell" in texts and "Dudley" not in texts
     footnote = " ".join(texts)
@@ -194,7 +194,7 @@ def test_adjusted_limits_narrow_as_precision_grows(a, b, kind):
     lo, hi = sorted((a, b))
     if kind == "proportion":
         lo, hi = round(lo), round(hi)
-    lim = funnel_limits(OVERDISPERSED, kind, precision=[lo, hi], confidence=0.95)
+    lim = funnel_limits(OVERDISPERSED, kind=kind, precision=[lo, hi], confidence=0.95)
     assert bool(lim["adjusted"].iloc[0])
     assert lim.loc[1, "lower"] >= lim.loc[0, "lower"] - 1e-12
     assert lim.loc[1, "upper"] <= lim.loc[0, "upper"] + 1e-12
@@ -206,7 +206,7 @@ def test_exact_limits_narrow_as_precision_grows(a, b, kind):
     # The exact lines are smooth (the p-value is continuous in the count), and narrow steadily.
     lo, hi = sorted((a, b))
     p = [round(lo), round(hi)] if kind == "proportion" else [lo, hi]
-    lim = funnel_limits(OVERDISPERSED, kind, overdispersion="none", precision=p, confidence=[0.95, 0.998])
+    lim = funnel_limits(OVERDISPERSED, kind=kind, method="none", precision=p, confidence=[0.95, 0.998])
     for _, part in lim.groupby("confidence"):
         part = part.reset_index(drop=True)
         assert part.loc[1, "lower"] >= part.loc[0, "lower"] * (1 - 1e-9) - 1e-12
@@ -218,7 +218,7 @@ def test_exact_limits_narrow_as_precision_grows(a, b, kind):
        od=st.sampled_from(["truncation", "winsorisation", "none"]), kind=st.sampled_from(["ratio", "proportion"]))
 def test_limits_widen_with_confidence(p, c1, c2, od, kind):
     lo, hi = sorted((c1, c2))
-    lim = funnel_limits(OVERDISPERSED, kind, overdispersion=od, precision=[round(p)], confidence=[lo, hi])
+    lim = funnel_limits(OVERDISPERSED, kind=kind, method=od, precision=[round(p)], confidence=[lo, hi])
     narrow, wide = lim.iloc[0], lim.iloc[-1]
     assert wide["lower"] <= narrow["lower"] + 1e-12
     assert wide["upper"] >= narrow["upper"] - 1e-12
@@ -241,7 +241,7 @@ def ukhsa_prop_units() -> pd.DataFrame:
 def test_ukhsa_ratio_labels_on_all_300_units():
     d = ukhsa_ratio_units()
     assert len(d) == 300
-    u = funnel_units(d, "ratio", observed="obs", expected="expected", overdispersion="none")
+    u = funnel_units(d, kind="ratio", observed="obs", expected="expected", method="none")
     ours = u[u["confidence"] == 0.95]["significance"].to_numpy()
     assert (ours == d["significance"].to_numpy()).all(), d[ours != d["significance"].to_numpy()]
     assert set(d["significance"]) == {"High (0.001)", "High (0.025)", "Low (0.001)", "Low (0.025)", "Not significant"}
@@ -251,8 +251,8 @@ def test_ukhsa_ratio_labels_on_all_300_units():
 def test_ukhsa_proportion_labels_on_all_303_units(method):
     d = ukhsa_prop_units()
     assert len(d) == 303
-    u = funnel_units(d, "proportion", observed="numerator", n="denominator", label="Area",
-                     overdispersion="none", method=method)
+    u = funnel_units(d, kind="proportion", observed="numerator", n="denominator", label="Area",
+                     method="none", limits=method)
     assert u["target"].iloc[0] * 100 == pytest.approx(80.642448, abs=5e-7)  # UKHSA's baseline
     ours = u[u["confidence"] == 0.95]["significance"].to_numpy()
     assert (ours == d["significance"].to_numpy()).all(), d[ours != d["significance"].to_numpy()]
@@ -266,7 +266,7 @@ def test_exact_ratio_limits_pass_through_ukhsa_points(side, level):
     out = pd.read_csv(UKHSA / "funnel_ratio_outputs.csv")
     o = out.iloc[:, 0].to_numpy(dtype=float)
     e = out[f"{side}_exp_events"].to_numpy()
-    lim = funnel_limits(ratio_units(), overdispersion="none", precision=e, confidence=level)
+    lim = funnel_limits(ratio_units(), method="none", precision=e, confidence=level)
     ours = lim["upper" if side.startswith("upper") else "lower"].to_numpy()
     np.testing.assert_allclose(ours, o / e, rtol=1e-5)
     np.testing.assert_allclose(100 * ours, out[f"{side}_isr"].to_numpy(), rtol=1e-5)
@@ -275,8 +275,8 @@ def test_exact_ratio_limits_pass_through_ukhsa_points(side, level):
 def test_score_proportion_limits_equal_ukhsa_table():
     d = ukhsa_prop_units()
     table = pd.read_csv(UKHSA / "funnel_prop_outputs.csv")
-    lim = funnel_limits(d, "proportion", observed="numerator", n="denominator", label="Area", overdispersion="none",
-                        method="score", precision=table["Population"].to_numpy(dtype=float), confidence=[0.95, 0.998])
+    lim = funnel_limits(d, kind="proportion", observed="numerator", n="denominator", label="Area", method="none",
+                        limits="score", precision=table["Population"].to_numpy(dtype=float), confidence=[0.95, 0.998])
     for level, tag in ((0.95, "2s0025"), (0.998, "3s0001")):
         part = lim[lim["confidence"] == level]
         np.testing.assert_allclose(100 * part["lower"].to_numpy(), table[f"Lower{tag}limit"], atol=1e-6)
@@ -297,7 +297,7 @@ def test_audit_units_follow_the_exact_poisson_test(o, e, ukhsa):
     p = stats.poisson.sf(o - 1, e)  # P(X >= O)
     expected = "High (0.001)" if p < 0.001 else "High (0.025)" if p < 0.025 else "Not significant"
     assert expected == ukhsa
-    u = funnel_units(pd.DataFrame({"group": ["u"], "observed": [o], "expected": [e]}), overdispersion="none")
+    u = funnel_units(pd.DataFrame({"group": ["u"], "observed": [o], "expected": [e]}), method="none")
     assert u["significance"].iloc[0] == ukhsa
 
 
@@ -324,7 +324,7 @@ def test_small_expected_counts_follow_the_exact_test(o, e, label):
     by_hand = ("High (0.001)" if p_high < 0.001 else "High (0.025)" if p_high < 0.025
                else "Low (0.001)" if p_low < 0.001 else "Low (0.025)" if p_low < 0.025 else "Not significant")
     assert by_hand == label
-    u = funnel_units(pd.DataFrame({"group": ["u"], "observed": [o], "expected": [e]}), overdispersion="none")
+    u = funnel_units(pd.DataFrame({"group": ["u"], "observed": [o], "expected": [e]}), method="none")
     assert u["significance"].iloc[0] == label
 
 
@@ -338,25 +338,25 @@ def test_binomial_n20_p03_follows_the_exact_test(x, label):
     by_hand = "High (0.025)" if 0.001 <= p_high < 0.025 else "Low (0.025)" if 0.001 <= p_low < 0.025 else "Not significant"
     assert by_hand == label
     units = pd.DataFrame({"group": ["u"], "observed": [x], "n": [20]})
-    u = funnel_units(units, "proportion", target=0.3, overdispersion="none")
+    u = funnel_units(units, kind="proportion", target=0.3, method="none")
     assert u["significance"].iloc[0] == label
 
 
 def test_score_and_exact_proportion_limits_differ_at_small_n():
     # Score limits at n = 3, p = 0.8, 95%: 0.8 - 1.959964 sqrt(0.16 / 3) = 0.3474 and 1 (clipped).
     units = pd.DataFrame({"group": ["a", "b"], "observed": [2, 3], "n": [3, 3]})
-    score = funnel_limits(units, "proportion", target=0.8, overdispersion="none", method="score", precision=[3], confidence=0.95)
+    score = funnel_limits(units, kind="proportion", target=0.8, method="none", limits="score", precision=[3], confidence=0.95)
     assert score.loc[0, "lower"] == pytest.approx(0.8 - 1.959964 * math.sqrt(0.16 / 3), abs=1e-6)
     assert score.loc[0, "upper"] == 1
-    exact = funnel_limits(units, "proportion", target=0.8, overdispersion="none", precision=[3], confidence=0.95)
+    exact = funnel_limits(units, kind="proportion", target=0.8, method="none", precision=[3], confidence=0.95)
     # Exact: P(X <= 0) = 0.008 < 0.025 <= P(X <= 1) = 0.104, so only x = 0 is Low: the line lies in (0, 1/3].
     assert 0 < exact.loc[0, "lower"] <= 1 / 3
     assert exact.loc[0, "upper"] == 1  # P(X >= 3) = 0.512: nothing is High
     assert exact.loc[0, "lower"] != pytest.approx(score.loc[0, "lower"], abs=0.01)
     # So x = 1 of 3 is Low by score (1/3 < 0.3474) but not by the exact test (P(X <= 1) = 0.104).
     one = pd.DataFrame({"group": ["u"], "observed": [1], "n": [3]})
-    assert funnel_units(one, "proportion", target=0.8, overdispersion="none", method="score")["significance"].iloc[0] == "Low (0.025)"
-    assert funnel_units(one, "proportion", target=0.8, overdispersion="none")["significance"].iloc[0] == "Not significant"
+    assert funnel_units(one, kind="proportion", target=0.8, method="none", limits="score")["significance"].iloc[0] == "Low (0.025)"
+    assert funnel_units(one, kind="proportion", target=0.8, method="none")["significance"].iloc[0] == "Not significant"
 
 
 # ----------------------------------------------------------------- false alarms, from the distributions
@@ -369,7 +369,7 @@ GRID_N = np.arange(1, 301)
 @pytest.mark.parametrize("level", [0.95, 0.998])
 def test_on_target_ratio_false_alarm_rate_at_most_nominal(level):
     tail = (1 - level) / 2
-    lim = funnel_limits(ratio_units(), overdispersion="none", precision=GRID_E, confidence=level)
+    lim = funnel_limits(ratio_units(), method="none", precision=GRID_E, confidence=level)
     e, upper, lower = GRID_E, lim["upper"].to_numpy(), lim["lower"].to_numpy()
     # High when O / E > upper, i.e. O >= floor(upper E) + 1; Low when O <= ceil(lower E) - 1.
     first_high = np.floor(upper * e) + 1
@@ -387,7 +387,7 @@ def test_on_target_false_alarm_rates_from_the_audit():
     # Chance that a unit exactly on target is labelled High at 95%, now the exact test's:
     # E = 0.2: P(X >= 2) = 1 - 1.2 e^-0.2; E = 1: P(X >= 4) = 1 - (8/3) e^-1; E = 5: P(X >= 11).
     for e, want in ((0.2, 1 - 1.2 * math.exp(-0.2)), (1.0, 1 - 8 / 3 * math.exp(-1)), (5.0, stats.poisson.sf(10, 5.0))):
-        upper = funnel_limits(ratio_units(), overdispersion="none", precision=[e], confidence=0.95)["upper"].iloc[0]
+        upper = funnel_limits(ratio_units(), method="none", precision=[e], confidence=0.95)["upper"].iloc[0]
         assert stats.poisson.sf(np.floor(upper * e), e) == pytest.approx(want, rel=1e-12)
     assert 1 - 1.2 * math.exp(-0.2) == pytest.approx(0.0175, abs=1e-4)
 
@@ -397,7 +397,7 @@ def test_on_target_false_alarm_rates_from_the_audit():
 def test_on_target_proportion_false_alarm_rate_at_most_nominal(p, level):
     tail = (1 - level) / 2
     units = pd.DataFrame({"group": ["a"], "observed": [1], "n": [10]})
-    lim = funnel_limits(units, "proportion", target=p, overdispersion="none", precision=GRID_N, confidence=level)
+    lim = funnel_limits(units, kind="proportion", target=p, method="none", precision=GRID_N, confidence=level)
     n, upper, lower = GRID_N, lim["upper"].to_numpy(), lim["lower"].to_numpy()
     first_high = np.floor(upper * n + 1e-9) + 1
     last_low = np.ceil(lower * n - 1e-9) - 1
@@ -414,8 +414,8 @@ def test_on_target_proportion_false_alarm_rate_at_most_nominal(p, level):
 @given(o=st.integers(0, 3000), e=st.floats(0.01, 3000.0, allow_nan=False), theta=st.sampled_from([1.0, 0.7, 1.3]))
 def test_ratio_label_iff_beyond_line_iff_exact_p_below_tail(o, e, theta):
     units = pd.DataFrame({"group": ["u"], "observed": [o], "expected": [e]})
-    u = funnel_units(units, overdispersion="none", target=theta)
-    lim = funnel_limits(units, overdispersion="none", target=theta, precision=[e])
+    u = funnel_units(units, method="none", target=theta)
+    lim = funnel_limits(units, method="none", target=theta, precision=[e])
     for level in (0.95, 0.998):
         tail = (1 - level) / 2
         row = u[u["confidence"] == level].iloc[0]
@@ -432,8 +432,8 @@ def test_ratio_label_iff_beyond_line_iff_exact_p_below_tail(o, e, theta):
 def test_proportion_label_iff_beyond_line(n, data, p, method):
     x = data.draw(st.integers(0, n))
     units = pd.DataFrame({"group": ["u"], "observed": [x], "n": [n]})
-    u = funnel_units(units, "proportion", target=p, overdispersion="none", method=method)
-    lim = funnel_limits(units, "proportion", target=p, overdispersion="none", method=method, precision=[n])
+    u = funnel_units(units, kind="proportion", target=p, method="none", limits=method)
+    lim = funnel_limits(units, kind="proportion", target=p, method="none", limits=method, precision=[n])
     for level in (0.95, 0.998):
         tail = (1 - level) / 2
         row = u[u["confidence"] == level].iloc[0]
@@ -447,8 +447,8 @@ def test_proportion_label_iff_beyond_line(n, data, p, method):
 
 def test_default_limit_grid_passes_through_every_unit():
     units = pd.DataFrame({"group": list("ABCD"), "observed": [1, 7, 30, 160], "expected": [0.4, 3.3, 21.7, 131.2]})
-    u = funnel_units(units, overdispersion="none")
-    lim = funnel_limits(units, overdispersion="none")
+    u = funnel_units(units, method="none")
+    lim = funnel_limits(units, method="none")
     for _, row in u.iterrows():
         line = lim[(lim["expected"] == row["expected"]) & (lim["confidence"] == row["confidence"])]
         assert len(line) == 1
@@ -457,13 +457,15 @@ def test_default_limit_grid_passes_through_every_unit():
 
 def test_method_argument_checks_and_text():
     with pytest.raises(ValueError, match="proportions"):
-        funnel_units(ratio_units(), overdispersion="none", method="score")
+        funnel_units(ratio_units(), method="none", limits="score")
     with pytest.raises(ValueError):
-        funnel_units(ratio_units(), overdispersion="none", method="wilson")
+        funnel_units(ratio_units(), method="none", limits="wilson")
+    with pytest.raises(ValueError, match="limits='exact'"):  # method= chooses the overdispersion adjustment, not the limits
+        funnel_units(ratio_units(), method="exact")
     props = pd.DataFrame({"group": list("ABC"), "observed": [60, 40, 20], "n": [100, 100, 100]})
-    exact = funnel_units(props, "proportion", overdispersion="none")
+    exact = funnel_units(props, kind="proportion", method="none")
     assert "exact binomial test limits" in exact["method"].iloc[0]
-    adjusted = funnel_units(props, "proportion", overdispersion="winsorisation", trim=0.0, method="score")
+    adjusted = funnel_units(props, kind="proportion", method="winsorisation", trim=0.0, limits="score")
     assert adjusted["limits"].iloc[0] == "random-effects" and "random-effects" in adjusted["method"].iloc[0]
 
 
@@ -501,8 +503,8 @@ def test_rank_truncation_averages_tied_ranks():
 
 def test_truncation_rule_reaches_the_funnel_and_is_checked():
     units = OVERDISPERSED
-    pct = funnel_units(units, overdispersion="truncation")
-    rank = funnel_units(units, overdispersion="truncation", truncation_rule="rank")
+    pct = funnel_units(units, method="truncation")
+    rank = funnel_units(units, method="truncation", truncation_rule="rank")
     assert "percentile rule" in pct["method"].iloc[0] and "NHS Digital's rank rule" in rank["method"].iloc[0]
     with pytest.raises(ValueError):
         funnel_units(units, truncation_rule="decile")

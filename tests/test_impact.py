@@ -39,7 +39,7 @@ FORMULA = "took_part ~ C(sex) + C(age_band) + C(offence_group) + dv + substance_
 @pytest.fixture(scope="module")
 def small() -> pd.DataFrame:
     """1,500 simulated people with a numeric covariate added (so the row-level fit is exercised too)."""
-    sim = simulate_intervention(1500, effect=-0.4, seed=11)
+    sim = simulate_intervention(n=1500, effect=-0.4, seed=11)
     rng = np.random.default_rng(5)
     sim["age_years"] = np.round(rng.uniform(18, 60, len(sim)), 1)
     return sim
@@ -89,7 +89,7 @@ def test_ipw_att_equals_a_hand_computation_from_the_statsmodels_scores(small, gl
     assert e["estimate"] == pytest.approx(rate_t - rate_c, abs=1e-7)
     assert e["effective_n_comparison"] == pytest.approx(w.sum() ** 2 / (w**2).sum(), rel=1e-6)
     assert e["n_participants"] == t.sum() and e["n_comparison"] == (~t).sum()
-    assert e["upper"] - e["estimate"] == pytest.approx(1.959964 * e["std_error"], rel=1e-6)
+    assert e["upper"] - e["estimate"] == pytest.approx(1.959964 * e["se"], rel=1e-6)
 
 
 def test_ipw_standard_error_equals_a_numerical_sandwich_of_the_stacked_equations(small, glm_scores):
@@ -126,7 +126,7 @@ def test_ipw_standard_error_equals_a_numerical_sandwich_of_the_stacked_equations
     c = np.zeros(k + 2)
     c[k], c[k + 1] = 1.0, -1.0
     se = math.sqrt(c @ V @ c)
-    assert ipw_att(small, TREATMENT, COVARIATES).loc[0, "std_error"] == pytest.approx(se, rel=1e-5)
+    assert ipw_att(small, TREATMENT, COVARIATES).loc[0, "se"] == pytest.approx(se, rel=1e-5)
 
 
 def test_common_support_counts_participants_beyond_the_comparison_range(small, glm_scores):
@@ -276,7 +276,7 @@ def test_paired_difference_and_variance_by_hand():
     })
     e = matched_effect(people, match_nearest(people, "took_part", logit="lp")).iloc[0]
     assert e["estimate"] == pytest.approx(1 / 3)
-    assert e["std_error"] == pytest.approx(math.sqrt((4 - 4 / 6) / 36))      # 0.304290
+    assert e["se"] == pytest.approx(math.sqrt((4 - 4 / 6) / 36))      # 0.304290
     assert e["lower"] == pytest.approx(1 / 3 - 1.959964 * math.sqrt((4 - 4 / 6) / 36), abs=1e-6)
     assert (e["n_participants"], e["n_comparison"]) == (6, 6)
 
@@ -289,7 +289,7 @@ def test_weighted_difference_and_variance_with_replacement_by_hand():
     e = matched_effect(people, match_nearest(people, "took_part", logit="lp", caliper=None, replace=True)).iloc[0]
     assert e["estimate"] == pytest.approx(1 / 3)
     assert e["rate_comparison"] == pytest.approx(1 / 3)
-    assert e["std_error"] == pytest.approx(math.sqrt((2 / 9) / 3 + (4 / 9 + 4 / 9) / 9))   # 0.415740
+    assert e["se"] == pytest.approx(math.sqrt((2 / 9) / 3 + (4 / 9 + 4 / 9) / 9))   # 0.415740
     assert (e["n_participants"], e["n_comparison"]) == (3, 2)
 
 
@@ -302,14 +302,14 @@ def sim() -> pd.DataFrame:
     # cover (seed 3 is a draw where matching with replacement misses by 0.006); over 150 draws of this simulation
     # (seeds 100-249) the intervals covered the true ATT 94% (matching), 97% (with replacement) and 97% (IPW) of
     # the time, with mean standard errors within 0.0007 of the estimates' spread and no bias beyond 0.001.
-    return simulate_intervention(4000, effect=-0.5, seed=0)
+    return simulate_intervention(n=4000, effect=-0.5, seed=0)
 
 
 def test_simulation_states_the_true_att_from_its_own_probabilities():
     # the same draws, recomputed: the true ATT is the mean over participants of expit(eta + effect) - expit(eta),
     # which differs from what the log odds ratio alone would suggest at the average risk
-    a = simulate_intervention(500, effect=-0.5, seed=9)
-    b = simulate_intervention(500, effect=0.0, seed=9)
+    a = simulate_intervention(n=500, effect=-0.5, seed=9)
+    b = simulate_intervention(n=500, effect=0.0, seed=9)
     assert b.attrs["true_att"] == 0.0
     assert a.attrs["true_att"] < 0
     assert a[["sex", "age_band", "dv", "took_part"]].equals(b[["sex", "age_band", "dv", "took_part"]])

@@ -100,12 +100,12 @@ def test_odds_ratio_table_is_tidy_and_matches_logit(cohort):
     X = reference_design(cohort)
     ref = logit(cohort["reoffended"], X)
     t = fit.odds_ratios.set_index("term")
-    assert {"odds_ratio", "ci_lower", "ci_upper", "p_value", "n", "method", "statistic", "confidence"} <= set(t.columns)
+    assert {"odds_ratio", "lower", "upper", "p_value", "n", "method", "statistic", "confidence"} <= set(t.columns)
     ci = np.exp(ref.conf_int(0.05))
     for term in ["dv", "homeless", "area[Walsall]", "sex[Female]"]:
         assert t.loc[term, "odds_ratio"] == pytest.approx(math.exp(ref.params[term]), rel=1e-8)
-        assert t.loc[term, "ci_lower"] == pytest.approx(ci.loc[term, 0], rel=1e-7)
-        assert t.loc[term, "ci_upper"] == pytest.approx(ci.loc[term, 1], rel=1e-7)
+        assert t.loc[term, "lower"] == pytest.approx(ci.loc[term, 0], rel=1e-7)
+        assert t.loc[term, "upper"] == pytest.approx(ci.loc[term, 1], rel=1e-7)
         assert t.loc[term, "p_value"] == pytest.approx(ref.pvalues[term], rel=1e-6, abs=1e-12)
     assert t.loc["dv", "n"] == int(cohort["dv"].sum())
 
@@ -135,7 +135,7 @@ def test_average_marginal_effects_match_statsmodels(cohort):
     ours = fit.marginal_effects.set_index("term")
     for f in FLAGS:
         assert ours.loc[f, "ame_pp"] == pytest.approx(100 * frame.loc[f, "dy/dx"], abs=1e-7)
-        assert ours.loc[f, "std_error_pp"] == pytest.approx(100 * frame.loc[f, "Std. Err."], rel=1e-4)
+        assert ours.loc[f, "se_pp"] == pytest.approx(100 * frame.loc[f, "Std. Err."], rel=1e-4)
 
 
 def test_continuous_term_fits_on_rows(cohort):

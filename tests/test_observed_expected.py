@@ -169,7 +169,7 @@ def two_periods() -> pd.DataFrame:
 
 def test_reference_period_model_gives_baseline_cell_rates(two_periods):
     # A logistic model with one categorical term reproduces the reference cell rates: 0.30 and 0.20.
-    e = expected_from(two_periods, "reference", period="p2", reference_period="p1", casemix=["sex"])
+    e = expected_from(two_periods, source="reference", period="p2", reference_period="p1", casemix=["sex"])
     current = two_periods[two_periods["period"] == "p2"]
     t = observed_vs_expected(current, "sex", expected=e, confidence=0.95, compare_rest=False)
     men = t[t["sex"] == "Male"].iloc[0]
@@ -179,7 +179,7 @@ def test_reference_period_model_gives_baseline_cell_rates(two_periods):
 
 
 def test_internal_standardisation_is_one_overall_and_refuses_in_model_groupings(two_periods):
-    e = expected_from(two_periods, "internal", period="p2", casemix=["sex"])
+    e = expected_from(two_periods, source="internal", period="p2", casemix=["sex"])
     current = two_periods[two_periods["period"] == "p2"]
     t = observed_vs_expected(current, "area", expected=e, confidence=0.95, compare_rest=False)
     assert t["expected"].sum() == pytest.approx(t["observed"].sum(), rel=1e-6)
@@ -189,10 +189,10 @@ def test_internal_standardisation_is_one_overall_and_refuses_in_model_groupings(
 
 
 def test_supplied_source_is_described(two_periods):
-    e = expected_from(two_periods, "supplied", period="p2")
+    e = expected_from(two_periods, source="supplied", period="p2")
     assert len(e) == 100 and e.attrs["source"] == "supplied"
     t = observed_vs_expected(two_periods[two_periods["period"] == "p2"], "area", expected=e, confidence=0.95)
     assert "supplied with the data" in t.loc[0, "expected_source"]
     with pytest.raises(ValueError):
-        expected_from(two_periods, "reference", period="p2")
+        expected_from(two_periods, source="reference", period="p2")
     assert analysis.observed_vs_expected is observed_vs_expected

@@ -227,7 +227,7 @@ def test_the_funnel_legend_speaks_plain_words():
 
     units = pd.DataFrame({"group": ["A", "B", "C", "D"], "observed": [160, 40, 30, 52], "expected": [100.0, 40.0, 35.0, 50.0]})
     ax = Figure().add_subplot()
-    funnel_plot(units, "ratio", overdispersion="none", ax=ax, footnote=False)
+    funnel_plot(units, kind="ratio", method="none", ax=ax, footnote=False)
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "Above the 99.8% limit" in legend and "Within the limits" in legend
     assert not any("0.001" in t or "0.025" in t for t in legend)

@@ -440,7 +440,7 @@ def test_variation_and_assurance_refuses_an_unknown_direction():
     ],
 )
 def test_data_lag_by_hand(as_of, follow_up, waiting, freq, cutoff, period, start, end):
-    lag = data_lag(follow_up, waiting, as_of=as_of, freq=freq)
+    lag = data_lag(follow_up_months=follow_up, waiting_months=waiting, as_of=as_of, freq=freq)
     assert isinstance(lag, pd.DataFrame) and len(lag) == 1
     row = lag.iloc[0]
     assert row["cutoff"] == pd.Timestamp(cutoff)
@@ -459,9 +459,9 @@ def test_data_lag_sentence():
 
 def test_data_lag_refuses_negative_or_fractional_months():
     with pytest.raises(ValueError, match="whole number"):
-        data_lag(-1, as_of="2024-01-01")
+        data_lag(follow_up_months=-1, as_of="2024-01-01")
     with pytest.raises(ValueError, match="whole number"):
-        data_lag(12.5, as_of="2024-01-01")
+        data_lag(follow_up_months=12.5, as_of="2024-01-01")
 
 
 # --------------------------------------------------------------------------- rates by period

@@ -255,5 +255,13 @@ def paf_sentence(row: pd.Series | dict, label: str, confidence: float = 0.95) ->
 
 
 def paf_sentences(table: pd.DataFrame) -> list[str]:
-    """The sentences of the single-flag and joint rows of :func:`attributable_fractions`, in order."""
+    """The sentences of the single-flag and joint rows of :func:`attributable_fractions`, in order.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"kind": ["single", "shapley", "joint"],
+    ...                   "sentence": ["Homeless: 3.5 points.", "", "All flags: 9.1 points."]})
+    >>> paf_sentences(t)   # the Shapley shares have no sentence of their own
+    ['Homeless: 3.5 points.', 'All flags: 9.1 points.']
+    """
     return [s for s in table.loc[table["kind"].isin(["single", "joint"]), "sentence"] if s]

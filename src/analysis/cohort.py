@@ -262,6 +262,15 @@ def read_mapping(path: str | Path | None) -> dict[str, Any]:
     """Read a TOML mapping (or study) file as a plain structure; ``None`` gives an empty one.
 
     Kept for older code; :func:`analysis.study.read_study` returns the checked :class:`~analysis.study.Study`.
+
+    Examples
+    --------
+    >>> from analysis.paths import EXAMPLES_DIR
+    >>> m = read_mapping(EXAMPLES_DIR / "mapping.toml")   # the example mapping file
+    >>> m["columns"]["NFA"], m["values"]["sex"], m["options"]
+    ('homeless', {'M': 'Male', 'F': 'Female'}, {'missing_flags': 'absent'})
+    >>> read_mapping(None)
+    {}
     """
     return read_study(path).mapping() if path is not None else {}
 

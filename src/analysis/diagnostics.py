@@ -112,17 +112,30 @@ def discrimination(model: FlagsModel, data: pd.DataFrame | None = None, *, confi
     Returns
     -------
     pandas.DataFrame
-        One row: ``statistic`` ("c_statistic"), ``estimate``, ``ci_lower``,
-        ``ci_upper``, ``std_error``, ``n``, ``events``, ``method``, ``confidence``.
+        One row: ``statistic`` ("c_statistic"), ``estimate``, ``lower``,
+        ``upper``, ``se``, ``n``, ``events``, ``method``, ``confidence``.
+
+    Examples
+    --------
+    One flag; 3 of 4 flagged and 2 of 6 others reoffended. Of the 5 x 5 pairs
+    of a reoffender and a non-reoffender, 12 are ranked the right way round
+    and 3 + 8 tie, so ``C = (12 + 11 / 2) / 25 = 0.7``:
+
+    >>> import analysis
+    >>> people = pd.DataFrame({"homeless": [1] * 4 + [0] * 6, "reoffended": [1, 1, 1, 0] + [1, 1, 0, 0, 0, 0]})
+    >>> fit = analysis.fit_flags_model(people, flags=["homeless"], adjust=[])
+    >>> discrimination(fit)[["statistic", "estimate", "n", "events"]]
+         statistic  estimate   n  events
+    0  c_statistic       0.7  10       5
     """
     lp, s, n = _scored(model, data)
     r = auc_from_counts(lp, s, n, confidence)
     return pd.DataFrame([{
         "statistic": "c_statistic",
         "estimate": r["auc"],
-        "ci_lower": r["lower"],
-        "ci_upper": r["upper"],
-        "std_error": r["se"],
+        "lower": r["lower"],
+        "upper": r["upper"],
+        "se": r["se"],
         "n": int(n.sum()),
         "events": int(s.sum()),
         "method": f"DeLong interval; ties count 1/2; {_label(data)}",
@@ -143,8 +156,25 @@ def calibration(model: FlagsModel, data: pd.DataFrame | None = None, *, confiden
     -------
     pandas.DataFrame
         Rows ``calibration_in_the_large`` and ``calibration_slope`` with
-        ``estimate``, ``ci_lower``, ``ci_upper``, ``target`` (0 and 1),
+        ``estimate``, ``lower``, ``upper``, ``target`` (0 and 1),
         ``p_value`` (against the target), ``n``, ``method``, ``confidence``.
+
+    Examples
+    --------
+    Fitted where 3 of 4 flagged and 2 of 6 others reoffended (logits ``ln 3``
+    and ``ln 1/2``, ``ln 6`` apart), applied where 1 of 2 and 1 of 5 did
+    (logits 0 and ``ln 1/4``, ``ln 4`` apart): the slope is ``ln 4 / ln 6 =
+    0.774`` (predictions too extreme), and ``a = -0.853`` solves
+    ``2 expit(ln 3 + a) + 5 expit(ln 1/2 + a) = 2`` (fewer reoffended than predicted).
+
+    >>> import analysis
+    >>> before = pd.DataFrame({"homeless": [1] * 4 + [0] * 6, "reoffended": [1, 1, 1, 0] + [1, 1, 0, 0, 0, 0]})
+    >>> after = pd.DataFrame({"homeless": [1] * 2 + [0] * 5, "reoffended": [1, 0] + [1, 0, 0, 0, 0]})
+    >>> fit = analysis.fit_flags_model(before, flags=["homeless"], adjust=[])
+    >>> calibration(fit, after)[["statistic", "estimate", "target"]].round(3)
+                      statistic  estimate  target
+    0  calibration_in_the_large    -0.853     0.0
+    1         calibration_slope     0.774     1.0
     """
     lp, s, n = _scored(model, data)
     zc = critical_value(confidence)
@@ -159,8 +189,8 @@ def calibration(model: FlagsModel, data: pd.DataFrame | None = None, *, confiden
         rows.append({
             "statistic": name,
             "estimate": float(est),
-            "ci_lower": float(est - zc * se),
-            "ci_upper": float(est + zc * se),
+            "lower": float(est - zc * se),
+            "upper": float(est + zc * se),
             "target": target,
             "p_value": float(2 * stats.norm.sf(abs(est - target) / se)) if se > 0 else np.nan,
             "n": int(n.sum()),
@@ -242,7 +272,7 @@ def calibration_table(
     -------
     pandas.DataFrame
         ``group`` (1 = lowest risk), ``n``, ``observed``, ``expected``,
-        ``observed_pct``, ``expected_pct``, ``ci_lower``/``ci_upper`` (Wilson,
+        ``observed_pct``, ``expected_pct``, ``lower``/``upper`` (Wilson,
         of the observed percentage), ``grouping``, ``statistic``, ``method``,
         ``confidence``.
 
@@ -271,8 +301,8 @@ def calibration_table(
         "expected": e_g[used],
         "observed_pct": 100 * o_g[used] / n_g[used],
         "expected_pct": 100 * e_g[used] / n_g[used],
-        "ci_lower": 100 * ci["lower"].to_numpy(),
-        "ci_upper": 100 * ci["upper"].to_numpy(),
+        "lower": 100 * ci["lower"].to_numpy(),
+        "upper": 100 * ci["upper"].to_numpy(),
         "grouping": grouping,
         "statistic": "observed_vs_expected_by_risk_group",
         "method": f"{RISK_GROUPINGS[grouping]}; Wilson interval for the observed percentage; {_label(data)}",
@@ -340,7 +370,7 @@ def _flag_matrix(source: FlagsModel | pd.DataFrame, flags: Sequence[str]) -> tup
     return F[keep], np.ones(int(keep.sum()))
 
 
-def flag_collinearity(source: FlagsModel | pd.DataFrame, flags: Sequence[str] | None = None) -> pd.DataFrame:
+def flag_collinearity(source: FlagsModel | pd.DataFrame, *, flags: Sequence[str] | None = None) -> pd.DataFrame:
     """Collinearity of the flags: variance inflation factors and the strongest pairwise correlation.
 
     ``VIF_j = 1 / (1 - R_j^2)`` from regressing flag j on the other flags
@@ -353,6 +383,17 @@ def flag_collinearity(source: FlagsModel | pd.DataFrame, flags: Sequence[str] | 
     pandas.DataFrame
         ``term``, ``vif``, ``most_correlated_with``, ``correlation``,
         ``prevalence_pct``, ``n``, ``statistic``, ``method``.
+
+    Examples
+    --------
+    Two flags with phi correlation ``(1/4 - 1/2 x 1/4) / sqrt(1/4 x 3/16) = 1/sqrt(3) = 0.577``,
+    so each VIF is ``1 / (1 - 1/3) = 1.5``:
+
+    >>> flags = pd.DataFrame({"dv": [1, 1, 0, 0], "homeless": [1, 0, 0, 0]})
+    >>> flag_collinearity(flags)[["term", "vif", "most_correlated_with", "correlation"]].round(3)
+           term  vif most_correlated_with  correlation
+    0        dv  1.5             homeless        0.577
+    1  homeless  1.5                   dv        0.577
     """
     if flags is None:
         flags = list(source.flags) if isinstance(source, FlagsModel) else [f for f in FLAGS if f in source.columns]
@@ -404,6 +445,19 @@ def interaction_tests(
         ``flag``, ``by``, ``lr``, ``df``, ``p_value``, ``p_holm``, ``n``,
         ``separation`` (terms with infinite estimates, if any), ``statistic``,
         ``method``; sorted by ``p_value``.
+
+    Examples
+    --------
+    In area A 3 of 4 flagged people and 1 of 4 others reoffended; in B the
+    reverse. Without the interaction every fitted rate is 1/2; with it the
+    model reproduces each cell, so ``LR = 2 sum O ln(O / E) = 8 (3 ln 1.5 - ln 2)
+    = 4.186`` on 1 degree of freedom (p = 0.041):
+
+    >>> people = pd.DataFrame({"area": ["A"] * 8 + ["B"] * 8, "homeless": ([1] * 4 + [0] * 4) * 2,
+    ...                        "reoffended": [1, 1, 1, 0, 1, 0, 0, 0] + [1, 0, 0, 0, 1, 1, 1, 0]})
+    >>> interaction_tests(people, flags=["homeless"], by="area", adjust=["area"])[["flag", "by", "lr", "df", "p_value"]].round(3)
+           flag    by     lr  df  p_value
+    0  homeless  area  4.186   1    0.041
     """
     from statsmodels.stats.multitest import multipletests
 
@@ -449,16 +503,30 @@ def flag_effect_by(
     Returns
     -------
     pandas.DataFrame
-        ``flag``, ``by``, ``level``, ``odds_ratio``, ``ci_lower``, ``ci_upper``,
+        ``flag``, ``by``, ``level``, ``odds_ratio``, ``lower``, ``upper``,
         ``p_value``, ``n`` (people in the level), ``n_flagged``, ``statistic``,
         ``method``, ``confidence``; empty when ``flag`` or ``by`` has one value in the data.
+
+    Examples
+    --------
+    The model with the interaction reproduces each area's 2 x 2 table: in A
+    the odds ratio is ``(3/1) / (1/3) = 9``, in B ``1/9``, each with the Wald
+    interval ``OR exp(+/- 1.96 sqrt(1/3 + 1 + 1 + 1/3))``:
+
+    >>> people = pd.DataFrame({"area": ["A"] * 8 + ["B"] * 8, "homeless": ([1] * 4 + [0] * 4) * 2,
+    ...                        "reoffended": [1, 1, 1, 0, 1, 0, 0, 0] + [1, 0, 0, 0, 1, 1, 1, 0]})
+    >>> t = flag_effect_by(people, "homeless", "area", flags=["homeless"], adjust=["area"])
+    >>> t[["level", "odds_ratio", "lower", "upper", "n", "n_flagged"]].round(3)
+      level  odds_ratio  lower    upper  n  n_flagged
+    0     A       9.000  0.367  220.927  8          4
+    1     B       0.111  0.005    2.727  8          4
     """
     flags = list(flags)
     terms = [*flags, *[a for a in adjust if a not in flags]]
     if by not in terms:
         terms.append(by)
     model = fit_logistic(cohort, terms, outcome=outcome, interactions=[(flag, by)], flags=flags, confidence=confidence)
-    columns = ["flag", "by", "level", "odds_ratio", "ci_lower", "ci_upper", "p_value", "n", "n_flagged", "statistic", "method", "confidence"]
+    columns = ["flag", "by", "level", "odds_ratio", "lower", "upper", "p_value", "n", "n_flagged", "statistic", "method", "confidence"]
     if by not in model.design.variables or flag not in model.design.variables:
         return pd.DataFrame(columns=columns)  # one value in the data: nothing to compare
     names = list(model.params.index)
@@ -479,7 +547,7 @@ def flag_effect_by(
         est, se = float(c @ b), float(np.sqrt(c @ V @ c))
         rows.append({
             "flag": flag, "by": by, "level": level,
-            "odds_ratio": np.exp(est), "ci_lower": np.exp(est - zc * se), "ci_upper": np.exp(est + zc * se),
+            "odds_ratio": np.exp(est), "lower": np.exp(est - zc * se), "upper": np.exp(est + zc * se),
             "p_value": float(2 * stats.norm.sf(abs(est / se))),
             "n": int(n[codes == i].sum()), "n_flagged": int(n[(codes == i) & fl].sum()),
             "statistic": "odds_ratio",
@@ -502,6 +570,21 @@ def calibration_plot(table: pd.DataFrame, *, ax: Any = None, title: str = "Calib
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    Two groups of predicted risk (the flagged and the others), each observed as predicted:
+
+    >>> import analysis
+    >>> people = pd.DataFrame({"homeless": [1] * 4 + [0] * 6, "reoffended": [1, 1, 1, 0] + [1, 1, 0, 0, 0, 0]})
+    >>> table = calibration_table(analysis.fit_flags_model(people, flags=["homeless"], adjust=[]), groups=2)
+    >>> table[["group", "n", "observed_pct", "expected_pct"]].round(1)
+       group  n  observed_pct  expected_pct
+    0      1  6          33.3          33.3
+    1      2  4          75.0          75.0
+    >>> ax = calibration_plot(table)
+    >>> ax.get_xlabel(), ax.get_ylabel()
+    ('Predicted reoffending (%)', 'Observed reoffending (%)')
     """
     import matplotlib.pyplot as plt
     import seaborn as sns
@@ -511,7 +594,7 @@ def calibration_plot(table: pd.DataFrame, *, ax: Any = None, title: str = "Calib
     lim = [0, max(100.0, float(table[["observed_pct", "expected_pct"]].max().max()))]
     ax.plot(lim, lim, color="grey", linestyle="--", linewidth=1, label="perfect calibration")
     ax.errorbar(table["expected_pct"], table["observed_pct"],
-                yerr=[table["observed_pct"] - table["ci_lower"], table["ci_upper"] - table["observed_pct"]],
+                yerr=[table["observed_pct"] - table["lower"], table["upper"] - table["observed_pct"]],
                 fmt="none", ecolor="black", elinewidth=1, capsize=2)
     sns.scatterplot(data=table, x="expected_pct", y="observed_pct", ax=ax, s=40, color="C0", label="risk group")
     ax.set_xlim(lim)

@@ -51,8 +51,8 @@ DEFAULT_EXPECTED_CASEMIX: tuple[str, ...] = ("sex", "age_band", "offence_group")
 def expected_probabilities(
     fit_on: pd.DataFrame,
     predict_on: pd.DataFrame,
-    casemix: Sequence[str] = DEFAULT_EXPECTED_CASEMIX,
     *,
+    casemix: Sequence[str] = DEFAULT_EXPECTED_CASEMIX,
     outcome: str = OUTCOME,
     interactions: Iterable[Any] = (),
     name: str = "expected",

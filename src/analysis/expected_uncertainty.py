@@ -80,6 +80,25 @@ def oe_with_model_uncertainty(
         ``variance_total``, ``z``, ``p_value``, ``ratio_lower``, ``ratio_upper``,
         ``statistic``, ``method``, ``confidence``. Rows whose case mix the model
         has not seen are left out (as ``expected_probabilities`` leaves them unscored).
+
+    Examples
+    --------
+    A model of sex alone, fitted on a year when 40 of 100 men and 20 of 100
+    women reoffended, applied to a year when 50 men and 20 women did. For the
+    men ``E = 40``, the binomial variance is ``100 x 0.4 x 0.6 = 24``, and the
+    model's is ``Var(E) = 100^2 x 0.24 / 100 = 24`` (E is 100 times a rate
+    estimated from 100 men), so ``z = (50 - 40) / sqrt(24 + 24) = 1.443``:
+
+    >>> def year(men, women):
+    ...     return pd.DataFrame({"sex": ["Male"] * 100 + ["Female"] * 100,
+    ...                          "reoffended": [1] * men + [0] * (100 - men) + [1] * women + [0] * (100 - women)})
+    >>> t = oe_with_model_uncertainty(year(40, 20), year(50, 20), "sex", casemix=["sex"])
+    >>> t[["sex", "observed", "expected", "ratio", "variance_binomial", "variance_model"]].round(3)
+          sex  observed  expected  ratio  variance_binomial  variance_model
+    0  Female        20      20.0   1.00               16.0            16.0
+    1    Male        50      40.0   1.25               24.0            24.0
+    >>> round(float(t.loc[t["sex"] == "Male", "z"].iloc[0]), 3)
+    1.443
     """
     keys = [by] if isinstance(by, str) else list(by)
     if internal is None:

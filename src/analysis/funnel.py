@@ -1,6 +1,10 @@
 """Funnel plots for proportions and for O/E ratios, with overdispersion (``docs/methods.md``).
 
-The method is Spiegelhalter's (2005), as used for the NHS SHMI and by CQC:
+The method is Spiegelhalter's (2005), as used for the NHS SHMI and by CQC;
+``method=`` chooses how overdispersion is allowed for (step 3:
+``"truncation"``, ``"winsorisation"`` or ``"none"``, as in
+:func:`estimate_overdispersion`) and ``limits=`` the limits used without an
+adjustment (step 7):
 
 1. Transform each unit: ratios ``Y = ln(O/E)``, ``s = 1/sqrt(E)``, target
    ``ln(theta)`` (theta = 1 by default); proportions ``Y = asin(sqrt(x/n))``,
@@ -20,7 +24,7 @@ The method is Spiegelhalter's (2005), as used for the NHS SHMI and by CQC:
 7. If ``phi <= 1`` (or no adjustment is asked for) the unadjusted limits are
    used, and the tables say which:
 
-   * ``method="exact"`` (the default): the exact one-sided test. A unit is
+   * ``limits="exact"`` (the default): the exact one-sided test. A unit is
      "High" at a level when ``P(X >= O) < tail`` and "Low" when
      ``P(X <= O) < tail``, with X ~ Poisson(theta E) for ratios and
      X ~ Binomial(n, p) for proportions (tail = (1 - level) / 2). The line
@@ -29,7 +33,7 @@ The method is Spiegelhalter's (2005), as used for the NHS SHMI and by CQC:
      and beta functions), divided by E or n: a unit lies beyond the line
      exactly when its p-value is below the tail, and the line passes through
      UKHSA's ``calculate_funnel_limits`` points.
-   * ``method="score"`` (proportions only): ``p +/- z_a sqrt(p (1 - p) / n)``
+   * ``limits="score"`` (proportions only): ``p +/- z_a sqrt(p (1 - p) / n)``
      clipped to [0, 1], as UKHSA's PHEindicatormethods does for proportions.
 
 Units are labelled as UKHSA's funnel tools do (PHEindicatormethods
@@ -45,7 +49,7 @@ Examples
 >>> import pandas as pd
 >>> from analysis.funnel import funnel_units
 >>> units = pd.DataFrame({"group": ["A", "B", "C"], "observed": [60, 45, 30], "expected": [50.0, 45.0, 40.0]})
->>> funnel_units(units, "ratio", overdispersion="none", confidence=0.95)[["group", "significance"]]
+>>> funnel_units(units, kind="ratio", method="none", confidence=0.95)[["group", "significance"]]
   group     significance
 0     A  Not significant
 1     B  Not significant
@@ -82,7 +86,7 @@ OVERDISPERSION_METHODS: dict[str, str] = {
     "winsorisation": "CQC winsorisation (outlying z capped at the percentiles)",
     "none": "no overdispersion adjustment",
 }
-"""Names accepted for ``overdispersion`` and how each is described in the outputs."""
+"""Codes accepted for ``method`` (here and in the funnel functions) and how each is described in the outputs."""
 
 TRUNCATION_RULES: dict[str, str] = {
     "percentile": "percentile rule: z below the lower or above the upper percentile (linear interpolation) dropped",
@@ -94,7 +98,7 @@ FUNNEL_LIMIT_METHODS: dict[str, str] = {
     "exact": "exact test limits (Poisson for ratios, binomial for proportions)",
     "score": "score limits p +/- z sqrt(p (1 - p) / n), clipped to [0, 1] (UKHSA; proportions only)",
 }
-"""Unadjusted limits accepted for ``method`` (used when there is no overdispersion adjustment)."""
+"""Unadjusted limits accepted for the funnel functions' ``limits`` (used when there is no overdispersion adjustment)."""
 
 
 # --------------------------------------------------------------------------- overdispersion
@@ -167,7 +171,7 @@ def estimate_overdispersion(
     [[3.5625, 0.0682]]
     """
     if method not in OVERDISPERSION_METHODS:
-        raise ValueError(f"overdispersion must be one of {list(OVERDISPERSION_METHODS)}, not {method!r}")
+        raise ValueError(f"method must be one of {list(OVERDISPERSION_METHODS)}, not {method!r}")
     if truncation_rule not in TRUNCATION_RULES:
         raise ValueError(f"truncation_rule must be one of {list(TRUNCATION_RULES)}, not {truncation_rule!r}")
     if not 0 <= trim < 0.5:
@@ -356,7 +360,7 @@ def _units_frame(data: pd.DataFrame, label: str | Sequence[str] | None) -> tuple
     return frame.reset_index(drop=True), cols
 
 
-def _limits_description(kind: str, method: str, adjusted: bool) -> tuple[str, str]:
+def _limits_description(kind: str, limits: str, adjusted: bool) -> tuple[str, str]:
     """The name of a funnel's control limits and their description in words."""
     if adjusted:
         return "random-effects", (
@@ -364,7 +368,7 @@ def _limits_description(kind: str, method: str, adjusted: bool) -> tuple[str, st
             if kind == "ratio"
             else "random-effects limits on the arcsine scale, sin^2(asin(sqrt(p)) +/- z sqrt(1/(4n) + tau2))"
         )
-    if method == "score":
+    if limits == "score":
         return "score", "score limits p +/- z sqrt(p (1 - p) / n), clipped to [0, 1] (UKHSA)"
     if kind == "ratio":
         return "exact Poisson", ("exact Poisson test limits: outside when P(X >= O) or P(X <= O) is below the tail, "
@@ -385,19 +389,20 @@ class _Funnel:
         n: str,
         label: str | Sequence[str] | None,
         target: float | str | None,
-        overdispersion: str,
-        trim: float,
         method: str,
+        trim: float,
+        limits: str,
         truncation_rule: str,
     ) -> None:
         if kind not in FUNNEL_KINDS:
             raise ValueError(f"kind must be one of {list(FUNNEL_KINDS)}, not {kind!r}")
-        if overdispersion not in OVERDISPERSION_METHODS:
-            raise ValueError(f"overdispersion must be one of {list(OVERDISPERSION_METHODS)}, not {overdispersion!r}")
-        if method not in FUNNEL_LIMIT_METHODS:
-            raise ValueError(f"method must be one of {list(FUNNEL_LIMIT_METHODS)}, not {method!r}")
-        if method == "score" and kind == "ratio":
-            raise ValueError("method='score' is for proportions; ratio funnels use the exact Poisson test")
+        if method not in OVERDISPERSION_METHODS:
+            hint = f" (the unadjusted limits are chosen by limits={method!r})" if method in FUNNEL_LIMIT_METHODS else ""
+            raise ValueError(f"method (the overdispersion adjustment) must be one of {list(OVERDISPERSION_METHODS)}, not {method!r}{hint}")
+        if limits not in FUNNEL_LIMIT_METHODS:
+            raise ValueError(f"limits must be one of {list(FUNNEL_LIMIT_METHODS)}, not {limits!r}")
+        if limits == "score" and kind == "ratio":
+            raise ValueError("limits='score' is for proportions; ratio funnels use the exact Poisson test")
         self.kind = kind
         self.units, self.label_cols = _units_frame(data, label)
         u = self.units
@@ -432,22 +437,21 @@ class _Funnel:
             self.target_y = float(np.arcsin(np.sqrt(self.target)))
             self.precision_name = "n"
         self.z = (self.y - self.target_y) / self.s
-        od = estimate_overdispersion(self.z, self.s, method=overdispersion, trim=trim, truncation_rule=truncation_rule).iloc[0]
+        od = estimate_overdispersion(self.z, self.s, method=method, trim=trim, truncation_rule=truncation_rule).iloc[0]
         self.phi = float(od["phi"])
         self.tau2 = float(od["tau2"])
         self.n_used = int(od["n_used"])
-        self.adjusted = overdispersion != "none" and np.isfinite(self.phi) and self.phi > 1
-        if overdispersion == "none":
+        self.adjusted = method != "none" and np.isfinite(self.phi) and self.phi > 1
+        if method == "none":
             self.od_text = "no overdispersion adjustment (phi and tau2 over all units, for information)"
         elif self.adjusted:
             self.od_text = str(od["method"])
         else:
             self.od_text = str(od["method"]) + "; phi <= 1, so no adjustment"
-        self.method_name = method
-        self.limits_name, self.limits_text = _limits_description(kind, method, self.adjusted)
+        self.limits_name, self.limits_text = _limits_description(kind, limits, self.adjusted)
         self.statistic = "standardised ratio (O/E)" if kind == "ratio" else "proportion"
         self.method = f"funnel plot ({self.limits_text}); overdispersion: {self.od_text}"
-        self.overdispersion = overdispersion
+        self.overdispersion = method
 
     def limits(self, precision: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
         """Lower and upper limits (on the scale of the estimate) at each precision."""
@@ -497,17 +501,17 @@ class _Funnel:
 
 def funnel_units(
     data: pd.DataFrame,
-    kind: str = "ratio",
     *,
+    kind: str = "ratio",
     observed: str = "observed",
     expected: str = "expected",
     n: str = "n",
     label: str | Sequence[str] | None = None,
     target: float | str | None = None,
     confidence: float | Iterable[float] = (0.95, 0.998),
-    overdispersion: str = "truncation",
+    method: str = "truncation",
     trim: float = 0.1,
-    method: str = "exact",
+    limits: str = "exact",
     truncation_rule: str = "percentile",
 ) -> pd.DataFrame:
     """Each unit's position in the funnel, its limits and its UKHSA-style significance label.
@@ -530,18 +534,19 @@ def funnel_units(
         for sum O / sum E). Proportions: default the pooled proportion.
     confidence
         Levels of the control limits (default 95% and 99.8%).
-    overdispersion
-        ``"truncation"`` (SHMI), ``"winsorisation"`` (CQC) or ``"none"``.
+    method
+        How overdispersion is allowed for: ``"truncation"`` (SHMI; default),
+        ``"winsorisation"`` (CQC) or ``"none"`` (see :func:`estimate_overdispersion`).
     trim
         Fraction trimmed or capped at each end when estimating phi.
-    method
+    limits
         Limits used when there is no overdispersion adjustment (``phi <= 1``
-        or ``overdispersion="none"``): ``"exact"`` (default; the exact
+        or ``method="none"``): ``"exact"`` (default; the exact
         one-sided Poisson or binomial test, a unit is outside exactly when
         its p-value is below the tail) or ``"score"`` (proportions only:
         ``p +/- z sqrt(p (1 - p) / n)`` clipped to [0, 1], as UKHSA).
     truncation_rule
-        With ``overdispersion="truncation"``: ``"percentile"`` (default) or
+        With ``method="truncation"``: ``"percentile"`` (default) or
         ``"rank"`` (NHS Digital's rule); see :func:`estimate_overdispersion`.
 
     Returns
@@ -553,7 +558,7 @@ def funnel_units(
         ``target``, ``lower``, ``upper`` (the limits at the unit's precision),
         ``outside`` ("High", "Low" or "" at that level), ``significance``
         (over all levels, e.g. "High (0.001)"), ``phi``, ``tau2``,
-        ``n_used``, ``adjusted``, ``overdispersion``, ``limits`` (the
+        ``n_used``, ``adjusted``, ``overdispersion`` (the ``method`` code), ``limits`` (the
         limits used: "exact Poisson", "exact binomial", "score" or
         "random-effects"), ``statistic``, ``method`` (the limits and the
         overdispersion rule in words), ``confidence``.
@@ -561,10 +566,10 @@ def funnel_units(
     Examples
     --------
     >>> units = pd.DataFrame({"group": ["A", "B"], "observed": [90, 40], "expected": [60.0, 40.0]})
-    >>> funnel_units(units, overdispersion="none")["significance"].drop_duplicates().tolist()
+    >>> funnel_units(units, method="none")["significance"].drop_duplicates().tolist()
     ['High (0.001)', 'Not significant']
     """
-    f = _Funnel(data, kind, observed, expected, n, label, target, overdispersion, trim, method, truncation_rule)
+    f = _Funnel(data, kind, observed, expected, n, label, target, method, trim, limits, truncation_rule)
     levels = sorted(confidence_levels(confidence))
     base = f.units[f.label_cols].copy()
     base["observed"] = f.observed
@@ -594,17 +599,17 @@ def funnel_units(
 
 def funnel_limits(
     data: pd.DataFrame,
-    kind: str = "ratio",
     *,
+    kind: str = "ratio",
     observed: str = "observed",
     expected: str = "expected",
     n: str = "n",
     label: str | Sequence[str] | None = None,
     target: float | str | None = None,
     confidence: float | Iterable[float] = (0.95, 0.998),
-    overdispersion: str = "truncation",
+    method: str = "truncation",
     trim: float = 0.1,
-    method: str = "exact",
+    limits: str = "exact",
     truncation_rule: str = "percentile",
     precision: Sequence[float] | np.ndarray | None = None,
     points: int = 200,
@@ -619,7 +624,7 @@ def funnel_limits(
 
     Parameters
     ----------
-    data, kind, observed, expected, n, label, target, confidence, overdispersion, trim, method, truncation_rule
+    data, kind, observed, expected, n, label, target, confidence, method, trim, limits, truncation_rule
         As for :func:`funnel_units`.
     precision
         Values of E (ratios) or n (proportions) at which to give the limits;
@@ -641,11 +646,11 @@ def funnel_limits(
     Examples
     --------
     >>> units = pd.DataFrame({"group": ["A", "B"], "observed": [90, 40], "expected": [60.0, 40.0]})
-    >>> lim = funnel_limits(units, overdispersion="none", precision=[100], confidence=0.95)
+    >>> lim = funnel_limits(units, method="none", precision=[100], confidence=0.95)
     >>> lim[["lower", "upper"]].round(3).values.tolist()
     [[0.804, 1.206]]
     """
-    f = _Funnel(data, kind, observed, expected, n, label, target, overdispersion, trim, method, truncation_rule)
+    f = _Funnel(data, kind, observed, expected, n, label, target, method, trim, limits, truncation_rule)
     if precision is None:
         lo, hi = max(f.precision.min() / 2, 1.0 if kind == "proportion" else 1e-3), f.precision.max() * 1.1
         grid = np.geomspace(lo, hi, points)
@@ -674,17 +679,17 @@ def _plot_label(value: object) -> str:
 
 def funnel_plot(
     data: pd.DataFrame,
-    kind: str = "ratio",
     *,
+    kind: str = "ratio",
     observed: str = "observed",
     expected: str = "expected",
     n: str = "n",
     label: str | Sequence[str] | None = None,
     target: float | str | None = None,
     confidence: float | Iterable[float] = (0.95, 0.998),
-    overdispersion: str = "truncation",
+    method: str = "truncation",
     trim: float = 0.1,
-    method: str = "exact",
+    limits: str = "exact",
     truncation_rule: str = "percentile",
     ax: object | None = None,
     title: str | None = None,
@@ -697,7 +702,7 @@ def funnel_plot(
 
     Parameters
     ----------
-    data, kind, observed, expected, n, label, target, confidence, overdispersion, trim, method, truncation_rule
+    data, kind, observed, expected, n, label, target, confidence, method, trim, limits, truncation_rule
         As for :func:`funnel_units`.
     ax
         Matplotlib Axes to draw on (default: a new figure).
@@ -730,21 +735,21 @@ def funnel_plot(
     import seaborn as sns
 
     options = dict(observed=observed, expected=expected, n=n, label=label, target=target, confidence=confidence,
-                   overdispersion=overdispersion, trim=trim, method=method, truncation_rule=truncation_rule)
-    units = funnel_units(data, kind, **options)
-    limits = funnel_limits(data, kind, **options)
+                   method=method, trim=trim, limits=limits, truncation_rule=truncation_rule)
+    units = funnel_units(data, kind=kind, **options)
+    limit_table = funnel_limits(data, kind=kind, **options)
     if ax is None:
         _, ax = plt.subplots()
     prec = "expected" if kind == "ratio" else "n"
     scale = 100.0 if (kind == "proportion" and percent) else 1.0
-    levels = sorted(limits["confidence"].unique())
+    levels = sorted(limit_table["confidence"].unique())
     styles = ["--", "-", ":", "-."]
     for i, level in enumerate(levels):
-        part = limits[limits["confidence"] == level]
+        part = limit_table[limit_table["confidence"] == level]
         style = styles[i % len(styles)]
         ax.plot(part[prec], part["lower"] * scale, color="0.35", linestyle=style, linewidth=1, label=f"{_pct(level)} limits")
         ax.plot(part[prec], part["upper"] * scale, color="0.35", linestyle=style, linewidth=1)
-    target_value = float(limits["target"].iloc[0])
+    target_value = float(limit_table["target"].iloc[0])
     ax.axhline(target_value * scale, color="0.2", linewidth=1, label="target")
     one = units[units["confidence"] == units["confidence"].min()].copy()
     one["plot_y"] = one["estimate"] * scale

@@ -39,7 +39,7 @@ covariates: matching balances what was measured, never what was not.
 
 Examples
 --------
->>> cohort = simulate_intervention(3000, effect=-0.5, seed=2)
+>>> cohort = simulate_intervention(n=3000, effect=-0.5, seed=2)
 >>> covariates = cohort.attrs["covariates"]
 >>> pairs = match_nearest(cohort, "took_part", covariates)
 >>> effect = matched_effect(cohort, pairs)
@@ -600,7 +600,7 @@ def _effect_row(estimate: float, se: float, level: float, **extra: Any) -> dict[
         "estimate": estimate,
         "lower": estimate - z * se,
         "upper": estimate + z * se,
-        "std_error": se,
+        "se": se,
         "p_value": p,
         **extra,
     }
@@ -631,7 +631,7 @@ def matched_effect(
     pandas.DataFrame
         One row: ``statistic``, ``estimate`` (rate of the matched
         participants minus rate of their comparisons, a fraction), ``lower``,
-        ``upper``, ``std_error``, ``p_value``, ``rate_participants``,
+        ``upper``, ``se``, ``p_value``, ``rate_participants``,
         ``rate_comparison``, ``n_participants`` (matched), ``n_comparison``
         (distinct comparison people), ``n_unmatched``, ``outcome``,
         ``method``, ``confidence``.
@@ -748,7 +748,7 @@ def ipw_att(
 
     Examples
     --------
-    >>> cohort = simulate_intervention(2000, effect=-0.5, seed=1)
+    >>> cohort = simulate_intervention(n=2000, effect=-0.5, seed=1)
     >>> e = ipw_att(cohort, "took_part", cohort.attrs["covariates"])
     >>> bool(e.loc[0, "lower"] < cohort.attrs["true_att"] < e.loc[0, "upper"])
     True
@@ -1028,7 +1028,7 @@ def jdl_caveats(
 # --------------------------------------------------------------------------- simulation
 
 
-def simulate_intervention(n: int = 5000, effect: float = -0.4, seed: int = 0) -> pd.DataFrame:
+def simulate_intervention(*, n: int = 5000, effect: float = -0.4, seed: int = 0) -> pd.DataFrame:
     """A synthetic cohort in which taking part depends on the covariates and has a known effect.
 
     Higher-risk people (young, substance misuse, homeless, unemployed) are
@@ -1059,7 +1059,7 @@ def simulate_intervention(n: int = 5000, effect: float = -0.4, seed: int = 0) ->
 
     Examples
     --------
-    >>> sim = simulate_intervention(1000, effect=-0.4, seed=0)
+    >>> sim = simulate_intervention(n=1000, effect=-0.4, seed=0)
     >>> sim.shape, round(sim.attrs["true_att"], 4) < 0
     ((1000, 10), True)
     """

@@ -21,7 +21,7 @@ Examples
 >>> import analysis
 >>> cohort = analysis.load_cohort(analysis.DEFAULT_COHORT)  # doctest: +SKIP
 >>> fit = analysis.fit_flags_model(cohort)                  # doctest: +SKIP
->>> fit.odds_ratios[["term", "odds_ratio", "ci_lower", "ci_upper"]]  # doctest: +SKIP
+>>> fit.odds_ratios[["term", "odds_ratio", "lower", "upper"]]  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -165,7 +165,7 @@ class FlagsModel:
 
     @property
     def coefficients(self) -> pd.DataFrame:
-        """Every coefficient: estimate (log odds), std_error, z, p_value, interval."""
+        """Every coefficient: estimate (log odds), se, z, p_value, interval."""
         se = np.sqrt(np.diag(self.cov.to_numpy()))
         b = self.params.to_numpy()
         z = b / se
@@ -174,11 +174,11 @@ class FlagsModel:
             {
                 "term": self.params.index,
                 "estimate": b,
-                "std_error": se,
+                "se": se,
                 "z": z,
                 "p_value": 2 * stats.norm.sf(np.abs(z)),
-                "ci_lower": b - zc * se,
-                "ci_upper": b + zc * se,
+                "lower": b - zc * se,
+                "upper": b + zc * se,
                 "statistic": "log_odds",
                 "method": self.method,
                 "confidence": self.confidence,
@@ -193,7 +193,7 @@ class FlagsModel:
 
     @property
     def odds_ratios(self) -> pd.DataFrame:
-        """Tidy adjusted odds ratios: term, odds_ratio, ci_lower, ci_upper, p_value, n, method.
+        """Tidy adjusted odds ratios: term, odds_ratio, lower, upper, p_value, n, method.
 
         ``n`` is the number of people with the term's column non-zero (e.g.
         flagged); ``n_model`` the people in the model. The intercept is left
@@ -206,8 +206,8 @@ class FlagsModel:
             {
                 "term": c["term"],
                 "odds_ratio": np.exp(c["estimate"]),
-                "ci_lower": np.exp(c["ci_lower"]),
-                "ci_upper": np.exp(c["ci_upper"]),
+                "lower": np.exp(c["lower"]),
+                "upper": np.exp(c["upper"]),
                 "p_value": c["p_value"],
                 "n": [counts[t] for t in c["term"]],
                 "n_model": self.nobs,
@@ -235,7 +235,7 @@ class FlagsModel:
             term = self.params.index[i]
             lo, hi = ci[i]
             if np.isfinite(lo) and np.isfinite(hi):
-                table.loc[table["term"] == term, ["ci_lower", "ci_upper"]] = [np.exp(lo), np.exp(hi)]
+                table.loc[table["term"] == term, ["lower", "upper"]] = [np.exp(lo), np.exp(hi)]
                 table.loc[table["term"] == term, "method"] = self.method + "; profile penalised-likelihood interval, Wald p-value"
         return table
 
@@ -251,9 +251,9 @@ class FlagsModel:
             row = {"term": flag}
             if unadj is not None and flag in unadj.index:
                 u = unadj.loc[flag]
-                row.update(unadjusted_or=u["odds_ratio"], unadjusted_lower=u["ci_lower"], unadjusted_upper=u["ci_upper"])
+                row.update(unadjusted_or=u["odds_ratio"], unadjusted_lower=u["lower"], unadjusted_upper=u["upper"])
             a = adj.loc[flag]
-            row.update(adjusted_or=a["odds_ratio"], adjusted_lower=a["ci_lower"], adjusted_upper=a["ci_upper"],
+            row.update(adjusted_or=a["odds_ratio"], adjusted_lower=a["lower"], adjusted_upper=a["upper"],
                        p_value=a["p_value"], n=a["n"], n_model=self.nobs)
             rows.append(row)
         out = pd.DataFrame(rows)
@@ -313,9 +313,9 @@ class FlagsModel:
                 {
                     "term": flag,
                     "ame_pp": 100 * ame,
-                    "ci_lower": 100 * (ame - zc * se),
-                    "ci_upper": 100 * (ame + zc * se),
-                    "std_error_pp": 100 * se,
+                    "lower": 100 * (ame - zc * se),
+                    "upper": 100 * (ame + zc * se),
+                    "se_pp": 100 * se,
                     "p_value": float(2 * stats.norm.sf(abs(z))) if np.isfinite(z) else np.nan,
                     "n": int(N),
                     "statistic": "average_marginal_effect_pp",
@@ -655,8 +655,8 @@ def _unadjusted(model: FlagsModel, confidence: float) -> pd.DataFrame:
         rows.append({
             "term": flag,
             "odds_ratio": float(np.exp(beta[1])),
-            "ci_lower": float(np.exp(beta[1] - zc * se)),
-            "ci_upper": float(np.exp(beta[1] + zc * se)),
+            "lower": float(np.exp(beta[1] - zc * se)),
+            "upper": float(np.exp(beta[1] + zc * se)),
             "p_value": float(2 * stats.norm.sf(abs(beta[1] / se))),
             "n": int(nn[1]),
             "n_model": int(nn.sum()),

@@ -26,7 +26,15 @@ SEED: int = 20180410
 
 
 def setup(*, seed: int = SEED) -> None:
-    """Set display options, plotting theme and seed for a notebook."""
+    """Set display options, plotting theme and seed for a notebook.
+
+    Examples
+    --------
+    >>> import matplotlib, pandas as pd
+    >>> setup()
+    >>> pd.get_option("display.precision"), tuple(matplotlib.rcParams["figure.figsize"])
+    (3, (8.0, 4.5))
+    """
     pd.set_option("display.precision", 3)
     pd.set_option("display.max_columns", 30)
     pd.set_option("display.max_rows", 80)

@@ -53,8 +53,8 @@ EXPECTED_SOURCES: tuple[str, ...] = ("supplied", "reference", "internal")
 
 def expected_from(
     cohort: pd.DataFrame,
-    source: str = "supplied",
     *,
+    source: str = "supplied",
     period: str | None = None,
     reference_period: str | None = None,
     casemix: Sequence[str] = DEFAULT_EXPECTED_CASEMIX,
@@ -98,7 +98,7 @@ def expected_from(
     --------
     >>> cohort = pd.DataFrame({"period": ["p1", "p1", "p2"], "expected": [0.2, 0.4, 0.5],
     ...                        "reoffended": [0, 1, 1]})
-    >>> e = expected_from(cohort, "supplied", period="p2")
+    >>> e = expected_from(cohort, source="supplied", period="p2")
     >>> e.tolist(), e.attrs["description"]
     ([0.5], "Expected supplied with the data (column 'expected'), for p2.")
     """
@@ -335,7 +335,7 @@ def observed_vs_expected(
     outcome: str = OUTCOME,
     confidence: float | Iterable[float] = (0.95, 0.998),
     reference_rate: float | None = None,
-    ratio_method: str = "auto",
+    method: str = "auto",
     compare_rest: bool = True,
     source: str | None = None,
     trials: str | None = None,
@@ -372,8 +372,10 @@ def observed_vs_expected(
     reference_rate
         Rate that O/E is multiplied by for the risk-adjusted rate; default
         the cohort's overall observed rate.
-    ratio_method
-        Interval for O/E: ``"auto"`` (PHE), ``"byar"`` or ``"exact"``.
+    method
+        Interval for O/E (as :func:`analysis.ratio_ci`): ``"auto"`` (PHE),
+        ``"byar"`` or ``"exact"``; the ``ratio_method`` column says which
+        each row used.
     compare_rest
         Add the group-vs-rest comparison columns.
     source
@@ -437,7 +439,7 @@ def observed_vs_expected(
         t = table.copy()
         z_crit = critical_value(level)
         rate = proportion_ci(t["observed"].to_numpy(), t["n"].to_numpy(), method="wilson", confidence=level)
-        ratio = ratio_ci(t["observed"].to_numpy(), t["expected"].to_numpy(), confidence=level, method=ratio_method)
+        ratio = ratio_ci(t["observed"].to_numpy(), t["expected"].to_numpy(), confidence=level, method=method)
         t["observed_rate"] = t["observed"] / t["n"]
         t["observed_rate_lower"] = rate["lower"].to_numpy()
         t["observed_rate_upper"] = rate["upper"].to_numpy()
@@ -462,7 +464,7 @@ def observed_vs_expected(
         t["statistic"] = STATISTIC
         t["method"] = (
             "O/E interval: " + t["ratio_method"] + " for O (PHE: exact Poisson if O < 10, else Byar)"
-            if ratio_method == "auto"
+            if method == "auto"
             else "O/E interval: " + t["ratio_method"] + " for O"
         ) + (
             "; z and z interval: binomial variance sum p(1-p); rate interval: Wilson; "

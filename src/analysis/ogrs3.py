@@ -116,6 +116,17 @@ def ogrs3_probability(
     -------
     numpy.ndarray
         Probabilities, one per person.
+
+    Examples
+    --------
+    A woman of 30 at her first sanction for violence, and a man of 22 first
+    sanctioned at 16, with 3 previous sanctions, now for theft. For her,
+    ``C = ln(1 / 10)`` and ``y = 1.4026 + 1.2511 C + 0.1261 - 1.1291 = -2.481``,
+    so ``p = 1 / (1 + e^2.481) = 0.077``; for him ``C = ln(4 / 16)`` and
+    ``y = 1.4026 + 1.2511 C + 0.4631 - 1.0515 + 0.6612 = -0.259``, so ``p = 0.436``.
+
+    >>> ogrs3_probability([30, 22], [30, 16], [0, 3], ["Female", "Male"], ["violence", "theft_non_motor"]).round(3).tolist()
+    [0.077, 0.436]
     """
     if years not in INTERCEPTS:
         raise ValueError("years must be 1 or 2")

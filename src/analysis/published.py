@@ -44,13 +44,21 @@ COLUMNS: tuple[str, ...] = (
 )
 
 
-def load_published(tables: str | tuple[str, ...] | None = None, directory: str | Path = PUBLISHED_DIR) -> pd.DataFrame:
+def load_published(tables: str | tuple[str, ...] | None = None, *, directory: str | Path = PUBLISHED_DIR) -> pd.DataFrame:
     """Read the published figures (all tables, or the ones named).
 
     Returns
     -------
     pandas.DataFrame
         One row per figure with the columns of :data:`COLUMNS` plus ``table``.
+
+    Examples
+    --------
+    The MoJ cohort's rate, derived from its counts (6,436 of 21,536 = 29.88%, published as 29.9%):
+
+    >>> rate = load_published("moj_cohorts").set_index("figure_id").loc["moj_1516_rate"]
+    >>> float(rate["value"]), rate["unit"], rate["derived_from"]
+    (29.9, 'percent', 'moj_1516_reoffenders/moj_1516_offenders')
     """
     names = TABLES if tables is None else ((tables,) if isinstance(tables, str) else tables)
     frames = []
@@ -98,6 +106,18 @@ def recompute_derived(table: pd.DataFrame | None = None) -> pd.DataFrame:
         The derivable rows with ``recomputed`` (full precision),
         ``recomputed_rounded`` (to the published decimals) and ``agrees``
         (the published value equals the recomputed one at its published precision).
+
+    Examples
+    --------
+    211 reoffenders of 859 is 24.56%, 24.6% at one decimal, but 24.5% was published:
+
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"figure_id": ["reoffenders", "offenders", "rate"], "value": [211, 859, 24.5],
+    ...                   "unit": ["count", "count", "percent"], "decimals": [0, 0, 1],
+    ...                   "derived_from": ["", "", "reoffenders/offenders"]})
+    >>> recompute_derived(t)[["figure_id", "value", "recomputed_rounded", "agrees"]]
+      figure_id  value  recomputed_rounded  agrees
+    2      rate   24.5                24.6   False
     """
     table = load_published() if table is None else table
     values = dict(zip(table["figure_id"], table["value"].astype(float)))

@@ -287,7 +287,7 @@ class StudyResults:
             e.attrs.update(source="supplied", internal=False, description=f"Expected: {self.study.expected_label}.")
             sources["supplied"] = e
         if self.expected_casemix:
-            sources["internal"] = expected_from(cohort, "internal", period=self.period, casemix=self.expected_casemix)
+            sources["internal"] = expected_from(cohort, source="internal", period=self.period, casemix=self.expected_casemix)
         elif self.flags:
             e = pd.Series(self.overall["rate"], index=self.current.index, name="expected")
             e.attrs.update(source="internal", internal=True, terms=[], interactions=[],
@@ -296,7 +296,7 @@ class StudyResults:
         if self.baseline is not None:
             casemix = [c for c in ["area", *self.expected_casemix] if c in self.baseline.columns]
             if casemix:
-                sources["baseline"] = expected_from(cohort, "reference", period=self.period, reference_period=self.reference_period,
+                sources["baseline"] = expected_from(cohort, source="reference", period=self.period, reference_period=self.reference_period,
                                                     casemix=casemix)
             else:
                 rate = float(self.baseline[OUTCOME].mean())
@@ -329,7 +329,7 @@ class StudyResults:
         if source == "baseline" and self.expected_casemix:  # the area is in the baseline model; for flags use the case mix alone
             from .observed_expected import expected_from
 
-            expected = expected_from(self.data.cohort, "reference", period=self.period, reference_period=self.reference_period,
+            expected = expected_from(self.data.cohort, source="reference", period=self.period, reference_period=self.reference_period,
                                      casemix=self.expected_casemix)
         frames = []
         from .observed_expected import observed_vs_expected

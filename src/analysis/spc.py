@@ -826,9 +826,9 @@ _FREQ_WORDS = {"M": "month", "Q": "quarter", "Y": "year"}
 
 
 def data_lag(
+    *,
     follow_up_months: int = 12,
     waiting_months: int = 6,
-    *,
     as_of: str | pd.Timestamp,
     freq: str = "Q",
     outcome: str = "proven reoffending",
@@ -986,7 +986,7 @@ def oe_by_period(
     work = frame.drop(columns=[c for c in ("period",) if c in frame.columns])
     work = work.assign(period=pd.Categorical.from_codes(codes, categories=labels))
     fit_on = work[work["period"] == str(baseline_period)]
-    expected = expected_probabilities(fit_on, work, list(casemix), outcome=outcome)
+    expected = expected_probabilities(fit_on, work, casemix=list(casemix), outcome=outcome)
     out = observed_vs_expected(work, "period", expected=expected, outcome=outcome, confidence=confidence, compare_rest=False)
     out["period"] = out["period"].astype(str)
     out.insert(1, "baseline", out["period"] == str(baseline_period))

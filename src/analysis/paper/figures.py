@@ -304,7 +304,7 @@ def place_labels(ax: Any, points: Sequence[tuple[str, float, float]], *, fontsiz
     return left_off
 
 
-def funnel_chart(units: Any, *, kind: str = "ratio", target: Any = None, overdispersion: str = "truncation",
+def funnel_chart(units: Any, *, kind: str = "ratio", target: Any = None, method: str = "truncation",
                  label_all: bool | None = None, unit_name: str = "unit", unit_plural: str | None = None,
                  title: str | None = None, namer: Any = None, label_namer: Any = None, xlabel: str | None = None,
                  **kwargs: Any) -> tuple[bytes, str]:
@@ -323,9 +323,9 @@ def funnel_chart(units: Any, *, kind: str = "ratio", target: Any = None, overdis
     label_all = n_units <= 20 if label_all is None else label_all
     fig = _figure(10, per_row=0.45, extra=1.0)
     ax = fig.add_subplot()
-    funnel_plot(units, kind, target=target, overdispersion=overdispersion, ax=ax, title=chart_text(title) if title else None,
+    funnel_plot(units, kind=kind, target=target, method=method, ax=ax, title=chart_text(title) if title else None,
                 label_outside=False, footnote=False, **kwargs)
-    table = funnel_units(units, kind, target=target, overdispersion=overdispersion, **kwargs)
+    table = funnel_units(units, kind=kind, target=target, method=method, **kwargs)
     first = table[table["confidence"] == table["confidence"].min()]
     x = "expected" if kind == "ratio" else "n"
     label_columns = list(first.columns[: list(first.columns).index("observed")])

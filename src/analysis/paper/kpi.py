@@ -279,7 +279,7 @@ class KpiPaper(Paper):
             return
         work = frame[frame["kpi_period"].notna()]
         try:
-            expected = expected_probabilities(fit_on, work, casemix)
+            expected = expected_probabilities(fit_on, work, casemix=casemix)
         except (ValueError, np.linalg.LinAlgError) as err:
             self.adjusted_problem = html("The baseline's case-mix model could not be fitted ({}), so there is no adjusted trend.", str(err))
             return
@@ -390,7 +390,7 @@ class KpiPaper(Paper):
         waiting = self.kpi.waiting_months if self.kpi.waiting_months is not None else (6 if self.study.outcome == DEFAULT_OUTCOME else 0)
         if self.kpi.extracted:
             words = "proven reoffending" if self.study.outcome == DEFAULT_OUTCOME else self.outcome_lower
-            lag = spc.data_lag(months, waiting, as_of=self.kpi.extracted, freq=self.freq or "Q", outcome=words).iloc[0]
+            lag = spc.data_lag(follow_up_months=months, waiting_months=waiting, as_of=self.kpi.extracted, freq=self.freq or "Q", outcome=words).iloc[0]
             text = html("{}", lag["sentence"])
             if self.freq is not None and self.levels:
                 later = [p for p in self.levels if pd.Period(p, freq=self.freq).end_time.normalize() > lag["cutoff"]]

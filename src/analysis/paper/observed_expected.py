@@ -298,7 +298,7 @@ class ObservedExpectedPaper(Paper):
         if len(t) < 3:
             return None
         units = t.assign(expected=t["expected"].astype(float))
-        table = funnel_units(units, "ratio", overdispersion="truncation")
+        table = funnel_units(units, kind="ratio", method="truncation")
         first = table[table["confidence"] == 0.95]
         outside = first[first["significance"] != "Not significant"]
         names = self._area_names(str(g).split("=", 1)[-1] for g in outside["group"])
@@ -419,7 +419,7 @@ class ObservedExpectedPaper(Paper):
             s.add(self.figure(fg.funnel_chart(units, unit_name="group", label_all=False, namer=lambda g: _unit_name(g, self.study),
                                               xlabel=self.expected_axis),
                               html("Funnel plot of the finer groups ({})", tx.join_words([self._key_name(k) for k in self.fine_keys]))))
-            table = funnel_units(units, "ratio", overdispersion="truncation")
+            table = funnel_units(units, kind="ratio", method="truncation")
             first = table[table["confidence"] == 0.95]
             outside = first[first["significance"] != "Not significant"].copy()
             if len(outside):

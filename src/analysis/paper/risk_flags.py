@@ -82,13 +82,13 @@ class RiskFlagsPaper(Paper):
         self.effects = self._published_effects()
         if not r.interactions_found.empty:
             for (flag, by), part in r.interactions_found.groupby(["flag", "by"], sort=False):
-                levels = part.rename(columns={"level": by})[[by, "n", "n_flagged", "odds_ratio", "ci_lower", "ci_upper", "p_value"]]
+                levels = part.rename(columns={"level": by})[[by, "n", "n_flagged", "odds_ratio", "lower", "upper", "p_value"]]
                 levels[by] = levels[by].astype(str)
                 self.pub.counts(f"people by {self._by_name(by)} ({r.label(flag).lower()} interaction)", levels[[by, "n"]],
                                 keys=[by], count_columns=["n"], group="people in each level of the interactions")
-                flagged = levels[[by, "n_flagged", "odds_ratio", "ci_lower", "ci_upper", "p_value"]].assign(**{flag: 1})
+                flagged = levels[[by, "n_flagged", "odds_ratio", "lower", "upper", "p_value"]].assign(**{flag: 1})
                 self.pub.counts(self._interaction_table(flag, by), flagged, keys=[by, flag], count_columns=["n_flagged"],
-                                measures=["n"], derived=["odds_ratio", "ci_lower", "ci_upper", "p_value"], complete=False)
+                                measures=["n"], derived=["odds_ratio", "lower", "upper", "p_value"], complete=False)
         oe = r.oe_by_flag
         if not oe.empty:
             rates = r.rates_by_flag
@@ -300,14 +300,14 @@ class RiskFlagsPaper(Paper):
         for (flag, by), _ in found.groupby(["flag", "by"], sort=False):
             t = self.pub[self._interaction_table(flag, by)].copy()
             t[by] = [value_label(by, v) for v in t[by]]
-            t["ci"] = [tx.interval(a, b) for a, b in zip(t["ci_lower"], t["ci_upper"])]
+            t["ci"] = [tx.interval(a, b) for a, b in zip(t["lower"], t["upper"])]
             s.add(self.table(t, [Column(by, tx.capitalise(self._by_name(by))), Column("n_flagged", "People flagged", "count"),
                                  Column("odds_ratio", "Odds ratio", "ratio"), Column("ci", "95% interval", lambda v: v)],
                              html("The odds ratio of {} in each {}", self.quoted(r.label(flag)), self._by_name(by))))
             shown = t.dropna(subset=["odds_ratio"])
             if len(shown):
-                s.add(self.figure(fg.forest_plot(shown[by], shown["odds_ratio"].astype(float), shown["ci_lower"].astype(float),
-                                                 shown["ci_upper"].astype(float), xlabel="Adjusted odds ratio (log scale), 95% interval"),
+                s.add(self.figure(fg.forest_plot(shown[by], shown["odds_ratio"].astype(float), shown["lower"].astype(float),
+                                                 shown["upper"].astype(float), xlabel="Adjusted odds ratio (log scale), 95% interval"),
                                   html("The odds ratio of {} in each {} (model with the interaction)", self.quoted(r.label(flag)), self._by_name(by))))
         s.add(Paragraph(html("Differences that survive the correction: {}.", tx.join_html(self._found_interactions(), sep="; "))))
         return s
@@ -319,7 +319,7 @@ class RiskFlagsPaper(Paper):
         s = Section([self.heading("fit")])
         rows = []
         auc = r.discrimination.iloc[0]
-        rows.append({"statistic": "C-statistic (same people)", "estimate": auc["estimate"], "ci": tx.interval(auc["ci_lower"], auc["ci_upper"], lambda v: f"{v:.3f}"),
+        rows.append({"statistic": "C-statistic (same people)", "estimate": auc["estimate"], "ci": tx.interval(auc["lower"], auc["upper"], lambda v: f"{v:.3f}"),
                      "reading": "0.5 is chance, 1 is perfect"})
         hl = r.hosmer_lemeshow.iloc[0]
         rows.append({"statistic": "Hosmer-Lemeshow (same people)", "estimate": hl["estimate"], "ci": f"p = {tx.p_value(hl['p_value'])}",
@@ -330,7 +330,7 @@ class RiskFlagsPaper(Paper):
             for key, name, reading in (("calibration_in_the_large", "Calibration-in-the-large (baseline model, this period)", "0 is ideal; above 0, more than predicted"),
                                        ("calibration_slope", "Calibration slope (baseline model, this period)", "1 is ideal; below 1, predictions too extreme")):
                 rows.append({"statistic": name, "estimate": c.loc[key, "estimate"],
-                             "ci": tx.interval(c.loc[key, "ci_lower"], c.loc[key, "ci_upper"], lambda v: f"{v:.3f}"), "reading": reading})
+                             "ci": tx.interval(c.loc[key, "lower"], c.loc[key, "upper"], lambda v: f"{v:.3f}"), "reading": reading})
         table = pd.DataFrame(rows)
         s.add(self.table(table, [Column("statistic", "Measure"), Column("estimate", "Estimate", "ratio3"), Column("ci", "95% interval or test", lambda v: v),
                                  Column("reading", "How to read it")], "How well the model fits", max_columns=4))
@@ -362,15 +362,15 @@ class RiskFlagsPaper(Paper):
     def _calibration_words(c: pd.DataFrame) -> str:
         citl, slope = c.loc["calibration_in_the_large"], c.loc["calibration_slope"]
         parts = []
-        if citl["ci_lower"] > 0:
+        if citl["lower"] > 0:
             parts.append("more people had the outcome than the earlier period's model predicted")
-        elif citl["ci_upper"] < 0:
+        elif citl["upper"] < 0:
             parts.append("fewer people had the outcome than the earlier period's model predicted")
         else:
             parts.append("overall, predictions matched the outcome within chance")
-        if slope["ci_lower"] > 1:
+        if slope["lower"] > 1:
             parts.append("the differences between people were larger than predicted (slope above 1)")
-        elif slope["ci_upper"] < 1:
+        elif slope["upper"] < 1:
             parts.append("the predictions were too extreme (slope below 1)")
         return tx.join_words(parts) + "; associations estimated in one year carry over to another only approximately"
 

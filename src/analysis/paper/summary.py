@@ -177,15 +177,15 @@ class SummaryPaper(Paper):
             auc = r.discrimination.iloc[0]
             items.append(html("<strong>Discrimination.</strong> The model ranks people who {} above those who did not {} times in "
                               "100 (C-statistic {}, 95% interval {}): {}.", self.event, f"{100 * auc['estimate']:.0f}",
-                              f"{auc['estimate']:.2f}", tx.interval(auc["ci_lower"], auc["ci_upper"]),
+                              f"{auc['estimate']:.2f}", tx.interval(auc["lower"], auc["upper"]),
                               "good for a model of this kind" if auc["estimate"] >= 0.7 else "modest, so predictions for one person are uncertain"))
         if not r.calibration.empty:
             c = r.calibration.set_index("statistic")
             citl, slope = c.loc["calibration_in_the_large"], c.loc["calibration_slope"]
             items.append(html("<strong>Calibration.</strong> The same model fitted on {} and applied to {} has calibration-in-the-large "
                               "{} (95% interval {}) and slope {} (95% interval {}): {}.", self.period_of(r.reference_period),
-                              self.period_of(), f"{citl['estimate']:+.3f}", tx.interval(citl["ci_lower"], citl["ci_upper"], lambda v: f"{v:+.3f}"),
-                              f"{slope['estimate']:.3f}", tx.interval(slope["ci_lower"], slope["ci_upper"], lambda v: f"{v:.3f}"),
+                              self.period_of(), f"{citl['estimate']:+.3f}", tx.interval(citl["lower"], citl["upper"], lambda v: f"{v:+.3f}"),
+                              f"{slope['estimate']:.3f}", tx.interval(slope["lower"], slope["upper"], lambda v: f"{v:.3f}"),
                               RiskFlagsPaper._calibration_words(c)))
         elif r.flags:
             items.append(html("<strong>Calibration.</strong> There is no baseline period, so the model could not be checked on other people."))
