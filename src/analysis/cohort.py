@@ -41,6 +41,7 @@ import pandas as pd
 
 from .errors import CohortError, Problem
 from .expressions import ALLOWED, ExpressionError, evaluate_column, evaluate_mask
+from .periods import levels_present
 from .reading import ReadInfo, read_extract
 from .schema import (
     CATEGORICAL,
@@ -848,9 +849,7 @@ class StudyData:
     @property
     def periods(self) -> list[str]:
         """The periods in the data, in reading order."""
-        values = self.cohort["period"]
-        present = set(values.astype(str).unique())
-        return [str(c) for c in values.cat.categories if str(c) in present]
+        return levels_present(self.cohort["period"])
 
     def save(self, folder: str | Path) -> Path:
         """Write the canonical cohort (Parquet) and the resolved study (JSON); returns the JSON's path.
