@@ -122,3 +122,112 @@ def test_an_unreadable_file_is_a_problem_in_words(tmp_path):
     with pytest.raises(CohortError, match="DuckDB could not read it") as err:
         cohort_cells(path)
     assert err.value.problems[0].column == "(file)"
+
+
+def write(frame: pd.DataFrame, path) -> None:
+    """A bad extract as a CSV, or as a Parquet file of text (blank where a value is missing)."""
+    if path.suffix == ".csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.astype(str).replace({"nan": "", "None": ""}).to_parquet(path, index=False)
+
+
+def same_problems(path, study) -> list:
+    """The out-of-core problems, after asserting they are exactly the in-memory ones (column, rows, examples, fix, order)."""
+    with pytest.raises(CohortError) as in_memory:
+        analysis.load_cohort(path, study=study)
+    with pytest.raises(CohortError) as out_of_core:
+        cohort_cells(path, study)
+    assert out_of_core.value.problems == in_memory.value.problems
+    return out_of_core.value.problems
+
+
+IMPACT_STUDY = {"columns": {"Took part": "took_part", "Start": "start"},
+                "values": {"took_part": {"Y": 1, "N": 0, "unknown": ""}},
+                "kpi": {"date": "start"}, "impact": {"treatment": "took_part"}}
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_a_bad_treatment_and_bad_kpi_dates_are_reported_as_load_cohort_reports_them(rows, tmp_path, suffix):
+    bad = rows.astype({"dv": object}).copy()
+    bad["Took part"] = np.resize(["Y", "N", "N", ""], len(bad)).astype(object)  # a blank treatment is left out, not wrong
+    bad.loc[[6, 30, 31], "Took part"] = "2"
+    bad.loc[[9, 50], "Took part"] = "maybe"
+    bad.loc[11, "Took part"] = "unknown"  # recoded to a blank: missing, not wrong
+    bad["Start"] = np.resize(["2015-01-31", "2015-04-02 10:30", ""], len(bad)).astype(object)
+    bad.loc[[4, 5], "Start"] = "31/01/2015"
+    bad.loc[8, "Start"] = "2015-13-01"
+    bad.loc[12, "dv"] = "yes"
+    path = tmp_path / f"bad.{suffix}"
+    write(bad, path)
+    problems = same_problems(path, IMPACT_STUDY)
+    assert [(p.column, p.n_rows) for p in problems] == [("dv", 1), ("start", 3), ("took_part", 5)]
+    assert problems[2].examples == ("2", "maybe") and problems[2].rows == (7, 10, 31, 32, 51)
+    assert problems[1].examples == ("31/01/2015", "2015-13-01")
+
+
+def test_a_treatment_stored_as_numbers_is_judged_as_load_cohort_judges_it(rows, tmp_path):
+    bad = rows.copy()
+    bad["took_part"] = np.resize([1.0, 0.0, np.nan], len(bad))
+    bad.loc[[3, 4], "took_part"] = 2.0
+    bad.loc[7, "took_part"] = 0.5
+    bad["start"] = pd.to_datetime("2015-01-01") + pd.to_timedelta(np.arange(len(bad)) % 300, unit="D")
+    path = tmp_path / "typed.parquet"
+    bad.to_parquet(path, index=False)
+    study = {"kpi": {"date": "start"}, "impact": {"treatment": "took_part"}}
+    problems = same_problems(path, study)
+    assert [(p.column, p.n_rows, p.examples) for p in problems] == [("took_part", 3, ("2", "0.5"))]
+
+
+def test_columns_the_study_names_but_the_file_lacks_are_problems_as_in_memory(rows, tmp_path):
+    path = tmp_path / "extract.csv"
+    rows.to_csv(path, index=False)
+    problems = same_problems(path, {"kpi": {"date": "started"}, "impact": {"treatment": "programme"}})
+    assert [p.column for p in problems] == ["started", "programme"]
+    problems = same_problems(path, {"impact": {"treatment": "dv"}})
+    assert problems[0].message == "[impact] treatment is the outcome or a flag"
+
+
+def test_every_problem_is_found_even_without_an_outcome_column(rows, tmp_path):
+    bad = rows.drop(columns="reoffended").astype({"dv": object, "area": object})
+    bad.loc[[2, 3], "dv"] = "2"
+    bad.loc[5, "area"] = ""
+    path = tmp_path / "bad.csv"
+    bad.to_csv(path, index=False)
+    problems = same_problems(path, {"columns": {"Outcome": "reoffended"}, "values": {"gang": {"Y": 1}}})
+    assert [p.column for p in problems] == ["Outcome", "gang", "reoffended", "dv", "area"]
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_cells_carry_the_treatment_and_count_as_a_groupby_of_the_rows(rows, tmp_path, suffix):
+    raw = rows.copy()
+    raw["Took part"] = np.resize(["Y", "N", "N", "", "unknown"], len(raw))
+    raw["Start"] = "2015-01-31"
+    path = tmp_path / f"good.{suffix}"
+    write(raw, path)
+    cells = cohort_cells(path, IMPACT_STUDY)
+    assert cells.attrs["treatment"] == "took_part" and str(cells["took_part"].dtype) == "Int8"
+    # independent of both paths: the file's own rows, grouped by pandas
+    treated = raw["Took part"].map({"Y": 1, "N": 0}).astype("Int8")
+    expected = raw.assign(took_part=treated).groupby(["area", "sex", "took_part"], dropna=False).agg(
+        n=("reoffended", "size"), reoffended=("reoffended", "sum"))
+    got = cells.astype({"area": str, "sex": str}).groupby(["area", "sex", "took_part"], dropna=False)[["n", "reoffended"]].sum()
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+    # and the cohort load_cohort reads from the same file, grouped by every key of the cells
+    cohort = analysis.load_cohort(path, study=IMPACT_STUDY)
+    keys = ["area", "sex", "age_band", "offence_group", "period", *FLAGS, "took_part"]
+    reference = cohort.groupby(keys, observed=True, sort=True, dropna=False, as_index=False).agg(
+        n=("reoffended", "size"), reoffended=("reoffended", "sum"), expected_sum=("expected", "sum"))
+    pd.testing.assert_frame_equal(cells, reference, check_dtype=False, check_exact=False, rtol=0, atol=1e-9)
+    on_cells = analysis.fit_flags_model(cells, trials="n")
+    np.testing.assert_allclose(on_cells.params, analysis.fit_flags_model(cohort).params, rtol=0, atol=1e-10)
+
+
+def test_a_treatment_recorded_for_everyone_is_int8_as_in_memory(rows, tmp_path):
+    path = tmp_path / "extract.parquet"
+    rows.assign(took_part=np.resize([0, 1, 1], len(rows))).to_parquet(path, index=False)
+    study = {"impact": {"treatment": "took_part"}}
+    cells = cohort_cells(path, study)
+    cohort = analysis.load_cohort(path, study=study)
+    assert cells["took_part"].dtype == cohort["took_part"].dtype == np.int8
+    assert cells.groupby("took_part")["n"].sum().to_dict() == cohort["took_part"].value_counts().to_dict()

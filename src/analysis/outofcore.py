@@ -2,20 +2,30 @@
 
 :func:`cohort_cells` reads a Parquet or CSV extract with DuckDB under a
 memory limit (spilling to a temporary directory rather than failing), maps it
-with the study file's ``[columns]`` and ``[values]`` in SQL, validates the
-columns the cells are made of with the same checks and words as
-:func:`analysis.load_cohort`, and returns one row per covariate pattern:
-the people in it (``n``) and those who reoffended (``reoffended``). Models,
+with the study file's ``[columns]`` and ``[values]``, validates it with the
+same checks and words as :func:`analysis.load_cohort`, and returns one row
+per covariate pattern: the people in it (``n``) and those who reoffended
+(``reoffended``).
+
+Validation works on distinct values, not rows: one scan groups the people by
+the raw values of the outcome, flags, categories and ``[impact]`` treatment
+as the file stores them (no per-row conversion), and each distinct value is
+then recoded and judged once, in Python, by the very functions
+:func:`analysis.load_cohort` uses (``[kpi] date`` values likewise, in a scan
+of that column); a problem's rows are the people counted in the groups at
+fault. Only ``expected``, a probability with as many values as rows, is
+checked row by row in SQL. When a problem is found, a further scan per
+problem finds its first row numbers and example values. Models,
 expected rates, O/E and attributable fractions follow from the cells exactly
 (``trials="n"`` in :func:`analysis.fit_flags_model`,
 :func:`analysis.expected_probabilities` and
 :func:`analysis.observed_vs_expected`; docs/methods.md, logistic regression on
 grouped data), so no per-person frame is ever held in memory.
 
-Not yet out of core: ``[derive]`` expressions, ``[filter]``, ages banded from
-an ``age`` column, and the checks of columns that are not in the cells
-(``person_id`` duplicates, ``reoffences``); they raise a
-:class:`~analysis.errors.CohortError` saying so (or are not checked).
+Not yet out of core: ``[derive]`` expressions, ``[filter]`` and ages banded
+from an ``age`` column raise a :class:`~analysis.errors.CohortError` saying
+so; ``person_id`` duplicates, ``reoffences`` and the column checks of
+``[model]`` are not checked.
 
 Examples
 --------
@@ -30,6 +40,7 @@ import glob
 import shutil
 import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,21 +49,33 @@ import pandas as pd
 
 from .cohort import (
     MAX_EXAMPLES,
+    VERDICT_MISSING,
+    VERDICT_ONE,
+    VERDICT_OTHER,
     binary_missing_problem,
+    binary_verdicts,
+    categorical_column,
     category_missing_problem,
+    columns_held,
+    date_absent_problem,
+    date_problem,
+    date_verdicts,
     expected_problem,
     not_binary_problem,
+    recode_distinct,
+    rename_problems,
     structure_problems,
+    treatment_absent_problem,
+    treatment_not_own_column_problem,
+    value_examples,
 )
 from .errors import CohortError, Problem
-from .schema import CATEGORICAL, CATEGORIES, OUTCOME, flags_in, ordered_levels
+from .reading import frame_from_arrow
+from .schema import CATEGORICAL, OUTCOME, flags_in
 from .study import Study, read_study, study_from_mapping
 
 __all__ = ["cohort_cells"]
 
-_TRUE = ("1", "1.0", "true")
-_FALSE = ("0", "0.0", "false")
-_ONE, _ZERO, _MISSING, _OTHER = 1, 0, 2, 3
 _POLICIES = ("absent", "keep", "error")
 _DELIMITERS = (",", ";", "\t", "|")
 
@@ -127,33 +150,18 @@ def _recode_sql(text: str, table: Mapping[str, Any]) -> str:
     return f"(CASE {' '.join(whens)} ELSE {text} END)" if whens else text
 
 
-def _verdict_sql(text: str) -> str:
-    """1, 0, missing (2) or another value (3) for a 0/1 column's text."""
-    return (f"(CASE WHEN {text} IS NULL OR {text} = '' THEN {_MISSING} WHEN lower({text}) IN {tuple(_TRUE)} THEN {_ONE} "
-            f"WHEN lower({text}) IN {tuple(_FALSE)} THEN {_ZERO} ELSE {_OTHER} END)")
-
-
 _NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
                   "DOUBLE", "FLOAT", "REAL", "BOOLEAN")
 
 
-def _numeric_verdict_sql(column: str, dtype: str) -> str | None:
-    """The verdict computed on numbers when the file stores the column as numbers (no text to build per row)."""
-    if dtype.upper() not in _NUMERIC_TYPES and not dtype.upper().startswith("DECIMAL"):
-        return None
-    c = f"CAST({_quote(column)} AS DOUBLE)"
-    return f"(CASE WHEN {c} IS NULL OR isnan({c}) THEN {_MISSING} WHEN {c} = 1 THEN {_ONE} WHEN {c} = 0 THEN {_ZERO} ELSE {_OTHER} END)"
-
-
-def _levels(column: str, labels: list[str]) -> tuple[list[str], dict[str, str]]:
-    """Levels of a categorical column and how labels map onto them (the toolkit's own codes in another case)."""
-    mapping = {label: label for label in labels}
-    known = CATEGORIES.get(column)
-    if known:
-        lookup = {k.lower(): k for k in known}
-        if labels and all(v.lower() in lookup for v in labels) and any(v not in known for v in labels):
-            mapping = {v: lookup[v.lower()] for v in labels}
-    return ordered_levels(column, mapping.values()), mapping
+def _expected_sql(text: str, file_column: str, file_type: str, spec: Study) -> str:
+    """SQL for the expected probability as a number (NULL where it is not one); ``text``: the column as text."""
+    column, dtype = _quote(file_column), file_type.upper()
+    if "expected" not in spec.values and (dtype in _NUMERIC_TYPES or dtype.startswith("DECIMAL")):
+        return f"CAST({column} AS DOUBLE)"
+    if spec.decimal in (None, "."):
+        return f"TRY_CAST({text} AS DOUBLE)"
+    return f"TRY_CAST(replace({text}, {_literal(spec.decimal)}, '.') AS DOUBLE)"
 
 
 def cohort_cells(
@@ -177,7 +185,8 @@ def cohort_cells(
         extract (row numbers in problems then count within each file).
     study
         A study file, :class:`~analysis.study.Study` or structure: its
-        ``[columns]`` renames and ``[values]`` recodes are applied in SQL.
+        ``[columns]`` renames and ``[values]`` recodes are applied as
+        :func:`analysis.load_cohort` applies them.
         ``[derive]`` and ``[filter]`` are not supported out of core yet.
     memory_limit
         DuckDB's memory limit (e.g. ``"1GB"``); beyond it the aggregation
@@ -196,16 +205,20 @@ def cohort_cells(
         One row per covariate pattern of the categorical columns present
         (``period``, ``area``, ``sex``, ``age_band``, ``offence_group``, as
         categoricals with the levels :func:`analysis.load_cohort` gives) and
-        the flags (``int8``; nullable ``Int8`` under ``"keep"``), sorted by
-        them, with ``n`` (people), ``reoffended`` (people who reoffended) and,
-        when the extract supplies ``expected``, ``expected_sum`` (the sum of
-        the expected probabilities). ``attrs``: ``source``, ``flags``,
-        ``missing_flags``, ``not_recorded`` (per flag), ``rows`` and ``engine``.
+        the flags (``int8``; nullable ``Int8`` under ``"keep"``) and the
+        study's ``[impact]`` treatment if it names one (``int8``, nullable
+        ``Int8`` when some are not recorded, as :func:`analysis.load_cohort`
+        types it), sorted by them, with ``n`` (people), ``reoffended``
+        (people who reoffended) and, when the extract supplies ``expected``,
+        ``expected_sum`` (the sum of the expected probabilities). ``attrs``:
+        ``source``, ``flags``, ``missing_flags``, ``not_recorded`` (per
+        flag), ``treatment`` (its column, or None), ``rows`` and ``engine``.
 
     Raises
     ------
     CohortError
-        Every problem found in the columns the cells are made of, at once,
+        Every problem found, at once (the cells' columns, the ``[kpi]`` date
+        and the ``[impact]`` treatment),
         in the words of :func:`analysis.load_cohort` (column, rows, the first
         row numbers and values, the fix); or a study feature the out-of-core
         path does not support yet.
@@ -255,65 +268,76 @@ def cohort_cells(
 
 def _cells(con: Any, path: Path, spec: Study, policy: str) -> pd.DataFrame:
     source = str(path)
-    described = con.execute(f"DESCRIBE SELECT * FROM {_source(path, spec, row_numbers=False)}").fetchall()
-    file_types = {str(row[0]): str(row[1]) for row in described}
+    scan = _source(path, spec, row_numbers=False)
+    file_types = {str(row[0]): str(row[1]) for row in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()}
     renames = {str(k): str(v) for k, v in spec.columns.items()}
+    problems: list[Problem | _Pending] = list(rename_problems(renames, pd.Index(list(file_types))))
+    if any(" renamed " in p.message for p in problems):  # two columns onto one name: there is no mapping to validate
+        raise CohortError(source, problems)
     origin = {renames.get(name, name): name for name in file_types}  # study name -> file column
-    columns = list(origin)
-    problems = _mapping_problems(renames, file_types, origin, spec)
-    if any(p.column in (OUTCOME, "(flags)", "age") or "not in the" in p.message for p in problems):
-        raise CohortError(source, problems)
-
-    def text(column: str) -> str:
-        base = _text_sql(origin[column], file_types[origin[column]])
-        return _recode_sql(base, spec.values[column]) if column in spec.values else base
-
-    def verdict(column: str) -> str:
-        numeric = None if column in spec.values else _numeric_verdict_sql(origin[column], file_types[origin[column]])
-        return numeric or _verdict_sql(text(column))
-
-    flags = flags_in(columns, spec.extra_flags)
+    problems.extend(_mapping_problems(origin, spec))
+    flags = flags_in(list(origin), spec.extra_flags)
     categorical = [c for c in CATEGORICAL if c in origin]
-    select = {}
-    for column in (OUTCOME, *flags):
-        select[f"t_{column}"] = text(column)
-        select[f"v_{column}"] = verdict(column)
-    select.update({f"t_{c}": f"NULLIF({text(c)}, '')" for c in categorical})
-    has_expected = "expected" in origin
-    if has_expected:
-        t = text("expected")
-        select["t_expected"] = t
-        select["e_value"] = _expected_sql(t, origin["expected"], file_types[origin["expected"]], spec)
-    inner = ", ".join(f"{sql} AS {_quote(name)}" for name, sql in select.items())
+    date, treatment, date_problems, treatment_problems = _named_columns(spec, origin, flags)
+    binary = [c for c in (OUTCOME, *flags) if c in origin] + ([treatment] if treatment else [])
+    keys = list(dict.fromkeys([*categorical, *binary]))
 
-    def flag_key(flag: str) -> str:
-        v = _quote(f"v_{flag}")
-        return f"(CASE WHEN {v} = {_MISSING} THEN 0 ELSE {v} END)" if policy == "absent" else v
+    groups, raw, n = _distinct_groups(con, scan, spec, origin, file_types, keys)
+    typed = recode_distinct(raw, spec.values)
+    verdicts = {c: binary_verdicts(typed[c]) for c in binary}
+    categories = {c: categorical_column(typed[c], c).reset_index(drop=True) for c in categorical}
 
-    keys = [f"{_quote('t_' + c)} AS {_quote(c)}" for c in categorical] + [f"{flag_key(f)} AS {_quote(f)}" for f in flags]
-    aggregates = _aggregates_sql(flags, policy, has_expected)
-    group = f" GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))}" if keys else ""
-    query = (f"SELECT {', '.join(keys + aggregates)} FROM (SELECT {inner} FROM {_source(path, spec, row_numbers=False)}){group}")
-    cells = con.execute(query).fetchdf()
+    def pending(kind: str, column: str, mask: np.ndarray) -> None:
+        problems.append(_Pending(kind, column, int(n[mask].sum()), groups.column(keys.index(column)), mask))
 
-    n = cells["n"].to_numpy(dtype=np.int64)
-    found, not_recorded = _cell_findings(cells, n, flags, categorical, policy, has_expected)
-    if found or problems:
-        problems.extend(_problems(con, path, spec, inner, found))
-        raise CohortError(source, problems)
-    out = _typed_cells(cells, n, flags, categorical, policy, has_expected, spec)
-    out.attrs.update({"source": source, "flags": list(flags), "missing_flags": policy, "not_recorded": not_recorded,
-                      "rows": int(n.sum()), "engine": f"duckdb {_version()}"})
+    for column in [c for c in (OUTCOME, *flags) if c in verdicts]:
+        if (verdicts[column] == VERDICT_OTHER).any():
+            pending("not_binary", column, verdicts[column] == VERDICT_OTHER)
+        if (column == OUTCOME or policy == "error") and (verdicts[column] == VERDICT_MISSING).any():
+            pending("binary_missing", column, verdicts[column] == VERDICT_MISSING)
+    for column in categorical:
+        if categories[column].isna().any():
+            pending("category_missing", column, categories[column].isna().to_numpy())
+    if "expected" in origin:
+        for kind in ("not_number", "outside", "missing"):
+            count = int(np.asarray(groups.column(f"_e_{kind}").to_numpy(zero_copy_only=False), dtype=np.int64).sum())
+            if count:
+                problems.append(_Pending(kind, "expected", count))
+    problems.extend(date_problems)
+    if date is not None:
+        problems.extend(_date_pending(con, scan, spec, origin, date))
+    problems.extend(treatment_problems)
+    if treatment is not None and (verdicts[treatment] == VERDICT_OTHER).any():
+        pending("not_binary", treatment, verdicts[treatment] == VERDICT_OTHER)
+    if problems:
+        raise CohortError(source, _resolved(con, path, spec, origin, file_types, problems))
+
+    out = _typed_cells(categories, verdicts, n, groups, flags, treatment, policy, spec)
+    out.attrs.update({"source": source, "flags": list(flags), "missing_flags": policy,
+                      "not_recorded": {f: int(n[verdicts[f] == VERDICT_MISSING].sum()) for f in flags},
+                      "treatment": treatment, "rows": int(n.sum()), "engine": f"duckdb {_version()}"})
     return out.reset_index(drop=True)
 
 
-def _mapping_problems(renames: dict[str, str], file_types: dict[str, str], origin: dict[str, str], spec: Study) -> list[Problem]:
-    """What is wrong with the study's mapping of the file's columns (renames, recodes, ages, the structure)."""
+@dataclass
+class _Pending:
+    """A problem found in the counts, waiting for its first row numbers and examples (a scan of the file).
+
+    ``values``: the column's raw values, one per group of distinct values,
+    and ``mask`` the groups at fault; or, for ``expected`` (checked row by
+    row in SQL), neither.
+    """
+
+    kind: str
+    column: str
+    count: int
+    values: Any = None
+    mask: np.ndarray | None = None
+
+
+def _mapping_problems(origin: dict[str, str], spec: Study) -> list[Problem]:
+    """What is wrong with the study's mapping of the file's columns (recodes, ages, the structure)."""
     problems: list[Problem] = []
-    not_there = [k for k in renames if k not in file_types]
-    if not_there:
-        problems.append(Problem(", ".join(not_there), "the study renames column(s) that are not in the file",
-                                fix=f"use the file's own column names ({', '.join(list(file_types)[:15])})"))
     for column in spec.values:
         if column not in origin:
             problems.append(Problem(column, "the study recodes a column that is not in the data",
@@ -325,89 +349,93 @@ def _mapping_problems(renames: dict[str, str], file_types: dict[str, str], origi
     return problems
 
 
-def _expected_sql(text: str, file_column: str, file_type: str, spec: Study) -> str:
-    """SQL for the expected probability as a number (NULL where it is not one); ``text``: the column as text."""
-    column, dtype = _quote(file_column), file_type.upper()
-    if "expected" not in spec.values and (dtype in _NUMERIC_TYPES or dtype.startswith("DECIMAL")):
-        return f"CAST({column} AS DOUBLE)"
-    if spec.decimal in (None, "."):
-        return f"TRY_CAST({text} AS DOUBLE)"
-    return f"TRY_CAST(replace({text}, {_literal(spec.decimal)}, '.') AS DOUBLE)"
+def _named_columns(spec: Study, origin: dict[str, str], flags: list[str]) -> tuple[str | None, str | None, list[Problem], list[Problem]]:
+    """The ``[kpi] date`` and ``[impact] treatment`` columns, each None when absent or unusable, and the problems saying why."""
+    have = columns_held(list(origin))
+    date = spec.kpi.date if spec.kpi is not None else None
+    date_problems: list[Problem] = []
+    if date is not None and date not in origin:
+        date_problems.append(date_absent_problem(date, have))
+        date = None
+    treatment = spec.impact.treatment if spec.impact is not None else None
+    treatment_problems: list[Problem] = []
+    if treatment is not None and treatment not in origin:
+        treatment_problems.append(treatment_absent_problem(treatment, have))
+        treatment = None
+    elif treatment is not None and treatment in (OUTCOME, *flags):
+        treatment_problems.append(treatment_not_own_column_problem(treatment))
+        treatment = None
+    return date, treatment, date_problems, treatment_problems
 
 
-def _aggregates_sql(flags: list[str], policy: str, has_expected: bool) -> list[str]:
-    """The SQL aggregates of one cell: its people, reoffenders, and the counts the validation reads."""
-    y = _quote(f"v_{OUTCOME}")
-    aggregates = [
-        "count(*) AS n",
-        f"sum(CASE WHEN {y} = {_ONE} THEN 1 ELSE 0 END) AS reoffended",
-        f"sum(CASE WHEN {y} = {_MISSING} THEN 1 ELSE 0 END) AS _y_missing",
-        f"sum(CASE WHEN {y} = {_OTHER} THEN 1 ELSE 0 END) AS _y_other",
-    ]
-    if policy == "absent":
-        aggregates += [f"sum(CASE WHEN {_quote('v_' + f)} = {_MISSING} THEN 1 ELSE 0 END) AS {_quote('_nr_' + f)}" for f in flags]
-    if has_expected:
-        e, t = '"e_value"', '"t_expected"'
-        aggregates += [
-            f"sum({e}) AS expected_sum",
-            f"sum(CASE WHEN {e} IS NULL AND {t} IS NOT NULL AND {t} <> '' THEN 1 ELSE 0 END) AS _e_not_number",
-            f"sum(CASE WHEN {e} < 0 OR {e} > 1 THEN 1 ELSE 0 END) AS _e_outside",
-            f"sum(CASE WHEN {t} IS NULL OR {t} = '' THEN 1 ELSE 0 END) AS _e_missing",
-        ]
-    return aggregates
+def _distinct_groups(con: Any, scan: str, spec: Study, origin: dict[str, str], file_types: dict[str, str],
+                     keys: list[str]) -> tuple[Any, pd.DataFrame, np.ndarray]:
+    """One scan: the people in each combination of the key columns' raw values (and the expected probabilities' sums and checks).
+
+    The raw values are grouped as the file stores them, with no per-row
+    conversion; each distinct value is then judged once, in Python, by the
+    functions :func:`analysis.load_cohort` uses. Returns the Arrow table of
+    groups, its key columns as :func:`analysis.load_cohort` reads them
+    (named by the study) and the people in each group.
+    """
+    names = [f"_k{i}" for i in range(len(keys))]
+    inner = [f"{_quote(origin[k])} AS {name}" for k, name in zip(keys, names)]
+    aggregates = ["count(*) AS _n"]
+    if "expected" in origin:
+        text = _text_sql(origin["expected"], file_types[origin["expected"]])
+        if "expected" in spec.values:
+            text = _recode_sql(text, spec.values["expected"])
+        inner += [f"{text} AS _t", f"{_expected_sql(text, origin['expected'], file_types[origin['expected']], spec)} AS _e"]
+        aggregates += _EXPECTED_AGGREGATES
+    group = f" GROUP BY {', '.join(names)}" if names else ""
+    query = f"SELECT {', '.join(names + aggregates)} FROM (SELECT {', '.join(inner) or '1 AS _one'} FROM {scan}){group}"
+    groups = con.sql(query).to_arrow_table()
+    raw = frame_from_arrow(groups.select(names).rename_columns(keys))
+    return groups, raw, np.asarray(groups.column("_n").to_numpy(), dtype=np.int64)
 
 
-def _cell_findings(cells: pd.DataFrame, n: np.ndarray, flags: list[str], categorical: list[str], policy: str,
-                   has_expected: bool) -> tuple[list[tuple[str, str, int]], dict[str, int]]:
-    """Validation from the cells' counts: (kind, column, rows) for each problem found, and the flags not recorded."""
-    found: list[tuple[str, str, int]] = []  # (kind, column, rows)
-    if cells["_y_other"].sum():
-        found.append(("not_binary", OUTCOME, int(cells["_y_other"].sum())))
-    if cells["_y_missing"].sum():
-        found.append(("binary_missing", OUTCOME, int(cells["_y_missing"].sum())))
-    not_recorded: dict[str, int] = {}
+_EXPECTED_CONDITIONS = {"not_number": "_e IS NULL AND _t IS NOT NULL AND _t <> ''", "outside": "(_e < 0 OR _e > 1)",
+                        "missing": "(_t IS NULL OR _t = '')"}
+_EXPECTED_AGGREGATES = ["sum(_e) AS _expected_sum"] + [f"count(*) FILTER (WHERE {condition}) AS _e_{kind}"
+                                                       for kind, condition in _EXPECTED_CONDITIONS.items()]
+
+
+def _date_pending(con: Any, scan: str, spec: Study, origin: dict[str, str], date: str) -> list[_Pending]:
+    """The ``[kpi] date`` column checked once per distinct value (a scan of that column alone)."""
+    table = con.sql(f"SELECT {_quote(origin[date])} AS _d, count(*) AS _n FROM {scan} GROUP BY 1").to_arrow_table()
+    values = recode_distinct(frame_from_arrow(table.select(["_d"]).rename_columns([date])), spec.values, typed=False)[date]
+    _, bad = date_verdicts(values)
+    if not bad.any():
+        return []
+    n = np.asarray(table.column("_n").to_numpy(), dtype=np.int64)
+    return [_Pending("date", date, int(n[bad].sum()), table.column("_d"), bad)]
+
+
+def _typed_cells(categories: dict[str, pd.Series], verdicts: dict[str, np.ndarray], n: np.ndarray, groups: Any, flags: list[str],
+                 treatment: str | None, policy: str, spec: Study) -> pd.DataFrame:
+    """The validated groups typed as the in-memory cohort is (categories, flags as 0/1), merged into cells."""
+    out = pd.DataFrame(categories, index=pd.RangeIndex(len(n)))
+    if "period" not in categories:
+        out.insert(0, "period", pd.Categorical([spec.period or "All people"] * len(n)))
     for flag in flags:
-        verdict = cells[flag].to_numpy()
-        if (verdict == _OTHER).any():
-            found.append(("not_binary", flag, int(n[verdict == _OTHER].sum())))
-        if policy == "error" and (verdict == _MISSING).any():
-            found.append(("binary_missing", flag, int(n[verdict == _MISSING].sum())))
-        not_recorded[flag] = int(cells[f"_nr_{flag}"].sum()) if policy == "absent" else int(n[verdict == _MISSING].sum())
-    for column in categorical:
-        missing = cells[column].isna().to_numpy()
-        if missing.any():
-            found.append(("category_missing", column, int(n[missing].sum())))
-    if has_expected:
-        for kind in ("not_number", "outside", "missing"):
-            count = int(cells[f"_e_{kind}"].sum())
-            if count:
-                found.append((kind, "expected", count))
-    return found, not_recorded
-
-
-def _typed_cells(cells: pd.DataFrame, n: np.ndarray, flags: list[str], categorical: list[str], policy: str,
-                 has_expected: bool, spec: Study) -> pd.DataFrame:
-    """The validated cells typed as the in-memory cohort is (categories, flags as 0/1), merged where keys coincide."""
-    out = pd.DataFrame(index=cells.index)
-    for column in categorical:
-        labels = sorted(cells[column].dropna().unique().tolist(), key=str)
-        levels, mapping = _levels(column, labels)
-        out[column] = pd.Categorical(cells[column].map(mapping), categories=levels)
-    if "period" not in categorical:
-        out.insert(0, "period", pd.Categorical([spec.period or "All people"] * len(cells)))
-    for flag in flags:
-        values = cells[flag]
+        verdict = verdicts[flag]
+        missing = verdict == VERDICT_MISSING
         if policy == "keep":
-            out[flag] = pd.array(values.where(values != _MISSING), dtype="Int8")
+            out[flag] = pd.arrays.IntegerArray(np.where(missing, 0, verdict).astype(np.int8), missing)
         else:
-            out[flag] = values.astype("int8")
+            out[flag] = np.where(missing, 0, verdict).astype(np.int8)
+    if treatment is not None:
+        missing = verdicts[treatment] == VERDICT_MISSING
+        out[treatment] = pd.arrays.IntegerArray(np.where(missing, 0, verdicts[treatment]).astype(np.int8), missing)
     out["n"] = n
-    out["reoffended"] = cells["reoffended"].to_numpy(dtype=np.int64)
-    if has_expected:
-        out["expected_sum"] = cells["expected_sum"].to_numpy(dtype=float)
+    out["reoffended"] = np.where(verdicts[OUTCOME] == VERDICT_ONE, n, 0)
+    if "_expected_sum" in groups.column_names:
+        out["expected_sum"] = np.asarray(groups.column("_expected_sum").to_numpy(zero_copy_only=False), dtype=float)
     keys_out = [c for c in out.columns if c not in ("n", "reoffended", "expected_sum")]
     if keys_out:
         out = out.groupby(keys_out, observed=True, sort=True, dropna=False, as_index=False).sum()
+    if treatment is not None and not out[treatment].isna().any():
+        out[treatment] = out[treatment].astype("int8")  # as load_cohort types a treatment recorded for everyone
     return out
 
 
@@ -417,38 +445,75 @@ def _version() -> str:
     return str(duckdb.__version__)
 
 
-def _problems(con: Any, path: Path, spec: Study, inner: str, found: list[tuple[str, str, int]]) -> list[Problem]:
-    """The problems found in the counts, with the first row numbers and values (a scan of the file for each)."""
-    if not found:
-        return []
+def _resolved(con: Any, path: Path, spec: Study, origin: dict[str, str], file_types: dict[str, str],
+              found: list[Problem | _Pending]) -> list[Problem]:
+    """The problems, those found in the counts given their first row numbers and values (a scan of the file for each)."""
     parquet = path.suffix.lower() in {".parquet", ".pq"}
     con.execute("SET threads = 1")  # rows in file order for a CSV
     con.execute("SET preserve_insertion_order = true")
     row = "file_row_number + 1" if parquet else "row_number() OVER ()"
-    rows_source = f"(SELECT {inner}, {row} AS _row FROM {_source(path, spec, row_numbers=parquet)})"
+    scan = _source(path, spec, row_numbers=parquet)
     out: list[Problem] = []
-    for kind, column, count in found:
-        if column == "expected":
-            t, e = '"t_expected"', '"e_value"'
-            condition = {"not_number": f"{e} IS NULL AND {t} IS NOT NULL AND {t} <> ''",
-                         "outside": f"({e} < 0 OR {e} > 1)", "missing": f"({t} IS NULL OR {t} = '')"}[kind]
-        elif kind == "category_missing":
-            condition = f"{_quote('t_' + column)} IS NULL"
+    for item in found:
+        if isinstance(item, Problem):
+            out.append(item)
+            continue
+        if item.values is None:  # expected, judged row by row in SQL
+            origin_column, dtype = origin["expected"], file_types[origin["expected"]]
+            text = _text_sql(origin_column, dtype)
+            if "expected" in spec.values:
+                text = _recode_sql(text, spec.values["expected"])
+            rows_source = (f"(SELECT {text} AS _t, {_expected_sql(text, origin_column, dtype, spec)} AS _e, {row} AS _row "
+                           f"FROM {scan})")
+            condition = _EXPECTED_CONDITIONS[item.kind]
+            rows = _first_rows(con, rows_source, condition)
+            examples = () if item.kind == "missing" else tuple(str(r[0]) for r in con.execute(
+                f"SELECT _t, min(_row) AS first FROM {rows_source} WHERE {condition} GROUP BY 1 ORDER BY first "
+                f"LIMIT {MAX_EXAMPLES}").fetchall())
+            out.append(expected_problem(item.kind, item.count, rows, examples))
+            continue
+        rows_source = f"(SELECT {_quote(origin[item.column])} AS _v, {row} AS _row FROM {scan})"
+        condition = _among(con, item.values, item.mask)
+        rows = _first_rows(con, rows_source, condition)
+        if item.kind == "binary_missing":
+            out.append(binary_missing_problem(item.column, item.count, rows))
+        elif item.kind == "category_missing":
+            out.append(category_missing_problem(item.column, item.count, rows))
         else:
-            condition = f"{_quote('v_' + column)} = {_OTHER if kind == 'not_binary' else _MISSING}"
-        rows = tuple(int(r[0]) for r in con.execute(
-            f"SELECT _row FROM {rows_source} WHERE {condition} ORDER BY _row LIMIT {MAX_EXAMPLES}").fetchall())
-        examples: tuple[str, ...] = ()
-        if kind in ("not_binary", "not_number", "outside"):
-            value = _quote("t_" + column)
-            examples = tuple(str(r[0]) for r in con.execute(
-                f"SELECT {value}, min(_row) AS first FROM {rows_source} WHERE {condition} GROUP BY 1 ORDER BY first LIMIT {MAX_EXAMPLES}").fetchall())
-        if kind == "not_binary":
-            out.append(not_binary_problem(column, count, rows, examples))
-        elif kind == "binary_missing":
-            out.append(binary_missing_problem(column, count, rows))
-        elif kind == "category_missing":
-            out.append(category_missing_problem(column, count, rows))
-        else:
-            out.append(expected_problem(kind, count, rows, examples))
+            examples = _value_examples(con, rows_source, condition, item.column, spec, typed=item.kind != "date")
+            make = date_problem if item.kind == "date" else not_binary_problem
+            out.append(make(item.column, item.count, rows, examples))
     return out
+
+
+def _among(con: Any, values: Any, mask: np.ndarray) -> str:
+    """SQL true for a row whose raw value ``_v`` is one of ``values`` at ``mask`` (registered with DuckDB as a small table)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    chosen = pc.unique(values.filter(pa.array(mask)).combine_chunks())
+    parts = []
+    if chosen.null_count < len(chosen):
+        con.register("_bad_values", pa.table({"v": chosen.drop_null()}))
+        parts.append("_v IN (SELECT v FROM _bad_values)")
+    if chosen.null_count:
+        parts.append("_v IS NULL")
+    return "(" + " OR ".join(parts) + ")"
+
+
+def _first_rows(con: Any, rows_source: str, condition: str) -> tuple[int, ...]:
+    """The first row numbers (1-based, in file order) where ``condition`` holds."""
+    return tuple(int(r[0]) for r in con.execute(
+        f"SELECT _row FROM {rows_source} WHERE {condition} ORDER BY _row LIMIT {MAX_EXAMPLES}").fetchall())
+
+
+def _value_examples(con: Any, rows_source: str, condition: str, column: str, spec: Study, *, typed: bool) -> tuple[str, ...]:
+    """A problem's examples: the first distinct values at fault, recoded and as text, as :func:`analysis.load_cohort` shows them."""
+    first = con.sql(f"SELECT _v, min(_row) AS _first FROM {rows_source} WHERE {condition} GROUP BY 1 ORDER BY 2 "
+                    f"LIMIT {_EXAMPLE_VALUES}").to_arrow_table()
+    values = recode_distinct(frame_from_arrow(first.select(["_v"]).rename_columns([column])), spec.values, typed=typed)[column]
+    return value_examples(values, np.ones(len(values), dtype=bool))
+
+
+_EXAMPLE_VALUES = 1000
+"""How many distinct raw values at fault are read for a problem's examples (several may read as one text)."""
