@@ -231,3 +231,57 @@ def test_a_treatment_recorded_for_everyone_is_int8_as_in_memory(rows, tmp_path):
     cohort = analysis.load_cohort(path, study=study)
     assert cells["took_part"].dtype == cohort["took_part"].dtype == np.int8
     assert cells.groupby("took_part")["n"].sum().to_dict() == cohort["took_part"].value_counts().to_dict()
+
+
+def test_a_nan_expected_probability_in_parquet_is_missing_as_in_memory(rows, tmp_path):
+    # Parquet's min and max leave NaN out: DuckDB must not fold isnan() to false from them
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    expected = rows["expected"].to_numpy().copy()
+    expected[[3, 9]] = np.nan
+    expected[4] = 1.5
+    table = pa.Table.from_pandas(rows, preserve_index=False)
+    table = table.set_column(table.schema.get_field_index("expected"), "expected", pa.array(expected, from_pandas=False))
+    path = tmp_path / "nan.parquet"
+    pq.write_table(table, path)
+    problems = same_problems(path, None)
+    assert [(p.message, p.n_rows, p.rows) for p in problems] == [
+        ("probabilities are outside [0, 1]", 1, (5,)), ("values are missing", 2, (4, 10))]
+
+
+def test_expected_text_that_is_not_written_plainly_is_judged_as_in_memory(rows, tmp_path):
+    bad = rows.astype({"expected": object})
+    bad.loc[3, "expected"] = "nan"  # DuckDB reads NaN, pandas a value that is not a number
+    bad.loc[5, "expected"] = "0x1A"
+    bad.loc[[6, 40], "expected"] = "1_0"  # DuckDB reads 10
+    bad.loc[7, "expected"] = "Infinity"
+    bad.loc[8, "expected"] = "1.5\u00a0"  # white space SQL does not trim: 1.5, outside
+    bad.loc[10, "expected"] = "\u00a0"  # blank
+    path = tmp_path / "odd.csv"
+    bad.to_csv(path, index=False)
+    problems = same_problems(path, None)
+    assert [(p.message, p.n_rows, p.examples) for p in problems] == [
+        ("values are not numbers", 4, ("nan", "0x1A", "1_0")),
+        ("probabilities are outside [0, 1]", 2, ("Infinity", "1.5")), ("values are missing", 1, ())]
+
+
+def test_odd_text_that_is_a_probability_after_all_enters_the_sums(rows, tmp_path):
+    raw = rows.astype({"expected": object})
+    raw.loc[[2, 3], "expected"] = "0.25\u00a0"
+    path = tmp_path / "extract.csv"
+    raw.to_csv(path, index=False)
+    assert_cells_equal(cohort_cells(path), analysis.load_cohort(path))
+
+
+def test_decimal_commas_are_read_only_where_load_cohort_reads_them(rows, tmp_path):
+    raw = rows.astype({"expected": object})
+    raw["expected"] = rows["expected"].map(lambda v: f"{v:.4f}".replace(".", ","))
+    path = tmp_path / "commas.csv"
+    raw.to_csv(path, index=False, sep=";")  # no [options] decimal: detected, as in memory
+    assert_cells_equal(cohort_cells(path), analysis.load_cohort(path))
+    raw.loc[[4, 6], "expected"] = "0.5"  # a point among commas: the column is not read as decimal commas
+    raw.loc[9, "expected"] = "abc"
+    raw.to_csv(path, index=False, sep=";")
+    problems = same_problems(path, None)
+    assert problems[0].message == "values are not numbers" and problems[0].n_rows == len(raw) - 2

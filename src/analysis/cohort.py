@@ -78,6 +78,7 @@ __all__ = [
     "binary_verdicts",
     "categorical_column",
     "date_verdicts",
+    "number_verdicts",
     "value_examples",
     "VERDICT_ONE",
     "VERDICT_ZERO",
@@ -597,6 +598,21 @@ def recode_distinct(frame: pd.DataFrame, values: Mapping[str, Mapping[str, Any]]
     out = frame.copy()
     _apply_values(out, {c: t for c, t in values.items() if c in out}, [], DataQuality(), typed=set(out.columns) if typed else set())
     return out
+
+
+def number_verdicts(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A column read as numbers as ``expected`` is read (NaN where missing or not a number), and which values are missing.
+
+    Text is parsed once per distinct value, as ``pd.to_numeric`` parses it.
+
+    Examples
+    --------
+    >>> numbers, missing = number_verdicts(pd.Series(["0.5", "", "nan", "1e999"]))
+    >>> numbers.tolist(), missing.tolist()
+    ([0.5, nan, nan, inf], [False, True, False, False])
+    """
+    numbers, missing = _numbers(values)
+    return numbers.to_numpy(dtype=float, na_value=np.nan), np.asarray(missing, dtype=bool)
 
 
 def value_examples(series: pd.Series, mask: pd.Series | np.ndarray) -> tuple[str, ...]:

@@ -40,7 +40,7 @@ import glob
 import shutil
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,7 @@ from .cohort import (
     date_verdicts,
     expected_problem,
     not_binary_problem,
+    number_verdicts,
     recode_distinct,
     rename_problems,
     structure_problems,
@@ -112,22 +113,31 @@ def _is_pattern(path: Path) -> bool:
     return any(ch in str(path) for ch in "*?[")
 
 
+def _delimiter(path: Path, study: Study) -> str:
+    """A CSV's delimiter: the study's, else the commonest of ``, ; tab |`` in the header."""
+    if study.delimiter is not None:
+        return study.delimiter
+    first = Path(sorted(glob.glob(str(path)))[0]) if _is_pattern(path) else path
+    with first.open("r", encoding="utf-8", errors="replace") as handle:
+        header = handle.readline()
+    return max(_DELIMITERS, key=header.count)
+
+
 def _source(path: Path, study: Study, *, row_numbers: bool) -> str:
     """The extract as a DuckDB table function (every CSV cell as text, like :func:`analysis.load_cohort`)."""
     suffix = path.suffix.lower()
     if suffix in {".parquet", ".pq"}:
         return f"read_parquet({_literal(str(path))}{', file_row_number = true' if row_numbers else ''})"
     if suffix in {".csv", ".txt", ".tsv"}:
-        delimiter = study.delimiter
-        if delimiter is None:
-            first = Path(sorted(glob.glob(str(path)))[0]) if _is_pattern(path) else path
-            with first.open("r", encoding="utf-8", errors="replace") as handle:
-                header = handle.readline()
-            delimiter = max(_DELIMITERS, key=header.count)
+        delimiter = _delimiter(path, study)
         return (f"read_csv({_literal(str(path))}, delim = {_literal(delimiter)}, header = true, all_varchar = true, "
                 "quote = '\"', escape = '\"')")
     raise CohortError(str(path), [Problem("(file)", f"the out-of-core path reads Parquet or CSV, not '{suffix or '(none)'}'",
                                           fix="export the extract as Parquet (best) or CSV")])
+
+
+_WHITE_SPACE = "(' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13))"
+"""SQL: the white space trimmed from text (other white space is judged in Python, as odd text)."""
 
 
 def _text_sql(column: str, dtype: str) -> str:
@@ -135,10 +145,12 @@ def _text_sql(column: str, dtype: str) -> str:
     c = _quote(column)
     kind = dtype.upper()
     if kind in {"DOUBLE", "FLOAT", "REAL"} or kind.startswith("DECIMAL"):
-        return f"(CASE WHEN {c} = trunc({c}) AND abs({c}) < 1e15 THEN CAST(CAST({c} AS BIGINT) AS VARCHAR) ELSE CAST({c} AS VARCHAR) END)"
+        finite = f"isfinite({c}) AND " if not kind.startswith("DECIMAL") else ""  # NaN = trunc(NaN) in DuckDB
+        return (f"(CASE WHEN {finite}{c} = trunc({c}) AND abs({c}) < 1e15 THEN CAST(CAST({c} AS BIGINT) AS VARCHAR) "
+                f"ELSE CAST({c} AS VARCHAR) END)")
     if kind == "BOOLEAN":
         return f"(CASE WHEN {c} THEN 'True' WHEN NOT {c} THEN 'False' END)"
-    return f"trim(CAST({c} AS VARCHAR))"
+    return f"trim(CAST({c} AS VARCHAR), {_WHITE_SPACE})"
 
 
 def _recode_sql(text: str, table: Mapping[str, Any]) -> str:
@@ -154,14 +166,125 @@ _NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYI
                   "DOUBLE", "FLOAT", "REAL", "BOOLEAN")
 
 
-def _expected_sql(text: str, file_column: str, file_type: str, spec: Study) -> str:
-    """SQL for the expected probability as a number (NULL where it is not one); ``text``: the column as text."""
-    column, dtype = _quote(file_column), file_type.upper()
-    if "expected" not in spec.values and (dtype in _NUMERIC_TYPES or dtype.startswith("DECIMAL")):
-        return f"CAST({column} AS DOUBLE)"
-    if spec.decimal in (None, "."):
-        return f"TRY_CAST({text} AS DOUBLE)"
-    return f"TRY_CAST(replace({text}, {_literal(spec.decimal)}, '.') AS DOUBLE)"
+_NUMBER = r"[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?"
+"""A number written plainly: DuckDB and pandas read it as the same double. Other text is judged in Python, value by value."""
+_COMMA_NUMBER = r"[-+]?[0-9]+(,[0-9]+)?"
+"""A number with a decimal comma, as :func:`analysis.reading.read_extract` recognises a decimal-comma column."""
+
+
+def _outside(value: float) -> bool:
+    """A number outside [0, 1] (NaN is not a number, not outside)."""
+    return bool(value < 0 or value > 1)
+
+
+@dataclass
+class _ExpectedReading:
+    """How the ``expected`` column is read in SQL, as :func:`analysis.load_cohort` reads it.
+
+    Stored as numbers (and not recoded): the numbers, NaN as missing, with no
+    text per row. Stored as text: ``_t`` (trimmed, recoded, decimal commas
+    as points when the column is read so) and ``_e``, its value when written
+    plainly; any other text (``_e`` NULL, ``_t`` not blank) is odd, and
+    ``odd`` holds the number :func:`analysis.cohort.number_verdicts` makes of
+    each odd value met (NaN: not a number; None: blank, as white space
+    other than spaces is).
+    """
+
+    numeric: bool
+    text: str  # SQL over the file's columns: _t
+    example: str  # SQL over the file's columns: the value as a problem's example shows it
+    raw: str  # SQL over the file's columns: the text before recoding (decimal-comma detection)
+    commas: bool  # decimal commas read as points
+    odd: dict[str, float | None] = field(default_factory=dict)
+
+    def number(self) -> str:
+        """SQL over ``_t``: the number (NULL where missing, or where odd and not a number)."""
+        if self.numeric:
+            return "_t"
+        plain = f"(CASE WHEN regexp_full_match(_t, {_literal(_NUMBER)}) THEN TRY_CAST(_t AS DOUBLE) END)"
+        known = {text: value for text, value in self.odd.items() if value is not None and not np.isnan(value)}
+        if not known:
+            return plain
+        whens = " ".join(f"WHEN {_literal(text)} THEN CAST({_literal(repr(value))} AS DOUBLE)" for text, value in known.items())
+        return f"coalesce({plain}, CASE _t {whens} END)"
+
+    def condition(self, kind: str) -> str:
+        """SQL over ``_t`` and ``_e``: the rows with the problem ``kind``."""
+        if self.numeric:
+            return {"missing": "_e IS NULL", "outside": "(_e < 0 OR _e > 1)", "not_number": "false"}[kind]
+        test = {"missing": lambda v: v is None, "not_number": lambda v: v is not None and np.isnan(v),
+                "outside": lambda v: v is not None and _outside(v)}[kind]
+        bad = [_literal(t) for t, v in self.odd.items() if test(v)]
+        among = f"_t IN ({', '.join(bad)})" if bad else "false"
+        return {"missing": f"(_t IS NULL OR _t = '' OR {among})", "not_number": among,
+                "outside": f"((_e < 0 OR _e > 1) OR {among})"}[kind]
+
+    def aggregates(self) -> list[str]:
+        """The SQL aggregates of a group: the sum of the probabilities, the rows outside [0, 1], missing, odd."""
+        out = ["sum(_e) AS _expected_sum", f"count(*) FILTER (WHERE {self.condition('outside')}) AS _e_outside",
+               f"count(*) FILTER (WHERE {self.condition('missing')}) AS _e_missing"]
+        if not self.numeric:
+            out.append("count(*) FILTER (WHERE _e IS NULL AND _t <> '') AS _e_odd")
+            if self.commas:
+                out += ["count(*) FILTER (WHERE contains(_r, ',')) AS _e_commas",
+                        f"count(*) FILTER (WHERE _r <> '' AND NOT regexp_full_match(_r, {_literal(_COMMA_NUMBER)})) AS _e_not_commas"]
+        return out
+
+    def select(self) -> str:
+        """The SQL select list over the file's columns: ``_t`` (and ``_r`` for decimal-comma detection)."""
+        return f"{self.text} AS _t" + (f", {self.raw} AS _r" if self.commas and not self.numeric else "")
+
+
+def _expected_reading(path: Path, spec: Study, origin: dict[str, str], file_types: dict[str, str], *,
+                      commas: bool | None = None) -> _ExpectedReading:
+    """How to read ``expected``; ``commas``: read decimal commas as points (default: wherever load_cohort might)."""
+    column, dtype = origin["expected"], file_types[origin["expected"]]
+    kind = dtype.upper()
+    example = _text_sql(column, dtype)
+    if "expected" not in spec.values and (kind in _NUMERIC_TYPES or kind.startswith("DECIMAL")):
+        x = f"CAST({_quote(column)} AS DOUBLE)"
+        return _ExpectedReading(True, f"(CASE WHEN isnan({x}) THEN NULL ELSE {x} END)", example, example, False)
+    text = _recode_sql(example, spec.values["expected"]) if "expected" in spec.values else example
+    if commas is None:
+        csv = path.suffix.lower() in {".csv", ".txt", ".tsv"}
+        commas = csv and (spec.decimal == "," or (spec.decimal is None and _delimiter(path, spec) != ","))
+    if commas:
+        text = f"replace({text}, ',', '.')"
+    return _ExpectedReading(False, text, text, example, commas)
+
+
+def _expected_pending(con: Any, scan: str, reading: _ExpectedReading, groups: Any, path: Path, spec: Study, origin: dict[str, str],
+                      file_types: dict[str, str]) -> tuple[_ExpectedReading, list[_Pending], bool]:
+    """The problems of ``expected`` from the groups' counts: the reading they were found with, and whether sums need reading again.
+
+    A text column whose values are not all decimal-comma numbers is not
+    read with commas as points (as :func:`analysis.load_cohort` reads it),
+    so its counts are taken again; odd values are judged in Python once each.
+    """
+    def total(name: str) -> int:
+        return int(np.asarray(groups.column(name).to_numpy(zero_copy_only=False), dtype=np.int64).sum())
+
+    counts = {kind: total(f"_e_{kind}") for kind in ("outside", "missing")}
+    odd = 0 if reading.numeric else total("_e_odd")
+    if reading.commas and total("_e_commas") and total("_e_not_commas"):
+        reading = _expected_reading(path, spec, origin, file_types, commas=False)
+        row = con.execute(f"SELECT {', '.join(reading.aggregates())} FROM (SELECT *, {reading.number()} AS _e FROM "
+                          f"(SELECT {reading.select()} FROM {scan}))").fetchone()
+        counts = {"outside": int(row[1]), "missing": int(row[2])}
+        odd = int(row[3])
+    if odd:
+        values = con.execute(f"SELECT _t, count(*) FROM (SELECT *, {reading.number()} AS _e FROM (SELECT {reading.text} AS _t FROM {scan})) "
+                             "WHERE _e IS NULL AND _t <> '' GROUP BY 1").fetchall()
+        # stripped as load_cohort strips text when it reads it (all white space, not only what SQL trims)
+        numbers, blank = number_verdicts(pd.Series([str(v).strip() for v, _ in values], dtype=object))
+        reading.odd = {str(v): None if b else float(x) for (v, _), x, b in zip(values, numbers, blank)}
+        by_value = dict(values)
+        counts["missing"] += sum(by_value[t] for t, x in reading.odd.items() if x is None)
+        counts["not_number"] = sum(by_value[t] for t, x in reading.odd.items() if x is not None and np.isnan(x))
+        counts["outside"] += sum(by_value[t] for t, x in reading.odd.items() if x is not None and _outside(x))
+    pending = [_Pending(kind, "expected", counts[kind]) for kind in ("not_number", "outside", "missing") if counts.get(kind)]
+    sums_again = any(x is not None and 0 <= x <= 1 for x in reading.odd.values())  # NaN compares false
+    return reading, pending, sums_again
 
 
 def cohort_cells(
@@ -252,6 +375,9 @@ def cohort_cells(
     con = duckdb.connect(":memory:", config={"memory_limit": str(memory_limit), "threads": int(threads),
                                              "temp_directory": str(spill), "preserve_insertion_order": False})
     con.execute("SET enable_progress_bar = false")  # a library does not print
+    # Parquet's min and max leave NaN out, and DuckDB's statistics propagation takes them for the whole
+    # column: isnan(x) is folded to false, and a NaN expected probability passed as valid
+    con.execute("SET disabled_optimizers = 'statistics_propagation'")
     try:
         return _cells(con, path, spec, policy)
     except duckdb.Error as exc:  # an unreadable file, or more memory than the limit: said in words, not a traceback
@@ -282,7 +408,13 @@ def _cells(con: Any, path: Path, spec: Study, policy: str) -> pd.DataFrame:
     binary = [c for c in (OUTCOME, *flags) if c in origin] + ([treatment] if treatment else [])
     keys = list(dict.fromkeys([*categorical, *binary]))
 
-    groups, raw, n = _distinct_groups(con, scan, spec, origin, file_types, keys)
+    reading = _expected_reading(path, spec, origin, file_types) if "expected" in origin else None
+    groups, raw, n = _distinct_groups(con, scan, origin, keys, reading)
+    expected_problems: list[_Pending] = []
+    if reading is not None:
+        reading, expected_problems, sums_again = _expected_pending(con, scan, reading, groups, path, spec, origin, file_types)
+        if sums_again:  # odd text that is a probability after all: the sums again, with its value
+            groups, raw, n = _distinct_groups(con, scan, origin, keys, reading)
     typed = recode_distinct(raw, spec.values)
     verdicts = {c: binary_verdicts(typed[c]) for c in binary}
     categories = {c: categorical_column(typed[c], c).reset_index(drop=True) for c in categorical}
@@ -298,11 +430,7 @@ def _cells(con: Any, path: Path, spec: Study, policy: str) -> pd.DataFrame:
     for column in categorical:
         if categories[column].isna().any():
             pending("category_missing", column, categories[column].isna().to_numpy())
-    if "expected" in origin:
-        for kind in ("not_number", "outside", "missing"):
-            count = int(np.asarray(groups.column(f"_e_{kind}").to_numpy(zero_copy_only=False), dtype=np.int64).sum())
-            if count:
-                problems.append(_Pending(kind, "expected", count))
+    problems.extend(expected_problems)
     problems.extend(date_problems)
     if date is not None:
         problems.extend(_date_pending(con, scan, spec, origin, date))
@@ -310,7 +438,7 @@ def _cells(con: Any, path: Path, spec: Study, policy: str) -> pd.DataFrame:
     if treatment is not None and (verdicts[treatment] == VERDICT_OTHER).any():
         pending("not_binary", treatment, verdicts[treatment] == VERDICT_OTHER)
     if problems:
-        raise CohortError(source, _resolved(con, path, spec, origin, file_types, problems))
+        raise CohortError(source, _resolved(con, path, spec, origin, reading, problems))
 
     out = _typed_cells(categories, verdicts, n, groups, flags, treatment, policy, spec)
     out.attrs.update({"source": source, "flags": list(flags), "missing_flags": policy,
@@ -368,8 +496,8 @@ def _named_columns(spec: Study, origin: dict[str, str], flags: list[str]) -> tup
     return date, treatment, date_problems, treatment_problems
 
 
-def _distinct_groups(con: Any, scan: str, spec: Study, origin: dict[str, str], file_types: dict[str, str],
-                     keys: list[str]) -> tuple[Any, pd.DataFrame, np.ndarray]:
+def _distinct_groups(con: Any, scan: str, origin: dict[str, str], keys: list[str],
+                     reading: _ExpectedReading | None) -> tuple[Any, pd.DataFrame, np.ndarray]:
     """One scan: the people in each combination of the key columns' raw values (and the expected probabilities' sums and checks).
 
     The raw values are grouped as the file stores them, with no per-row
@@ -381,23 +509,17 @@ def _distinct_groups(con: Any, scan: str, spec: Study, origin: dict[str, str], f
     names = [f"_k{i}" for i in range(len(keys))]
     inner = [f"{_quote(origin[k])} AS {name}" for k, name in zip(keys, names)]
     aggregates = ["count(*) AS _n"]
-    if "expected" in origin:
-        text = _text_sql(origin["expected"], file_types[origin["expected"]])
-        if "expected" in spec.values:
-            text = _recode_sql(text, spec.values["expected"])
-        inner += [f"{text} AS _t", f"{_expected_sql(text, origin['expected'], file_types[origin['expected']], spec)} AS _e"]
-        aggregates += _EXPECTED_AGGREGATES
+    middle = "*"
+    if reading is not None:
+        inner.append(reading.select())
+        middle = f"*, {reading.number()} AS _e"
+        aggregates += reading.aggregates()
     group = f" GROUP BY {', '.join(names)}" if names else ""
-    query = f"SELECT {', '.join(names + aggregates)} FROM (SELECT {', '.join(inner) or '1 AS _one'} FROM {scan}){group}"
+    query = (f"SELECT {', '.join(names + aggregates)} FROM (SELECT {middle} FROM "
+             f"(SELECT {', '.join(inner) or '1 AS _one'} FROM {scan})){group}")
     groups = con.sql(query).to_arrow_table()
     raw = frame_from_arrow(groups.select(names).rename_columns(keys))
     return groups, raw, np.asarray(groups.column("_n").to_numpy(), dtype=np.int64)
-
-
-_EXPECTED_CONDITIONS = {"not_number": "_e IS NULL AND _t IS NOT NULL AND _t <> ''", "outside": "(_e < 0 OR _e > 1)",
-                        "missing": "(_t IS NULL OR _t = '')"}
-_EXPECTED_AGGREGATES = ["sum(_e) AS _expected_sum"] + [f"count(*) FILTER (WHERE {condition}) AS _e_{kind}"
-                                                       for kind, condition in _EXPECTED_CONDITIONS.items()]
 
 
 def _date_pending(con: Any, scan: str, spec: Study, origin: dict[str, str], date: str) -> list[_Pending]:
@@ -445,7 +567,7 @@ def _version() -> str:
     return str(duckdb.__version__)
 
 
-def _resolved(con: Any, path: Path, spec: Study, origin: dict[str, str], file_types: dict[str, str],
+def _resolved(con: Any, path: Path, spec: Study, origin: dict[str, str], reading: _ExpectedReading | None,
               found: list[Problem | _Pending]) -> list[Problem]:
     """The problems, those found in the counts given their first row numbers and values (a scan of the file for each)."""
     parquet = path.suffix.lower() in {".parquet", ".pq"}
@@ -458,18 +580,14 @@ def _resolved(con: Any, path: Path, spec: Study, origin: dict[str, str], file_ty
         if isinstance(item, Problem):
             out.append(item)
             continue
-        if item.values is None:  # expected, judged row by row in SQL
-            origin_column, dtype = origin["expected"], file_types[origin["expected"]]
-            text = _text_sql(origin_column, dtype)
-            if "expected" in spec.values:
-                text = _recode_sql(text, spec.values["expected"])
-            rows_source = (f"(SELECT {text} AS _t, {_expected_sql(text, origin_column, dtype, spec)} AS _e, {row} AS _row "
-                           f"FROM {scan})")
-            condition = _EXPECTED_CONDITIONS[item.kind]
+        if item.values is None and reading is not None:  # expected, judged row by row in SQL
+            rows_source = (f"(SELECT *, {reading.number()} AS _e FROM (SELECT {reading.text} AS _t, {reading.example} AS _x, "
+                           f"{row} AS _row FROM {scan}))")
+            condition = reading.condition(item.kind)
             rows = _first_rows(con, rows_source, condition)
-            examples = () if item.kind == "missing" else tuple(str(r[0]) for r in con.execute(
-                f"SELECT _t, min(_row) AS first FROM {rows_source} WHERE {condition} GROUP BY 1 ORDER BY first "
-                f"LIMIT {MAX_EXAMPLES}").fetchall())
+            examples = () if item.kind == "missing" else tuple(dict.fromkeys(str(r[0]).strip() for r in con.execute(
+                f"SELECT _x, min(_row) AS first FROM {rows_source} WHERE {condition} GROUP BY 1 ORDER BY first "
+                f"LIMIT {_EXAMPLE_VALUES}").fetchall()))[:MAX_EXAMPLES]
             out.append(expected_problem(item.kind, item.count, rows, examples))
             continue
         rows_source = f"(SELECT {_quote(origin[item.column])} AS _v, {row} AS _row FROM {scan})"
