@@ -72,6 +72,11 @@ __all__ = [
     "date_absent_problem",
     "treatment_absent_problem",
     "treatment_not_own_column_problem",
+    "reoffences_problem",
+    "person_twice_problem",
+    "model_problems",
+    "model_column_kind_problem",
+    "model_column_missing_problem",
     "rename_problems",
     "columns_held",
     "recode_distinct",
@@ -476,6 +481,22 @@ def treatment_not_own_column_problem(treatment: str) -> Problem:
                    fix="name the column marking who took part in the intervention, a column of its own")
 
 
+def reoffences_problem(kind: str, n_rows: int, rows: tuple[int, ...], examples: tuple[str, ...] = ()) -> Problem:
+    """``reoffences``: ``kind`` is ``"not_count"`` (not whole numbers >= 0) or ``"disagrees"`` (with the outcome)."""
+    if kind == "not_count":
+        return Problem("reoffences", "values are not whole numbers >= 0", n_rows, rows, examples, "give the count of proven re-offences per person")
+    if kind == "disagrees":
+        return Problem("reoffences", "disagrees with the outcome (re-offences > 0 exactly when the outcome is 1)", n_rows, rows,
+                       fix="check that both columns come from the same follow-up")
+    raise ValueError(f"kind must be 'not_count' or 'disagrees', not {kind!r}")
+
+
+def person_twice_problem(n_rows: int, rows: tuple[int, ...], examples: tuple[str, ...]) -> Problem:
+    """The same ``person_id`` appears more than once in a period."""
+    return Problem("person_id, period", "the same person appears more than once in a period", n_rows, rows, examples,
+                   "keep one row per person and cohort period (the first index event in the period)")
+
+
 # --------------------------------------------------------------------------- validation
 
 
@@ -813,13 +834,13 @@ def _check_reoffences(out: pd.DataFrame, problems: list[Problem]) -> None:
     values = counts.to_numpy(dtype=float, na_value=np.nan)
     bad = ~missing & (np.isnan(values) | (values < 0) | (values % 1 != 0))
     if bad.any():
-        problems.append(Problem("reoffences", "values are not whole numbers >= 0", int(np.count_nonzero(bad)), _rows(bad), _examples(raw, bad), "give the count of proven re-offences per person"))
+        problems.append(reoffences_problem("not_count", int(np.count_nonzero(bad)), _rows(bad), _examples(raw, bad)))
     else:
         if OUTCOME in out:
             y = out[OUTCOME].to_numpy(dtype=float, na_value=np.nan)
             inconsistent = ~np.isnan(values) & ~np.isnan(y) & ((values > 0) != (y == 1))
             if inconsistent.any():
-                problems.append(Problem("reoffences", "disagrees with the outcome (re-offences > 0 exactly when the outcome is 1)", int(np.count_nonzero(inconsistent)), _rows(inconsistent), fix="check that both columns come from the same follow-up"))
+                problems.append(reoffences_problem("disagrees", int(np.count_nonzero(inconsistent)), _rows(inconsistent)))
         out["reoffences"] = counts.astype("Int64")
 
 
@@ -833,8 +854,7 @@ def _check_person_id(out: pd.DataFrame, problems: list[Problem]) -> None:
     dup = pd.Series(key).duplicated(keep=False).to_numpy() & (ids >= 0)
     pid = _text_column(texts, ids, out.index)
     if dup.any():
-        problems.append(Problem("person_id, period", "the same person appears more than once in a period", int(np.count_nonzero(dup)), _rows(dup), _examples(pid, dup),
-                                "keep one row per person and cohort period (the first index event in the period)"))
+        problems.append(person_twice_problem(int(np.count_nonzero(dup)), _rows(dup), _examples(pid, dup)))
     out["person_id"] = pid
 
 
@@ -893,6 +913,30 @@ def date_verdicts(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
 
 def _check_model_columns(out: pd.DataFrame, study: Study, flags: list[str], problems: list[Problem]) -> None:
     """The study's [model] must name columns the data hold, of the right kind."""
+    def column_problems(name: str, key: str) -> list[Problem]:
+        if name not in CATEGORICAL and not pd.api.types.is_numeric_dtype(out[name]) and name not in flags:
+            return [model_column_kind_problem(name, key)]
+        if pd.api.types.is_numeric_dtype(out[name]) and out[name].isna().any():
+            missing = out[name].isna()
+            return [model_column_missing_problem(name, key, int(missing.sum()), _rows(missing))]
+        return []
+
+    problems.extend(model_problems(list(out.columns), flags, study, column_problems))
+
+
+def model_problems(columns: list[str], flags: list[str], study: Study, column_problems) -> list[Problem]:
+    """What is wrong with the study's ``[model]`` for data with these columns and flags, in the order validation lists it.
+
+    ``column_problems(name, key)`` gives the problems of the values of a
+    column ``[model] adjust`` or ``expected`` names (``key``), one the data hold.
+
+    Examples
+    --------
+    >>> study = Study(model_flags=("dv", "gang"))
+    >>> [p.column for p in model_problems(["reoffended", "dv"], ["dv"], study, lambda name, key: [])]
+    ['gang']
+    """
+    problems: list[Problem] = []
     if study.model_flags is not None:
         absent = [f for f in study.model_flags if f not in flags]
         if absent:
@@ -900,26 +944,33 @@ def _check_model_columns(out: pd.DataFrame, study: Study, flags: list[str], prob
                                     fix=f"use flags the data hold ({', '.join(flags) or 'none'}), or declare extras in [flags]"))
     for key, names in (("adjust", study.adjust or ()), ("expected", study.expected_casemix or ())):
         for name in names:
-            if name not in out:
+            if name not in columns:
                 problems.append(Problem(name, f"[model] {key} names a column that is not in the data",
                                         fix="rename a column to it in [columns], or remove it from [model]"))
             elif name in flags and key == "expected":
                 problems.append(Problem(name, "[model] expected must not hold a flag (O/E by flag would compare the flag with itself)",
                                         fix="leave flags out of the expected model"))
-            elif name not in CATEGORICAL and not pd.api.types.is_numeric_dtype(out[name]) and name not in flags:
-                problems.append(Problem(name, f"[model] {key}: the column is neither numeric nor one of {', '.join(CATEGORICAL)}",
-                                        fix="give numbers (e.g. a risk score), or rename it to a categorical column"))
-            elif pd.api.types.is_numeric_dtype(out[name]) and out[name].isna().any():
-                missing = out[name].isna()
-                problems.append(Problem(name, f"[model] {key}: values are missing", int(missing.sum()), _rows(missing),
-                                        fix="recode them in [values], or drop the rows with [filter] keep"))
+            else:
+                problems.extend(column_problems(name, key))
     known = {*flags, *(study.adjust or ()), *CATEGORICAL}
     for term in study.interactions:
         a, b = (t.strip() for t in term.split(":"))
         for part in (a, b):
-            if part not in out or part not in known:
+            if part not in columns or part not in known:
                 problems.append(Problem(part, f"[model] interactions: {term!r} names a column that is not a flag or case-mix column of the data",
                                         fix="use flag:column pairs of columns in the model, e.g. \"dv:area\""))
+    return problems
+
+
+def model_column_kind_problem(name: str, key: str) -> Problem:
+    """A column ``[model] adjust`` or ``expected`` names is neither numeric nor categorical."""
+    return Problem(name, f"[model] {key}: the column is neither numeric nor one of {', '.join(CATEGORICAL)}",
+                   fix="give numbers (e.g. a risk score), or rename it to a categorical column")
+
+
+def model_column_missing_problem(name: str, key: str, n_rows: int, rows: tuple[int, ...]) -> Problem:
+    """A numeric column ``[model] adjust`` or ``expected`` names has missing values."""
+    return Problem(name, f"[model] {key}: values are missing", n_rows, rows, fix="recode them in [values], or drop the rows with [filter] keep")
 
 
 # --------------------------------------------------------------------------- the study's data
