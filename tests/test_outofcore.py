@@ -285,3 +285,49 @@ def test_decimal_commas_are_read_only_where_load_cohort_reads_them(rows, tmp_pat
     raw.to_csv(path, index=False, sep=";")
     problems = same_problems(path, None)
     assert problems[0].message == "values are not numbers" and problems[0].n_rows == len(raw) - 2
+
+
+def test_the_default_study_runs_out_of_core_with_its_kpi_date_and_treatment():
+    from analysis.paths import DEFAULT_STUDY, SYNTHETIC_DIR
+
+    path = SYNTHETIC_DIR / "cohort.parquet"
+    cells = cohort_cells(path, DEFAULT_STUDY)
+    cohort = analysis.load_cohort(path, study=DEFAULT_STUDY)
+    treatment = cells.attrs["treatment"]
+    assert treatment is not None and treatment in cohort
+    keys = [c for c in cells.columns if c not in ("n", "reoffended", "expected_sum")]
+    reference = cohort.groupby(keys, observed=True, sort=True, dropna=False, as_index=False).agg(
+        n=("reoffended", "size"), reoffended=("reoffended", "sum"), expected_sum=("expected", "sum"))
+    pd.testing.assert_frame_equal(cells, reference, check_dtype=False, check_exact=False, rtol=0, atol=1e-9)
+    assert cells.groupby(treatment)["n"].sum().to_dict() == cohort[treatment].value_counts().to_dict()
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_reoffences_and_repeated_people_are_reported_as_in_memory(rows, tmp_path, suffix):
+    bad = rows.astype({"reoffences": object, "person_id": object})
+    bad.loc[[3, 7], "reoffences"] = "-1"
+    bad.loc[8, "reoffences"] = "1.5"
+    bad.loc[9, "reoffences"] = "x"
+    bad.loc[[20, 21, 22], "person_id"] = "P0005"  # with row 6: four rows of one person in one period
+    bad.loc[[30, 31], "person_id"] = ""  # no id: not a repeat
+    path = tmp_path / f"bad.{suffix}"
+    write(bad, path)
+    problems = same_problems(path, None)
+    assert [(p.column, p.n_rows, p.examples) for p in problems] == [
+        ("reoffences", 4, ("-1", "1.5", "x")), ("person_id, period", 4, ("P0005",))]
+    agree = rows.copy()
+    agree.loc[[2, 4], "reoffences"] = np.where(agree.loc[[2, 4], "reoffended"] == 1, 0, 3)  # disagrees with the outcome
+    write(agree, path)
+    problems = same_problems(path, None)
+    assert [(p.column, p.n_rows, p.rows) for p in problems] == [("reoffences", 2, (3, 5))]
+
+
+def test_the_model_section_is_checked_as_in_memory(rows, tmp_path):
+    raw = rows.assign(risk=np.resize(["0.2", "0.7", ""], len(rows)), band=np.resize(["high", "low"], len(rows)))
+    path = tmp_path / "extract.csv"
+    raw.to_csv(path, index=False)
+    study = {"model": {"flags": ["dv", "gang"], "adjust": ["risk", "band", "score", "area"], "expected": ["dv", "sex"],
+                       "interactions": ["dv:area", "dv:band", "homeless:offence"]}}
+    problems = same_problems(path, study)
+    assert [p.column for p in problems] == ["gang", "risk", "band", "score", "dv", "offence"]
+    assert problems[1].n_rows == (len(raw) + 2) // 3

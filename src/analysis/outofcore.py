@@ -22,10 +22,17 @@ expected rates, O/E and attributable fractions follow from the cells exactly
 :func:`analysis.observed_vs_expected`; docs/methods.md, logistic regression on
 grouped data), so no per-person frame is ever held in memory.
 
+``reoffences`` is checked per distinct pair of its value and the outcome's,
+``person_id`` by grouping the ids of each period (a scan as costly as the
+people are many), and ``[model]`` against the columns, each as
+:func:`analysis.load_cohort` checks it.
+
 Not yet out of core: ``[derive]`` expressions, ``[filter]`` and ages banded
 from an ``age`` column raise a :class:`~analysis.errors.CohortError` saying
-so; ``person_id`` duplicates, ``reoffences`` and the column checks of
-``[model]`` are not checked.
+so. ``expected`` or ``reoffences`` named in ``[model] adjust`` are not
+re-checked for missing values there, and a Parquet boolean column named in
+``[model]`` is taken as not numeric even when it has blanks (which
+:func:`analysis.load_cohort` reads as numbers).
 
 Examples
 --------
@@ -52,6 +59,7 @@ from .cohort import (
     VERDICT_MISSING,
     VERDICT_ONE,
     VERDICT_OTHER,
+    VERDICT_ZERO,
     binary_missing_problem,
     binary_verdicts,
     categorical_column,
@@ -61,10 +69,15 @@ from .cohort import (
     date_problem,
     date_verdicts,
     expected_problem,
+    model_column_kind_problem,
+    model_column_missing_problem,
+    model_problems,
     not_binary_problem,
     number_verdicts,
+    person_twice_problem,
     recode_distinct,
     rename_problems,
+    reoffences_problem,
     structure_problems,
     treatment_absent_problem,
     treatment_not_own_column_problem,
@@ -269,7 +282,7 @@ def _expected_pending(con: Any, scan: str, reading: _ExpectedReading, groups: An
     if reading.commas and total("_e_commas") and total("_e_not_commas"):
         reading = _expected_reading(path, spec, origin, file_types, commas=False)
         row = con.execute(f"SELECT {', '.join(reading.aggregates())} FROM (SELECT *, {reading.number()} AS _e FROM "
-                          f"(SELECT {reading.select()} FROM {scan}))").fetchone()
+                          f"(SELECT {reading.select()} FROM {scan}))").fetchall()[0]
         counts = {"outside": int(row[1]), "missing": int(row[2])}
         odd = int(row[3])
     if odd:
@@ -340,8 +353,9 @@ def cohort_cells(
     Raises
     ------
     CohortError
-        Every problem found, at once (the cells' columns, the ``[kpi]`` date
-        and the ``[impact]`` treatment),
+        Every problem found, at once (the cells' columns, ``reoffences``,
+        ``person_id``, the ``[kpi]`` date, the ``[impact]`` treatment and
+        ``[model]``),
         in the words of :func:`analysis.load_cohort` (column, rows, the first
         row numbers and values, the fix); or a study feature the out-of-core
         path does not support yet.
@@ -420,7 +434,7 @@ def _cells(con: Any, path: Path, spec: Study, policy: str) -> pd.DataFrame:
     categories = {c: categorical_column(typed[c], c).reset_index(drop=True) for c in categorical}
 
     def pending(kind: str, column: str, mask: np.ndarray) -> None:
-        problems.append(_Pending(kind, column, int(n[mask].sum()), groups.column(keys.index(column)), mask))
+        problems.append(_Pending(kind, column, int(n[mask].sum()), [groups.column(keys.index(column))], mask))
 
     for column in [c for c in (OUTCOME, *flags) if c in verdicts]:
         if (verdicts[column] == VERDICT_OTHER).any():
@@ -431,12 +445,15 @@ def _cells(con: Any, path: Path, spec: Study, policy: str) -> pd.DataFrame:
         if categories[column].isna().any():
             pending("category_missing", column, categories[column].isna().to_numpy())
     problems.extend(expected_problems)
+    problems.extend(_reoffences_pending(con, scan, spec, origin))
+    problems.extend(_person_pending(con, scan, spec, origin, file_types))
     problems.extend(date_problems)
     if date is not None:
         problems.extend(_date_pending(con, scan, spec, origin, date))
     problems.extend(treatment_problems)
     if treatment is not None and (verdicts[treatment] == VERDICT_OTHER).any():
         pending("not_binary", treatment, verdicts[treatment] == VERDICT_OTHER)
+    problems.extend(_model_pending(con, scan, spec, origin, file_types, flags, verdicts, groups, keys, n, policy))
     if problems:
         raise CohortError(source, _resolved(con, path, spec, origin, reading, problems))
 
@@ -451,16 +468,23 @@ def _cells(con: Any, path: Path, spec: Study, policy: str) -> pd.DataFrame:
 class _Pending:
     """A problem found in the counts, waiting for its first row numbers and examples (a scan of the file).
 
-    ``values``: the column's raw values, one per group of distinct values,
-    and ``mask`` the groups at fault; or, for ``expected`` (checked row by
-    row in SQL), neither.
+    ``values``: the raw values of the columns ``sources`` (default: the
+    problem's column), one per group of distinct values, and ``mask`` the
+    groups at fault; or ``select`` (an SQL select list over the file's
+    columns) and ``condition`` (SQL over it) saying which rows are at fault;
+    or, for ``expected`` (checked row by row in SQL), none of them.
+    ``key``: the ``[model]`` key of a model column's problem.
     """
 
     kind: str
     column: str
     count: int
-    values: Any = None
+    values: list[Any] | None = None
     mask: np.ndarray | None = None
+    sources: tuple[str, ...] | None = None
+    select: str | None = None
+    condition: str | None = None
+    key: str = ""
 
 
 def _mapping_problems(origin: dict[str, str], spec: Study) -> list[Problem]:
@@ -530,7 +554,99 @@ def _date_pending(con: Any, scan: str, spec: Study, origin: dict[str, str], date
     if not bad.any():
         return []
     n = np.asarray(table.column("_n").to_numpy(), dtype=np.int64)
-    return [_Pending("date", date, int(n[bad].sum()), table.column("_d"), bad)]
+    return [_Pending("date", date, int(n[bad].sum()), [table.column("_d")], bad)]
+
+
+def _reoffences_pending(con: Any, scan: str, spec: Study, origin: dict[str, str]) -> list[_Pending]:
+    """``reoffences`` checked once per distinct pair of its value and the outcome's (a scan of the two columns)."""
+    if "reoffences" not in origin:
+        return []
+    columns = ["reoffences"] + ([OUTCOME] if OUTCOME in origin else [])
+    names = [f"_k{i}" for i in range(len(columns))]
+    inner = ", ".join(f"{_quote(origin[c])} AS {k}" for c, k in zip(columns, names))
+    table = con.sql(f"SELECT {', '.join(names)}, count(*) AS _n FROM (SELECT {inner} FROM {scan}) GROUP BY ALL").to_arrow_table()
+    typed = recode_distinct(frame_from_arrow(table.select(names).rename_columns(columns)), spec.values)
+    n = np.asarray(table.column("_n").to_numpy(), dtype=np.int64)
+    counts, missing = number_verdicts(typed["reoffences"])
+    with np.errstate(invalid="ignore"):
+        bad = ~missing & (np.isnan(counts) | (counts < 0) | (counts % 1 != 0))
+    if bad.any():
+        return [_Pending("not_count", "reoffences", int(n[bad].sum()), [table.column("_k0")], bad)]
+    if OUTCOME not in typed:
+        return []
+    verdict = binary_verdicts(typed[OUTCOME])
+    y = np.where(verdict == VERDICT_ONE, 1.0, np.where(verdict == VERDICT_ZERO, 0.0, np.nan))
+    disagrees = ~np.isnan(counts) & ~np.isnan(y) & ((counts > 0) != (y == 1))
+    if not disagrees.any():
+        return []
+    return [_Pending("disagrees", "reoffences", int(n[disagrees].sum()), [table.column("_k0"), table.column("_k1")], disagrees,
+                     sources=("reoffences", OUTCOME))]
+
+
+def _person_sql(spec: Study, origin: dict[str, str], file_types: dict[str, str]) -> tuple[str, str]:
+    """SQL select list of a person's id (``_p``, as text) and period (``_q``, as text, '' when missing), and the rows that repeat one."""
+    def text(column: str) -> str:
+        sql = _text_sql(origin[column], file_types[origin[column]])
+        return _recode_sql(sql, spec.values[column]) if column in spec.values else sql
+
+    select = f"{text('person_id')} AS _p, " + (f"coalesce({text('period')}, '') AS _q" if "period" in origin else "'' AS _q")
+    twice = f"(_p, _q) IN (SELECT _p, _q FROM (SELECT {select} FROM {{scan}}) WHERE _p <> '' GROUP BY ALL HAVING count(*) > 1)"
+    return select, twice
+
+
+def _person_pending(con: Any, scan: str, spec: Study, origin: dict[str, str], file_types: dict[str, str]) -> list[_Pending]:
+    """People who appear more than once in a period (a scan grouping the ids: as costly as the ids are many)."""
+    if "person_id" not in origin:
+        return []
+    select, twice = _person_sql(spec, origin, file_types)
+    count = con.execute(f"SELECT coalesce(sum(c), 0) FROM (SELECT count(*) AS c FROM (SELECT {select} FROM {scan}) WHERE _p <> '' "
+                        "GROUP BY _p, _q HAVING count(*) > 1)").fetchall()[0][0]
+    if not count:
+        return []
+    return [_Pending("person_twice", "person_id, period", int(count), select=select, condition=twice.format(scan=scan))]
+
+
+def _model_pending(con: Any, scan: str, spec: Study, origin: dict[str, str], file_types: dict[str, str], flags: list[str],
+                   verdicts: dict[str, np.ndarray], groups: Any, keys: list[str], n: np.ndarray, policy: str) -> list[Problem | _Pending]:
+    """The study's ``[model]`` against the data's columns, as :func:`analysis.load_cohort` checks it."""
+    columns = list(origin) + ([] if "period" in origin else ["period"])
+
+    def column_problems(name: str, key: str) -> list[Problem | _Pending]:
+        if name in verdicts:  # 0/1, nullable where missing or not 0/1 (flags under "absent" are 0 there)
+            unknown = verdicts[name] >= VERDICT_MISSING
+            if (name in flags and policy == "absent") or not unknown.any():
+                return []
+            return [_Pending("model_missing", name, int(n[unknown].sum()), [groups.column(keys.index(name))], unknown, key=key)]
+        if name in CATEGORICAL or name in ("expected", "reoffences"):
+            return []  # categories; numbers checked above (not yet re-counted for [model])
+        if name == "person_id":
+            return [model_column_kind_problem(name, key)]
+        return _other_column_problems(con, scan, spec, origin, file_types, name, key)
+
+    return model_problems(columns, flags, spec, column_problems)
+
+
+def _other_column_problems(con: Any, scan: str, spec: Study, origin: dict[str, str], file_types: dict[str, str], name: str,
+                           key: str) -> list[Problem | _Pending]:
+    """A column outside the cells that ``[model]`` names: numbers (every value, as :func:`analysis.load_cohort` reads them), none missing."""
+    column, dtype = origin[name], file_types[origin[name]].upper()
+    if name not in spec.values and (dtype in _NUMERIC_TYPES and dtype != "BOOLEAN" or dtype.startswith("DECIMAL")):
+        x = f"CAST({_quote(column)} AS DOUBLE)"
+        missing = f"({x} IS NULL OR isnan({x}))"
+    elif name not in spec.values and dtype not in ("VARCHAR",):
+        return [model_column_kind_problem(name, key)]  # dates, booleans: not numbers
+    else:
+        text = _text_sql(column, file_types[column])
+        text = _recode_sql(text, spec.values[name]) if name in spec.values else text
+        odd = con.execute(f"SELECT DISTINCT _t FROM (SELECT {text} AS _t FROM {scan}) WHERE _t <> '' AND "
+                          f"NOT regexp_full_match(_t, {_literal(_NUMBER)}) LIMIT {_EXAMPLE_VALUES}").fetchall()
+        numbers, blank = number_verdicts(pd.Series([str(v).strip() for (v,) in odd], dtype=object))
+        if (np.isnan(numbers) & ~blank).any():
+            return [model_column_kind_problem(name, key)]
+        blanks = [_literal(v) for (v,), b in zip(odd, blank) if b]
+        missing = f"({text} IS NULL OR {text} = ''{' OR ' + text + ' IN (' + ', '.join(blanks) + ')' if blanks else ''})"
+    count = con.execute(f"SELECT count(*) FROM {scan} WHERE {missing}").fetchall()[0][0]
+    return [_Pending("model_missing", name, int(count), select=f"{missing} AS _hit", condition="_hit", key=key)] if count else []
 
 
 def _typed_cells(categories: dict[str, pd.Series], verdicts: dict[str, np.ndarray], n: np.ndarray, groups: Any, flags: list[str],
@@ -580,7 +696,7 @@ def _resolved(con: Any, path: Path, spec: Study, origin: dict[str, str], reading
         if isinstance(item, Problem):
             out.append(item)
             continue
-        if item.values is None and reading is not None:  # expected, judged row by row in SQL
+        if item.values is None and item.select is None and reading is not None:  # expected, judged row by row in SQL
             rows_source = (f"(SELECT *, {reading.number()} AS _e FROM (SELECT {reading.text} AS _t, {reading.example} AS _x, "
                            f"{row} AS _row FROM {scan}))")
             condition = reading.condition(item.kind)
@@ -590,32 +706,53 @@ def _resolved(con: Any, path: Path, spec: Study, origin: dict[str, str], reading
                 f"LIMIT {_EXAMPLE_VALUES}").fetchall()))[:MAX_EXAMPLES]
             out.append(expected_problem(item.kind, item.count, rows, examples))
             continue
-        rows_source = f"(SELECT {_quote(origin[item.column])} AS _v, {row} AS _row FROM {scan})"
-        condition = _among(con, item.values, item.mask)
-        rows = _first_rows(con, rows_source, condition)
-        if item.kind == "binary_missing":
-            out.append(binary_missing_problem(item.column, item.count, rows))
-        elif item.kind == "category_missing":
-            out.append(category_missing_problem(item.column, item.count, rows))
+        if item.select is not None:
+            rows_source, condition = f"(SELECT {item.select}, {row} AS _row FROM {scan})", item.condition
         else:
-            examples = _value_examples(con, rows_source, condition, item.column, spec, typed=item.kind != "date")
-            make = date_problem if item.kind == "date" else not_binary_problem
-            out.append(make(item.column, item.count, rows, examples))
+            sources = item.sources or (item.column,)
+            select = ", ".join(f"{_quote(origin[c])} AS _v{i}" for i, c in enumerate(sources))
+            rows_source, condition = f"(SELECT {select}, {row} AS _row FROM {scan})", _among(con, item.values, item.mask)
+        out.append(_problem(con, item, rows_source, condition, spec))
     return out
 
 
-def _among(con: Any, values: Any, mask: np.ndarray) -> str:
-    """SQL true for a row whose raw value ``_v`` is one of ``values`` at ``mask`` (registered with DuckDB as a small table)."""
+def _problem(con: Any, item: _Pending, rows_source: str, condition: str, spec: Study) -> Problem:
+    """A problem found in the counts, in load_cohort's words, with its first rows (and examples) from ``rows_source``."""
+    rows = _first_rows(con, rows_source, condition)
+    if item.kind == "binary_missing":
+        return binary_missing_problem(item.column, item.count, rows)
+    if item.kind == "category_missing":
+        return category_missing_problem(item.column, item.count, rows)
+    if item.kind == "disagrees":
+        return reoffences_problem("disagrees", item.count, rows)
+    if item.kind == "model_missing":
+        return model_column_missing_problem(item.column, item.key, item.count, rows)
+    if item.kind == "person_twice":
+        examples = tuple(str(r[0]) for r in con.execute(
+            f"SELECT _p, min(_row) FROM {rows_source} WHERE {condition} GROUP BY 1 ORDER BY 2 LIMIT {MAX_EXAMPLES}").fetchall())
+        return person_twice_problem(item.count, rows, examples)
+    examples = _value_examples(con, rows_source, condition, item.column, spec, typed=item.kind != "date")
+    if item.kind == "not_count":
+        return reoffences_problem("not_count", item.count, rows, examples)
+    return (date_problem if item.kind == "date" else not_binary_problem)(item.column, item.count, rows, examples)
+
+
+def _among(con: Any, values: list[Any], mask: np.ndarray) -> str:
+    """SQL true for a row whose raw values ``_v0``, ``_v1``... are those of a group at ``mask`` (registered with DuckDB as a small table)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    chosen = pc.unique(values.filter(pa.array(mask)).combine_chunks())
+    if len(values) > 1:  # several columns: the groups' combinations, missing matching missing
+        con.register("_bad_values", pa.table({f"v{i}": v.filter(pa.array(mask)) for i, v in enumerate(values)}))
+        same = " AND ".join(f"b.v{i} IS NOT DISTINCT FROM _v{i}" for i in range(len(values)))
+        return f"EXISTS (SELECT 1 FROM _bad_values b WHERE {same})"
+    chosen = pc.unique(values[0].filter(pa.array(mask)).combine_chunks())
     parts = []
     if chosen.null_count < len(chosen):
         con.register("_bad_values", pa.table({"v": chosen.drop_null()}))
-        parts.append("_v IN (SELECT v FROM _bad_values)")
+        parts.append("_v0 IN (SELECT v FROM _bad_values)")
     if chosen.null_count:
-        parts.append("_v IS NULL")
+        parts.append("_v0 IS NULL")
     return "(" + " OR ".join(parts) + ")"
 
 
@@ -627,9 +764,9 @@ def _first_rows(con: Any, rows_source: str, condition: str) -> tuple[int, ...]:
 
 def _value_examples(con: Any, rows_source: str, condition: str, column: str, spec: Study, *, typed: bool) -> tuple[str, ...]:
     """A problem's examples: the first distinct values at fault, recoded and as text, as :func:`analysis.load_cohort` shows them."""
-    first = con.sql(f"SELECT _v, min(_row) AS _first FROM {rows_source} WHERE {condition} GROUP BY 1 ORDER BY 2 "
+    first = con.sql(f"SELECT _v0, min(_row) AS _first FROM {rows_source} WHERE {condition} GROUP BY 1 ORDER BY 2 "
                     f"LIMIT {_EXAMPLE_VALUES}").to_arrow_table()
-    values = recode_distinct(frame_from_arrow(first.select(["_v"]).rename_columns([column])), spec.values, typed=typed)[column]
+    values = recode_distinct(frame_from_arrow(first.select(["_v0"]).rename_columns([column])), spec.values, typed=typed)[column]
     return value_examples(values, np.ones(len(values), dtype=bool))
 
 
