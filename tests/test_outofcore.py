@@ -331,3 +331,10 @@ def test_the_model_section_is_checked_as_in_memory(rows, tmp_path):
     problems = same_problems(path, study)
     assert [p.column for p in problems] == ["gang", "risk", "band", "score", "dv", "offence"]
     assert problems[1].n_rows == (len(raw) + 2) // 3
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_an_extract_without_rows_is_said_as_in_memory(rows, tmp_path, suffix):
+    path = tmp_path / f"empty.{suffix}"
+    write(rows.iloc[:0], path)
+    assert same_problems(path, None)[0].message.endswith("no data rows")

@@ -429,6 +429,10 @@ def _cells(con: Any, path: Path, spec: Study, policy: str) -> pd.DataFrame:
         reading, expected_problems, sums_again = _expected_pending(con, scan, reading, groups, path, spec, origin, file_types)
         if sums_again:  # odd text that is a probability after all: the sums again, with its value
             groups, raw, n = _distinct_groups(con, scan, origin, keys, reading)
+    if not n.sum():  # as read_extract says it, before any validation
+        csv = path.suffix.lower() in {".csv", ".txt", ".tsv"}
+        raise CohortError(source, [Problem("(file)", "the file has a header but no data rows" if csv else "the file has no data rows",
+                                           fix="export the extract again with its rows")])
     typed = recode_distinct(raw, spec.values)
     verdicts = {c: binary_verdicts(typed[c]) for c in binary}
     categories = {c: categorical_column(typed[c], c).reset_index(drop=True) for c in categorical}
