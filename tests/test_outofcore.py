@@ -338,3 +338,32 @@ def test_an_extract_without_rows_is_said_as_in_memory(rows, tmp_path, suffix):
     path = tmp_path / f"empty.{suffix}"
     write(rows.iloc[:0], path)
     assert same_problems(path, None)[0].message.endswith("no data rows")
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+@pytest.mark.parametrize("policy", ["absent", "keep", "error"])
+def test_recodes_spellings_and_every_missing_flags_policy_agree_with_load_cohort(rows, tmp_path, suffix, policy):
+    raw = rows.astype({"homeless": object, "area": object, "sex": object, "dv": object})
+    raw.loc[::9, "homeless"] = ""
+    raw.loc[::11, "area"] = ""  # recoded to a label of its own
+    raw["sex"] = raw["sex"].str.upper()  # the toolkit's own codes in another case
+    raw.loc[::13, "dv"] = " TRUE "
+    raw.loc[::17, "dv"] = "1.0"
+    path = tmp_path / f"x.{suffix}"
+    write(raw, path)
+    study = {"values": {"area": {"": "Not recorded"}}}
+    if policy == "error":
+        with pytest.raises(CohortError) as in_memory:
+            analysis.load_cohort(path, study=study, missing_flags=policy)
+        with pytest.raises(CohortError) as out_of_core:
+            cohort_cells(path, study, missing_flags=policy)
+        assert out_of_core.value.problems == in_memory.value.problems
+        return
+    cells = cohort_cells(path, study, missing_flags=policy)
+    cohort = analysis.load_cohort(path, study=study, missing_flags=policy)
+    keys = [c for c in cells.columns if c not in ("n", "reoffended", "expected_sum")]
+    reference = cohort.groupby(keys, observed=True, sort=True, dropna=False, as_index=False).agg(
+        n=("reoffended", "size"), reoffended=("reoffended", "sum"), expected_sum=("expected", "sum"))
+    pd.testing.assert_frame_equal(cells, reference, check_dtype=False, check_exact=False, rtol=0, atol=1e-9)
+    assert cells.attrs["not_recorded"] == cohort.attrs["not_recorded"]
+    assert cells["sex"].cat.categories.tolist() == ["Male", "Female"]
