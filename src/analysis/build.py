@@ -85,6 +85,14 @@ def _kernel_manager_class() -> type:
 
             return str(Path(tempfile.gettempdir()) / f"analysis-kernel-{uuid.uuid4().hex[:12]}")
 
+        async def _async_interrupt_kernel(self) -> None:
+            # jupyter_client interrupts a kernel before asking it to shut down; ours is idle by then (every cell has
+            # run), and on a loaded machine the SIGINT can race the shutdown: the kernel then logs "KeyboardInterrupt
+            # caught in kernel" on the report's stderr. A kernel that is shutting down is not interrupted.
+            if self.shutting_down:
+                return
+            await super()._async_interrupt_kernel()
+
     return LocalKernelManager
 
 

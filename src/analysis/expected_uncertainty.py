@@ -106,17 +106,30 @@ def oe_with_model_uncertainty(
     model = fit_logistic(fit_on, list(casemix), outcome=outcome, firth=False)
     data, ok = encode_with(predict_on, model.design)
     rows = np.flatnonzero(ok)
-    X = model.design.matrix({k: v[rows] for k, v in data.items()}, model.keep)
+    scored = predict_on.iloc[rows]
+    grouped = scored.groupby(keys, observed=True, sort=True)
+    group = grouped.ngroup().to_numpy()
+    labels = list(grouped.indices)  # the group labels as the rows hold them (e.g. int8 for a flag), in group order
+    # every sum below is over people, and a person's p and x depend only on their case mix: the sums are taken
+    # over the cells of (group, case mix), each weighted by its number of people, never over a matrix of rows
+    cell_keys = pd.DataFrame({"_group": group, **{f"_{k}": v[rows] for k, v in data.items()}})
+    cell = cell_keys.groupby(list(cell_keys.columns), sort=False).ngroup().to_numpy()
+    first = np.full(int(cell.max()) + 1 if cell.size else 0, -1, dtype=np.int64)
+    first[cell[::-1]] = np.arange(cell.size)[::-1]  # the first row of each cell
+    people = np.bincount(cell, minlength=first.size).astype(float)
+    y_cell = np.bincount(cell, weights=predict_on[outcome].to_numpy(dtype=float)[rows], minlength=first.size)
+    X = model.design.matrix({k: v[rows][first] for k, v in data.items()}, model.keep)
     p = expit(X @ model.params.to_numpy())
-    w = p * (1 - p)
-    y = predict_on[outcome].to_numpy(dtype=float)[rows]
+    w = people * p * (1 - p)
+    e_cell = people * p
     V = model.cov.to_numpy()
     zc = critical_value(confidence)
-    scored = predict_on.iloc[rows]
+    cell_group = group[first]
     out = []
-    for label, idx in scored.groupby(keys, observed=True, sort=True).indices.items():
+    for g, label in enumerate(labels):
         label = label if isinstance(label, tuple) else (label,)
-        o, e, var_b = y[idx].sum(), p[idx].sum(), w[idx].sum()
+        idx = np.flatnonzero(cell_group == g)
+        o, e, var_b = y_cell[idx].sum(), e_cell[idx].sum(), w[idx].sum()
         d = X[idx].T @ w[idx]
         var_m = float(d @ V @ d)
         var_t = max(var_b - var_m, 0.0) if internal else var_b + var_m
@@ -125,7 +138,7 @@ def oe_with_model_uncertainty(
         row = dict(zip(keys, label))
         row.update(
             {
-                "n": int(len(idx)), "observed": int(o), "expected": e, "ratio": o / e,
+                "n": int(people[idx].sum()), "observed": int(round(o)), "expected": e, "ratio": o / e,
                 "variance_binomial": var_b, "variance_model": var_m, "variance_total": var_t,
                 "z": z, "p_value": float(2 * stats.norm.sf(abs(z))) if np.isfinite(z) else np.nan,
                 "ratio_lower": 1 + (o - e - zc * sd) / e, "ratio_upper": 1 + (o - e + zc * sd) / e,

@@ -359,6 +359,16 @@ class StudyResults:
                 getattr(self, name)
         return self
 
+    def __getstate__(self) -> dict[str, Any]:
+        # the period's and the baseline's rows are slices of the cohort: rebuilt on load, not written twice
+        return {**self.__dict__, "current": None, "baseline": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        cohort = self.data.cohort
+        self.current = cohort[rows_in_period(cohort, self.period)]
+        self.baseline = cohort[rows_in_period(cohort, self.reference_period)] if self.reference_period else None
+
     def save(self, path: str | Path) -> Path:
         """Write the results (with everything computed so far) for papers run in other processes.
 
