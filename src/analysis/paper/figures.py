@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import io
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -466,7 +466,7 @@ def spc_chart(
     return png, alt
 
 
-def love_plot(labels: Labels, samples: dict[str, Floats], *, threshold: float = 0.1) -> tuple[bytes, str]:
+def love_plot(labels: Labels, samples: Mapping[str, Floats], *, threshold: float = 0.1) -> tuple[bytes, str]:
     """A love plot: each covariate level's absolute standardised mean difference in each sample, with the 10% line.
 
     ``samples`` maps a sample's name ("before", "after matching", ...) to one
@@ -503,7 +503,7 @@ def love_plot(labels: Labels, samples: dict[str, Floats], *, threshold: float = 
     return png, alt
 
 
-def score_histogram(edges: Floats, groups: dict[str, Floats], *, xlabel: str = "Propensity score") -> tuple[bytes, str]:
+def score_histogram(edges: Floats, groups: Mapping[str, Floats], *, xlabel: str = "Propensity score") -> tuple[bytes, str]:
     """The distribution of a score in each group: the share of each group in each bin, groups side by side.
 
     ``groups`` maps a group's name to its share of people per bin (NaN or 0:
