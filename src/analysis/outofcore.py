@@ -394,11 +394,11 @@ def _typed_cells(cells: pd.DataFrame, n: np.ndarray, flags: list[str], categoric
         levels, mapping = _levels(column, labels)
         out[column] = pd.Categorical(cells[column].map(mapping), categories=levels)
     if "period" not in categorical:
-        out.insert(0, "period", pd.Categorical([spec.period or "All people"] * len(cells)))
+        out.insert(0, "period", pd.Categorical([spec.period or "All people"] * len(cells)))  # type: ignore[arg-type]  # pandas-stubs: insert takes a Categorical
     for flag in flags:
         values = cells[flag]
         if policy == "keep":
-            out[flag] = pd.array(values.where(values != _MISSING), dtype="Int8")
+            out[flag] = pd.array(values.where(values != _MISSING), dtype="Int8")  # type: ignore[call-overload]  # pandas-stubs: no Series-with-dtype-name overload
         else:
             out[flag] = values.astype("int8")
     out["n"] = n
