@@ -41,6 +41,7 @@ import pandas as pd
 
 from .errors import CohortError, Problem
 from .expressions import ALLOWED, ExpressionError, evaluate_column, evaluate_mask
+from .periods import levels_present
 from .reading import ReadInfo, read_extract
 from .schema import (
     CATEGORICAL,
@@ -68,6 +69,27 @@ __all__ = [
     "category_missing_problem",
     "expected_problem",
     "structure_problems",
+    "date_problem",
+    "date_absent_problem",
+    "treatment_absent_problem",
+    "treatment_not_own_column_problem",
+    "reoffences_problem",
+    "person_twice_problem",
+    "model_problems",
+    "model_column_kind_problem",
+    "model_column_missing_problem",
+    "rename_problems",
+    "columns_held",
+    "recode_distinct",
+    "binary_verdicts",
+    "categorical_column",
+    "date_verdicts",
+    "number_verdicts",
+    "value_examples",
+    "VERDICT_ONE",
+    "VERDICT_ZERO",
+    "VERDICT_MISSING",
+    "VERDICT_OTHER",
     "MAX_EXAMPLES",
 ]
 
@@ -439,19 +461,73 @@ def structure_problems(columns: list[str], study: Study) -> list[Problem]:
     return problems
 
 
+def columns_held(columns: list[str] | pd.Index) -> str:
+    """The extract's first columns, for a fix that names what the file has."""
+    columns = [str(c) for c in columns]
+    return ", ".join(columns[:15]) + (" ..." if len(columns) > 15 else "")
+
+
+def date_absent_problem(column: str, have: str) -> Problem:
+    """The ``[kpi] date`` column is not in the data; ``have``: :func:`columns_held` of the data."""
+    return Problem(column, "[kpi] date names a column the data do not have",
+                   fix=f"rename the extract's date column to {column!r} in [columns], or name one of its columns (the file has: {have})")
+
+
+def date_problem(column: str, n_rows: int, rows: tuple[int, ...], examples: tuple[str, ...]) -> Problem:
+    """Values of the ``[kpi] date`` column are not dates in the form YYYY-MM-DD."""
+    return Problem(column, "values of the [kpi] date column are not dates in the form YYYY-MM-DD", n_rows, rows, examples,
+                   "write the dates as YYYY-MM-DD, or build the column in [derive] with date(...) (docs/expressions.md)")
+
+
+def treatment_absent_problem(treatment: str, have: str) -> Problem:
+    """The ``[impact] treatment`` column is not in the data; ``have``: :func:`columns_held` of the data."""
+    return Problem(treatment, "[impact] treatment names a column the data do not have",
+                   fix=f"rename the extract's column marking who took part to {treatment!r} in [columns], or name "
+                       f"one of its columns (the file has: {have})")
+
+
+def treatment_not_own_column_problem(treatment: str) -> Problem:
+    """The ``[impact] treatment`` is the outcome or a flag."""
+    return Problem(treatment, "[impact] treatment is the outcome or a flag",
+                   fix="name the column marking who took part in the intervention, a column of its own")
+
+
+def reoffences_problem(kind: str, n_rows: int, rows: tuple[int, ...], examples: tuple[str, ...] = ()) -> Problem:
+    """``reoffences``: ``kind`` is ``"not_count"`` (not whole numbers >= 0) or ``"disagrees"`` (with the outcome)."""
+    if kind == "not_count":
+        return Problem("reoffences", "values are not whole numbers >= 0", n_rows, rows, examples, "give the count of proven re-offences per person")
+    if kind == "disagrees":
+        return Problem("reoffences", "disagrees with the outcome (re-offences > 0 exactly when the outcome is 1)", n_rows, rows,
+                       fix="check that both columns come from the same follow-up")
+    raise ValueError(f"kind must be 'not_count' or 'disagrees', not {kind!r}")
+
+
+def person_twice_problem(n_rows: int, rows: tuple[int, ...], examples: tuple[str, ...]) -> Problem:
+    """The same ``person_id`` appears more than once in a period."""
+    return Problem("person_id, period", "the same person appears more than once in a period", n_rows, rows, examples,
+                   "keep one row per person and cohort period (the first index event in the period)")
+
+
 # --------------------------------------------------------------------------- validation
 
 
 _ONE, _ZERO, _MISSING, _OTHER = 1, 0, 2, 3
+VERDICT_ONE, VERDICT_ZERO, VERDICT_MISSING, VERDICT_OTHER = _ONE, _ZERO, _MISSING, _OTHER
+"""What :func:`binary_verdicts` says of a 0/1 column's value: 1, 0, missing (blank) or another value."""
 
 
-def _binary_verdicts(series: pd.Series) -> np.ndarray:
+def binary_verdicts(series: pd.Series) -> np.ndarray:
     """Per row: 1, 0, missing (2) or another value (3), as ``int8``.
 
     Numbers are compared as numbers over the whole column; anything else is
     judged once per distinct value (its text, in any case: "1", "1.0",
     "true", "0", "0.0", "false"; blank is missing) and the verdicts are
     spread to the rows through the value codes.
+
+    Examples
+    --------
+    >>> binary_verdicts(pd.Series(["1", "false", "", "2"], dtype="category")).tolist()
+    [1, 0, 2, 3]
     """
     dtype = series.dtype
     if (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)) and not isinstance(dtype, pd.CategoricalDtype) \
@@ -477,7 +553,7 @@ def _binary_verdicts(series: pd.Series) -> np.ndarray:
 
 def _binary(series: pd.Series, column: str, problems: list[Problem], *, allow_missing: bool) -> pd.Series:
     """Convert to 0/1 (nullable Int8), recording non-binary values as a problem."""
-    verdicts = _binary_verdicts(series)
+    verdicts = binary_verdicts(series)
     bad = verdicts == _OTHER
     if bad.any():
         problems.append(not_binary_problem(column, int(np.count_nonzero(bad)), _rows(bad), _examples(series, bad)))
@@ -520,6 +596,67 @@ def _categorical(series: pd.Series, column: str, problems: list[Problem]) -> pd.
         problems.append(category_missing_problem(column, int(np.count_nonzero(missing)), _rows(missing)))
     categorical = pd.Categorical.from_codes(result, dtype=pd.CategoricalDtype(levels), validate=False)
     return pd.Series(categorical, index=series.index, name=column)
+
+
+def categorical_column(series: pd.Series, column: str) -> pd.Series:
+    """A categorical column (area, sex, age band, offence group, period) typed as :func:`validate_cohort` types it.
+
+    The levels are the extract's labels in reading order; a blank is missing
+    (NaN). Run on a column's distinct values it gives the levels of the whole
+    column, since the levels depend only on which labels occur.
+
+    Examples
+    --------
+    >>> categorical_column(pd.Series(["10", "2", " ", "2"]), "area").cat.categories.tolist()
+    ['2', '10']
+    """
+    return _categorical(series, column, [])
+
+
+def recode_distinct(frame: pd.DataFrame, values: Mapping[str, Mapping[str, Any]], *, typed: bool = True) -> pd.DataFrame:
+    """The study's ``[values]`` recodes applied to the columns of ``frame``, as :func:`open_study` applies them.
+
+    ``frame`` holds columns of an extract, often only their distinct values;
+    a recode of a column ``frame`` does not hold is skipped. ``typed``: the
+    columns are ones validation reads value by value (the outcome, flags,
+    categories, a treatment), recoded into categoricals as
+    :func:`open_study` recodes those; else recoded as any other column (a
+    ``[kpi] date``). Returns a new frame.
+
+    Examples
+    --------
+    >>> recode_distinct(pd.DataFrame({"dv": ["Y", "N", ""]}), {"dv": {"Y": 1, "N": 0, "": 0}})["dv"].tolist()
+    [1, 0, 0]
+    """
+    out = frame.copy()
+    _apply_values(out, {c: t for c, t in values.items() if c in out}, [], DataQuality(), typed=set(out.columns) if typed else set())
+    return out
+
+
+def number_verdicts(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A column read as numbers as ``expected`` is read (NaN where missing or not a number), and which values are missing.
+
+    Text is parsed once per distinct value, as ``pd.to_numeric`` parses it.
+
+    Examples
+    --------
+    >>> numbers, missing = number_verdicts(pd.Series(["0.5", "", "nan", "1e999"]))
+    >>> numbers.tolist(), missing.tolist()
+    ([0.5, nan, nan, inf], [False, True, False, False])
+    """
+    numbers, missing = _numbers(values)
+    return numbers.to_numpy(dtype=float, na_value=np.nan), np.asarray(missing, dtype=bool)
+
+
+def value_examples(series: pd.Series, mask: pd.Series | np.ndarray) -> tuple[str, ...]:
+    """The first few distinct values (as text) of the rows in ``mask``, in row order: a problem's examples.
+
+    Examples
+    --------
+    >>> value_examples(pd.Series(["2", "1", "yes", "2", " no"]), [True, False, True, True, True])
+    ('2', 'yes', 'no')
+    """
+    return _examples(series, mask)
 
 
 def _band_ages(series: pd.Series, edges: tuple[int, ...], problems: list[Problem]) -> pd.Series | None:
@@ -634,16 +771,11 @@ def validate_cohort(
     return out
 
 
-def _columns_held(frame: pd.DataFrame) -> str:
-    """The extract's first columns, for a fix that names what the file has."""
-    return ", ".join(map(str, frame.columns[:15])) + (" ..." if frame.shape[1] > 15 else "")
-
-
 def _typed_kpi_date(out: pd.DataFrame, frame: pd.DataFrame, study: Study, problems: list[Problem]) -> None:
     """The KPI paper's date column (``[kpi] date``) becomes dates, or a problem."""
     if study.kpi is None or study.kpi.date is None:
         return
-    parsed_dates = _dates(out, study.kpi.date, problems, _columns_held(frame))
+    parsed_dates = _dates(out, study.kpi.date, problems, columns_held(frame.columns))
     if parsed_dates is not None:
         out[study.kpi.date] = parsed_dates
 
@@ -657,13 +789,10 @@ def _typed_treatment(out: pd.DataFrame, frame: pd.DataFrame, study: Study, flags
     if treatment is None:
         return None
     if treatment not in out:
-        problems.append(Problem(treatment, "[impact] treatment names a column the data do not have",
-                                fix=f"rename the extract's column marking who took part to {treatment!r} in [columns], or name "
-                                    f"one of its columns (the file has: {_columns_held(frame)})"))
+        problems.append(treatment_absent_problem(treatment, columns_held(frame.columns)))
         return None
     if treatment in (OUTCOME, *flags):
-        problems.append(Problem(treatment, "[impact] treatment is the outcome or a flag",
-                                fix="name the column marking who took part in the intervention, a column of its own"))
+        problems.append(treatment_not_own_column_problem(treatment))
         return None
     out[treatment] = _binary(out[treatment], treatment, problems, allow_missing=True)
     return treatment
@@ -717,13 +846,13 @@ def _check_reoffences(out: pd.DataFrame, problems: list[Problem]) -> None:
     values = counts.to_numpy(dtype=float, na_value=np.nan)
     bad = ~missing & (np.isnan(values) | (values < 0) | (values % 1 != 0))
     if bad.any():
-        problems.append(Problem("reoffences", "values are not whole numbers >= 0", int(np.count_nonzero(bad)), _rows(bad), _examples(raw, bad), "give the count of proven re-offences per person"))
+        problems.append(reoffences_problem("not_count", int(np.count_nonzero(bad)), _rows(bad), _examples(raw, bad)))
     else:
         if OUTCOME in out:
             y = out[OUTCOME].to_numpy(dtype=float, na_value=np.nan)
             inconsistent = ~np.isnan(values) & ~np.isnan(y) & ((values > 0) != (y == 1))
             if inconsistent.any():
-                problems.append(Problem("reoffences", "disagrees with the outcome (re-offences > 0 exactly when the outcome is 1)", int(np.count_nonzero(inconsistent)), _rows(inconsistent), fix="check that both columns come from the same follow-up"))
+                problems.append(reoffences_problem("disagrees", int(np.count_nonzero(inconsistent)), _rows(inconsistent)))
         out["reoffences"] = counts.astype("Int64")
 
 
@@ -737,8 +866,7 @@ def _check_person_id(out: pd.DataFrame, problems: list[Problem]) -> None:
     dup = pd.Series(key).duplicated(keep=False).to_numpy() & (ids >= 0)
     pid = _text_column(texts, ids, out.index)
     if dup.any():
-        problems.append(Problem("person_id, period", "the same person appears more than once in a period", int(np.count_nonzero(dup)), _rows(dup), _examples(pid, dup),
-                                "keep one row per person and cohort period (the first index event in the period)"))
+        problems.append(person_twice_problem(int(np.count_nonzero(dup)), _rows(dup), _examples(pid, dup)))
     out["person_id"] = pid
 
 
@@ -759,12 +887,30 @@ def _dates(out: pd.DataFrame, column: str, problems: list[Problem], have: str) -
     ([31.0, nan], [])
     """
     if column not in out:
-        problems.append(Problem(column, "[kpi] date names a column the data do not have",
-                                fix=f"rename the extract's date column to {column!r} in [columns], or name one of its columns (the file has: {have})"))
+        problems.append(date_absent_problem(column, have))
         return None
     values = out[column]
+    parsed, bad = date_verdicts(values)
+    if bad.any():
+        problems.append(date_problem(column, int(bad.sum()), _rows(bad), _examples(values, bad)))
+        return None
+    return parsed
+
+
+def date_verdicts(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """A ``[kpi] date`` column as dates (NaT where missing or not a date) and which values are not dates.
+
+    Text is read as ``YYYY-MM-DD`` (ISO 8601, a time of day allowed) once per
+    distinct value; a blank is missing, not wrong.
+
+    Examples
+    --------
+    >>> parsed, bad = date_verdicts(pd.Series(["2015-01-31", "", "31/01/2015"]))
+    >>> parsed.dt.day.tolist(), bad.tolist()
+    ([31.0, nan, nan], [False, False, True])
+    """
     if pd.api.types.is_datetime64_any_dtype(values):
-        return values
+        return values, np.zeros(len(values), dtype=bool)
     if isinstance(values.dtype, pd.CategoricalDtype):
         cats = pd.to_datetime(pd.Series([str(c).strip() for c in values.cat.categories], dtype=object), format="ISO8601", errors="coerce")
         codes = values.cat.codes.to_numpy()
@@ -773,17 +919,36 @@ def _dates(out: pd.DataFrame, column: str, problems: list[Problem], have: str) -
     else:
         text = values.astype("string").str.strip().replace("", pd.NA)  # type: ignore[call-overload]  # pandas-stubs: replace by pd.NA
         parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
-    bad = parsed.isna() & ~_is_missing(values)
-    if bad.any():
-        problems.append(Problem(column, "values of the [kpi] date column are not dates in the form YYYY-MM-DD", int(bad.sum()),
-                                _rows(bad), _examples(values, bad),
-                                "write the dates as YYYY-MM-DD, or build the column in [derive] with date(...) (docs/expressions.md)"))
-        return None
-    return parsed
+    bad = (parsed.isna() & ~_is_missing(values)).to_numpy(dtype=bool)
+    return parsed, bad
 
 
 def _check_model_columns(out: pd.DataFrame, study: Study, flags: list[str], problems: list[Problem]) -> None:
     """The study's [model] must name columns the data hold, of the right kind."""
+    def column_problems(name: str, key: str) -> list[Problem]:
+        if name not in CATEGORICAL and not pd.api.types.is_numeric_dtype(out[name]) and name not in flags:
+            return [model_column_kind_problem(name, key)]
+        if pd.api.types.is_numeric_dtype(out[name]) and out[name].isna().any():
+            missing = out[name].isna()
+            return [model_column_missing_problem(name, key, int(missing.sum()), _rows(missing))]
+        return []
+
+    problems.extend(model_problems(list(out.columns), flags, study, column_problems))
+
+
+def model_problems(columns: list[str], flags: list[str], study: Study, column_problems) -> list[Problem]:
+    """What is wrong with the study's ``[model]`` for data with these columns and flags, in the order validation lists it.
+
+    ``column_problems(name, key)`` gives the problems of the values of a
+    column ``[model] adjust`` or ``expected`` names (``key``), one the data hold.
+
+    Examples
+    --------
+    >>> study = Study(model_flags=("dv", "gang"))
+    >>> [p.column for p in model_problems(["reoffended", "dv"], ["dv"], study, lambda name, key: [])]
+    ['gang']
+    """
+    problems: list[Problem] = []
     if study.model_flags is not None:
         absent = [f for f in study.model_flags if f not in flags]
         if absent:
@@ -791,26 +956,33 @@ def _check_model_columns(out: pd.DataFrame, study: Study, flags: list[str], prob
                                     fix=f"use flags the data hold ({', '.join(flags) or 'none'}), or declare extras in [flags]"))
     for key, names in (("adjust", study.adjust or ()), ("expected", study.expected_casemix or ())):
         for name in names:
-            if name not in out:
+            if name not in columns:
                 problems.append(Problem(name, f"[model] {key} names a column that is not in the data",
                                         fix="rename a column to it in [columns], or remove it from [model]"))
             elif name in flags and key == "expected":
                 problems.append(Problem(name, "[model] expected must not hold a flag (O/E by flag would compare the flag with itself)",
                                         fix="leave flags out of the expected model"))
-            elif name not in CATEGORICAL and not pd.api.types.is_numeric_dtype(out[name]) and name not in flags:
-                problems.append(Problem(name, f"[model] {key}: the column is neither numeric nor one of {', '.join(CATEGORICAL)}",
-                                        fix="give numbers (e.g. a risk score), or rename it to a categorical column"))
-            elif pd.api.types.is_numeric_dtype(out[name]) and out[name].isna().any():
-                missing = out[name].isna()
-                problems.append(Problem(name, f"[model] {key}: values are missing", int(missing.sum()), _rows(missing),
-                                        fix="recode them in [values], or drop the rows with [filter] keep"))
+            else:
+                problems.extend(column_problems(name, key))
     known = {*flags, *(study.adjust or ()), *CATEGORICAL}
     for term in study.interactions:
         a, b = (t.strip() for t in term.split(":"))
         for part in (a, b):
-            if part not in out or part not in known:
+            if part not in columns or part not in known:
                 problems.append(Problem(part, f"[model] interactions: {term!r} names a column that is not a flag or case-mix column of the data",
                                         fix="use flag:column pairs of columns in the model, e.g. \"dv:area\""))
+    return problems
+
+
+def model_column_kind_problem(name: str, key: str) -> Problem:
+    """A column ``[model] adjust`` or ``expected`` names is neither numeric nor categorical."""
+    return Problem(name, f"[model] {key}: the column is neither numeric nor one of {', '.join(CATEGORICAL)}",
+                   fix="give numbers (e.g. a risk score), or rename it to a categorical column")
+
+
+def model_column_missing_problem(name: str, key: str, n_rows: int, rows: tuple[int, ...]) -> Problem:
+    """A numeric column ``[model] adjust`` or ``expected`` names has missing values."""
+    return Problem(name, f"[model] {key}: values are missing", n_rows, rows, fix="recode them in [values], or drop the rows with [filter] keep")
 
 
 # --------------------------------------------------------------------------- the study's data
@@ -850,9 +1022,7 @@ class StudyData:
     @property
     def periods(self) -> list[str]:
         """The periods in the data, in reading order."""
-        values = self.cohort["period"]
-        present = set(values.astype(str).unique())
-        return [str(c) for c in values.cat.categories if str(c) in present]
+        return levels_present(self.cohort["period"])
 
     def save(self, folder: str | Path) -> Path:
         """Write the canonical cohort (Parquet) and the resolved study (JSON); returns the JSON's path.
@@ -961,7 +1131,7 @@ def open_study(
     quality.derived = {k: spec.derive[k] for k in derived}
     keep = _filter(frame, spec.filter, problems)
     renames = {str(k): str(v) for k, v in spec.columns.items()}
-    problems.extend(_rename_problems(renames, frame.columns))
+    problems.extend(rename_problems(renames, frame.columns))
     frame = frame.rename(columns=renames)
     for target, values in derived.items():
         frame[target] = values
@@ -993,7 +1163,7 @@ def open_study(
     return StudyData(spec, typed, quality)
 
 
-def _rename_problems(renames: dict[str, str], columns: pd.Index) -> list[Problem]:
+def rename_problems(renames: dict[str, str], columns: pd.Index) -> list[Problem]:
     """What is wrong with the study's ``[columns]`` renames of a file with these columns (nothing: an empty list)."""
     problems: list[Problem] = []
     not_there = [k for k in renames if k not in columns]

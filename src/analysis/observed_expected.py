@@ -33,6 +33,7 @@ from scipy import stats
 
 from .expected import DEFAULT_EXPECTED_CASEMIX, check_comparison, expected_probabilities
 from .intervals import confidence_levels, critical_value, proportion_ci, ratio_ci, two_proportion_arrays, two_proportion_frame
+from .periods import rows_in_period
 from .schema import OUTCOME
 
 __all__ = [
@@ -104,7 +105,7 @@ def expected_from(
     """
     if source not in EXPECTED_SOURCES:
         raise ValueError(f"source must be one of {list(EXPECTED_SOURCES)}, not {source!r}")
-    target = cohort if period is None else cohort[cohort["period"].astype(str) == str(period)]
+    target = cohort if period is None else cohort[rows_in_period(cohort, period)]
     if target.empty:
         raise ValueError(f"no rows in period {period!r}")
     if source == "supplied":
@@ -123,7 +124,7 @@ def expected_from(
     if source == "reference":
         if reference_period is None:
             raise ValueError("source='reference' needs reference_period")
-        fit_on = cohort[cohort["period"].astype(str) == str(reference_period)]
+        fit_on = cohort[rows_in_period(cohort, reference_period)]
         if fit_on.empty:
             raise ValueError(f"no rows in reference period {reference_period!r}")
     else:

@@ -2,20 +2,37 @@
 
 :func:`cohort_cells` reads a Parquet or CSV extract with DuckDB under a
 memory limit (spilling to a temporary directory rather than failing), maps it
-with the study file's ``[columns]`` and ``[values]`` in SQL, validates the
-columns the cells are made of with the same checks and words as
-:func:`analysis.load_cohort`, and returns one row per covariate pattern:
-the people in it (``n``) and those who reoffended (``reoffended``). Models,
+with the study file's ``[columns]`` and ``[values]``, validates it with the
+same checks and words as :func:`analysis.load_cohort`, and returns one row
+per covariate pattern: the people in it (``n``) and those who reoffended
+(``reoffended``).
+
+Validation works on distinct values, not rows: one scan groups the people by
+the raw values of the outcome, flags, categories and ``[impact]`` treatment
+as the file stores them (no per-row conversion), and each distinct value is
+then recoded and judged once, in Python, by the very functions
+:func:`analysis.load_cohort` uses (``[kpi] date`` values likewise, in a scan
+of that column); a problem's rows are the people counted in the groups at
+fault. Only ``expected``, a probability with as many values as rows, is
+checked row by row in SQL. When a problem is found, a further scan per
+problem finds its first row numbers and example values. Models,
 expected rates, O/E and attributable fractions follow from the cells exactly
 (``trials="n"`` in :func:`analysis.fit_flags_model`,
 :func:`analysis.expected_probabilities` and
 :func:`analysis.observed_vs_expected`; docs/methods.md, logistic regression on
 grouped data), so no per-person frame is ever held in memory.
 
-Not yet out of core: ``[derive]`` expressions, ``[filter]``, ages banded from
-an ``age`` column, and the checks of columns that are not in the cells
-(``person_id`` duplicates, ``reoffences``); they raise a
-:class:`~analysis.errors.CohortError` saying so (or are not checked).
+``reoffences`` is checked per distinct pair of its value and the outcome's,
+``person_id`` by grouping the ids of each period (a scan as costly as the
+people are many), and ``[model]`` against the columns, each as
+:func:`analysis.load_cohort` checks it.
+
+Not yet out of core: ``[derive]`` expressions, ``[filter]`` and ages banded
+from an ``age`` column raise a :class:`~analysis.errors.CohortError` saying
+so. ``expected`` or ``reoffences`` named in ``[model] adjust`` are not
+re-checked for missing values there, and a Parquet boolean column named in
+``[model]`` is taken as not numeric even when it has blanks (which
+:func:`analysis.load_cohort` reads as numbers).
 
 Examples
 --------
@@ -30,6 +47,7 @@ import glob
 import shutil
 import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,21 +56,40 @@ import pandas as pd
 
 from .cohort import (
     MAX_EXAMPLES,
+    VERDICT_MISSING,
+    VERDICT_ONE,
+    VERDICT_OTHER,
+    VERDICT_ZERO,
     binary_missing_problem,
+    binary_verdicts,
+    categorical_column,
     category_missing_problem,
+    columns_held,
+    date_absent_problem,
+    date_problem,
+    date_verdicts,
     expected_problem,
+    model_column_kind_problem,
+    model_column_missing_problem,
+    model_problems,
     not_binary_problem,
+    number_verdicts,
+    person_twice_problem,
+    recode_distinct,
+    rename_problems,
+    reoffences_problem,
     structure_problems,
+    treatment_absent_problem,
+    treatment_not_own_column_problem,
+    value_examples,
 )
 from .errors import CohortError, Problem
-from .schema import CATEGORICAL, CATEGORIES, OUTCOME, flags_in, ordered_levels
+from .reading import frame_from_arrow
+from .schema import CATEGORICAL, OUTCOME, flags_in
 from .study import Study, read_study, study_from_mapping
 
 __all__ = ["cohort_cells"]
 
-_TRUE = ("1", "1.0", "true")
-_FALSE = ("0", "0.0", "false")
-_ONE, _ZERO, _MISSING, _OTHER = 1, 0, 2, 3
 _POLICIES = ("absent", "keep", "error")
 _DELIMITERS = (",", ";", "\t", "|")
 
@@ -89,22 +126,31 @@ def _is_pattern(path: Path) -> bool:
     return any(ch in str(path) for ch in "*?[")
 
 
+def _delimiter(path: Path, study: Study) -> str:
+    """A CSV's delimiter: the study's, else the commonest of ``, ; tab |`` in the header."""
+    if study.delimiter is not None:
+        return study.delimiter
+    first = Path(sorted(glob.glob(str(path)))[0]) if _is_pattern(path) else path
+    with first.open("r", encoding="utf-8", errors="replace") as handle:
+        header = handle.readline()
+    return max(_DELIMITERS, key=header.count)
+
+
 def _source(path: Path, study: Study, *, row_numbers: bool) -> str:
     """The extract as a DuckDB table function (every CSV cell as text, like :func:`analysis.load_cohort`)."""
     suffix = path.suffix.lower()
     if suffix in {".parquet", ".pq"}:
         return f"read_parquet({_literal(str(path))}{', file_row_number = true' if row_numbers else ''})"
     if suffix in {".csv", ".txt", ".tsv"}:
-        delimiter = study.delimiter
-        if delimiter is None:
-            first = Path(sorted(glob.glob(str(path)))[0]) if _is_pattern(path) else path
-            with first.open("r", encoding="utf-8", errors="replace") as handle:
-                header = handle.readline()
-            delimiter = max(_DELIMITERS, key=header.count)
+        delimiter = _delimiter(path, study)
         return (f"read_csv({_literal(str(path))}, delim = {_literal(delimiter)}, header = true, all_varchar = true, "
                 "quote = '\"', escape = '\"')")
     raise CohortError(str(path), [Problem("(file)", f"the out-of-core path reads Parquet or CSV, not '{suffix or '(none)'}'",
                                           fix="export the extract as Parquet (best) or CSV")])
+
+
+_WHITE_SPACE = "(' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13))"
+"""SQL: the white space trimmed from text (other white space is judged in Python, as odd text)."""
 
 
 def _text_sql(column: str, dtype: str) -> str:
@@ -112,10 +158,12 @@ def _text_sql(column: str, dtype: str) -> str:
     c = _quote(column)
     kind = dtype.upper()
     if kind in {"DOUBLE", "FLOAT", "REAL"} or kind.startswith("DECIMAL"):
-        return f"(CASE WHEN {c} = trunc({c}) AND abs({c}) < 1e15 THEN CAST(CAST({c} AS BIGINT) AS VARCHAR) ELSE CAST({c} AS VARCHAR) END)"
+        finite = f"isfinite({c}) AND " if not kind.startswith("DECIMAL") else ""  # NaN = trunc(NaN) in DuckDB
+        return (f"(CASE WHEN {finite}{c} = trunc({c}) AND abs({c}) < 1e15 THEN CAST(CAST({c} AS BIGINT) AS VARCHAR) "
+                f"ELSE CAST({c} AS VARCHAR) END)")
     if kind == "BOOLEAN":
         return f"(CASE WHEN {c} THEN 'True' WHEN NOT {c} THEN 'False' END)"
-    return f"trim(CAST({c} AS VARCHAR))"
+    return f"trim(CAST({c} AS VARCHAR), {_WHITE_SPACE})"
 
 
 def _recode_sql(text: str, table: Mapping[str, Any]) -> str:
@@ -127,33 +175,129 @@ def _recode_sql(text: str, table: Mapping[str, Any]) -> str:
     return f"(CASE {' '.join(whens)} ELSE {text} END)" if whens else text
 
 
-def _verdict_sql(text: str) -> str:
-    """1, 0, missing (2) or another value (3) for a 0/1 column's text."""
-    return (f"(CASE WHEN {text} IS NULL OR {text} = '' THEN {_MISSING} WHEN lower({text}) IN {tuple(_TRUE)} THEN {_ONE} "
-            f"WHEN lower({text}) IN {tuple(_FALSE)} THEN {_ZERO} ELSE {_OTHER} END)")
-
-
 _NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
                   "DOUBLE", "FLOAT", "REAL", "BOOLEAN")
 
 
-def _numeric_verdict_sql(column: str, dtype: str) -> str | None:
-    """The verdict computed on numbers when the file stores the column as numbers (no text to build per row)."""
-    if dtype.upper() not in _NUMERIC_TYPES and not dtype.upper().startswith("DECIMAL"):
-        return None
-    c = f"CAST({_quote(column)} AS DOUBLE)"
-    return f"(CASE WHEN {c} IS NULL OR isnan({c}) THEN {_MISSING} WHEN {c} = 1 THEN {_ONE} WHEN {c} = 0 THEN {_ZERO} ELSE {_OTHER} END)"
+_NUMBER = r"[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?"
+"""A number written plainly: DuckDB and pandas read it as the same double. Other text is judged in Python, value by value."""
+_COMMA_NUMBER = r"[-+]?[0-9]+(,[0-9]+)?"
+"""A number with a decimal comma, as :func:`analysis.reading.read_extract` recognises a decimal-comma column."""
 
 
-def _levels(column: str, labels: list[str]) -> tuple[list[str], dict[str, str]]:
-    """Levels of a categorical column and how labels map onto them (the toolkit's own codes in another case)."""
-    mapping = {label: label for label in labels}
-    known = CATEGORIES.get(column)
-    if known:
-        lookup = {k.lower(): k for k in known}
-        if labels and all(v.lower() in lookup for v in labels) and any(v not in known for v in labels):
-            mapping = {v: lookup[v.lower()] for v in labels}
-    return ordered_levels(column, mapping.values()), mapping
+def _outside(value: float) -> bool:
+    """A number outside [0, 1] (NaN is not a number, not outside)."""
+    return bool(value < 0 or value > 1)
+
+
+@dataclass
+class _ExpectedReading:
+    """How the ``expected`` column is read in SQL, as :func:`analysis.load_cohort` reads it.
+
+    Stored as numbers (and not recoded): the numbers, NaN as missing, with no
+    text per row. Stored as text: ``_t`` (trimmed, recoded, decimal commas
+    as points when the column is read so) and ``_e``, its value when written
+    plainly; any other text (``_e`` NULL, ``_t`` not blank) is odd, and
+    ``odd`` holds the number :func:`analysis.cohort.number_verdicts` makes of
+    each odd value met (NaN: not a number; None: blank, as white space
+    other than spaces is).
+    """
+
+    numeric: bool
+    text: str  # SQL over the file's columns: _t
+    example: str  # SQL over the file's columns: the value as a problem's example shows it
+    raw: str  # SQL over the file's columns: the text before recoding (decimal-comma detection)
+    commas: bool  # decimal commas read as points
+    odd: dict[str, float | None] = field(default_factory=dict)
+
+    def number(self) -> str:
+        """SQL over ``_t``: the number (NULL where missing, or where odd and not a number)."""
+        if self.numeric:
+            return "_t"
+        plain = f"(CASE WHEN regexp_full_match(_t, {_literal(_NUMBER)}) THEN TRY_CAST(_t AS DOUBLE) END)"
+        known = {text: value for text, value in self.odd.items() if value is not None and not np.isnan(value)}
+        if not known:
+            return plain
+        whens = " ".join(f"WHEN {_literal(text)} THEN CAST({_literal(repr(value))} AS DOUBLE)" for text, value in known.items())
+        return f"coalesce({plain}, CASE _t {whens} END)"
+
+    def condition(self, kind: str) -> str:
+        """SQL over ``_t`` and ``_e``: the rows with the problem ``kind``."""
+        if self.numeric:
+            return {"missing": "_e IS NULL", "outside": "(_e < 0 OR _e > 1)", "not_number": "false"}[kind]
+        test = {"missing": lambda v: v is None, "not_number": lambda v: v is not None and np.isnan(v),
+                "outside": lambda v: v is not None and _outside(v)}[kind]
+        bad = [_literal(t) for t, v in self.odd.items() if test(v)]
+        among = f"_t IN ({', '.join(bad)})" if bad else "false"
+        return {"missing": f"(_t IS NULL OR _t = '' OR {among})", "not_number": among,
+                "outside": f"((_e < 0 OR _e > 1) OR {among})"}[kind]
+
+    def aggregates(self) -> list[str]:
+        """The SQL aggregates of a group: the sum of the probabilities, the rows outside [0, 1], missing, odd."""
+        out = ["sum(_e) AS _expected_sum", f"count(*) FILTER (WHERE {self.condition('outside')}) AS _e_outside",
+               f"count(*) FILTER (WHERE {self.condition('missing')}) AS _e_missing"]
+        if not self.numeric:
+            out.append("count(*) FILTER (WHERE _e IS NULL AND _t <> '') AS _e_odd")
+            if self.commas:
+                out += ["count(*) FILTER (WHERE contains(_r, ',')) AS _e_commas",
+                        f"count(*) FILTER (WHERE _r <> '' AND NOT regexp_full_match(_r, {_literal(_COMMA_NUMBER)})) AS _e_not_commas"]
+        return out
+
+    def select(self) -> str:
+        """The SQL select list over the file's columns: ``_t`` (and ``_r`` for decimal-comma detection)."""
+        return f"{self.text} AS _t" + (f", {self.raw} AS _r" if self.commas and not self.numeric else "")
+
+
+def _expected_reading(path: Path, spec: Study, origin: dict[str, str], file_types: dict[str, str], *,
+                      commas: bool | None = None) -> _ExpectedReading:
+    """How to read ``expected``; ``commas``: read decimal commas as points (default: wherever load_cohort might)."""
+    column, dtype = origin["expected"], file_types[origin["expected"]]
+    kind = dtype.upper()
+    example = _text_sql(column, dtype)
+    if "expected" not in spec.values and (kind in _NUMERIC_TYPES or kind.startswith("DECIMAL")):
+        x = f"CAST({_quote(column)} AS DOUBLE)"
+        return _ExpectedReading(True, f"(CASE WHEN isnan({x}) THEN NULL ELSE {x} END)", example, example, False)
+    text = _recode_sql(example, spec.values["expected"]) if "expected" in spec.values else example
+    if commas is None:
+        csv = path.suffix.lower() in {".csv", ".txt", ".tsv"}
+        commas = csv and (spec.decimal == "," or (spec.decimal is None and _delimiter(path, spec) != ","))
+    if commas:
+        text = f"replace({text}, ',', '.')"
+    return _ExpectedReading(False, text, text, example, commas)
+
+
+def _expected_pending(con: Any, scan: str, reading: _ExpectedReading, groups: Any, path: Path, spec: Study, origin: dict[str, str],
+                      file_types: dict[str, str]) -> tuple[_ExpectedReading, list[_Pending], bool]:
+    """The problems of ``expected`` from the groups' counts: the reading they were found with, and whether sums need reading again.
+
+    A text column whose values are not all decimal-comma numbers is not
+    read with commas as points (as :func:`analysis.load_cohort` reads it),
+    so its counts are taken again; odd values are judged in Python once each.
+    """
+    def total(name: str) -> int:
+        return int(np.asarray(groups.column(name).to_numpy(zero_copy_only=False), dtype=np.int64).sum())
+
+    counts = {kind: total(f"_e_{kind}") for kind in ("outside", "missing")}
+    odd = 0 if reading.numeric else total("_e_odd")
+    if reading.commas and total("_e_commas") and total("_e_not_commas"):
+        reading = _expected_reading(path, spec, origin, file_types, commas=False)
+        row = con.execute(f"SELECT {', '.join(reading.aggregates())} FROM (SELECT *, {reading.number()} AS _e FROM "
+                          f"(SELECT {reading.select()} FROM {scan}))").fetchall()[0]
+        counts = {"outside": int(row[1]), "missing": int(row[2])}
+        odd = int(row[3])
+    if odd:
+        values = con.execute(f"SELECT _t, count(*) FROM (SELECT *, {reading.number()} AS _e FROM (SELECT {reading.text} AS _t FROM {scan})) "
+                             "WHERE _e IS NULL AND _t <> '' GROUP BY 1").fetchall()
+        # stripped as load_cohort strips text when it reads it (all white space, not only what SQL trims)
+        numbers, blank = number_verdicts(pd.Series([str(v).strip() for v, _ in values], dtype=object))
+        reading.odd = {str(v): None if b else float(x) for (v, _), x, b in zip(values, numbers, blank)}
+        by_value = dict(values)
+        counts["missing"] += sum(by_value[t] for t, x in reading.odd.items() if x is None)
+        counts["not_number"] = sum(by_value[t] for t, x in reading.odd.items() if x is not None and np.isnan(x))
+        counts["outside"] += sum(by_value[t] for t, x in reading.odd.items() if x is not None and _outside(x))
+    pending = [_Pending(kind, "expected", counts[kind]) for kind in ("not_number", "outside", "missing") if counts.get(kind)]
+    sums_again = any(x is not None and 0 <= x <= 1 for x in reading.odd.values())  # NaN compares false
+    return reading, pending, sums_again
 
 
 def cohort_cells(
@@ -177,7 +321,8 @@ def cohort_cells(
         extract (row numbers in problems then count within each file).
     study
         A study file, :class:`~analysis.study.Study` or structure: its
-        ``[columns]`` renames and ``[values]`` recodes are applied in SQL.
+        ``[columns]`` renames and ``[values]`` recodes are applied as
+        :func:`analysis.load_cohort` applies them.
         ``[derive]`` and ``[filter]`` are not supported out of core yet.
     memory_limit
         DuckDB's memory limit (e.g. ``"1GB"``); beyond it the aggregation
@@ -196,16 +341,21 @@ def cohort_cells(
         One row per covariate pattern of the categorical columns present
         (``period``, ``area``, ``sex``, ``age_band``, ``offence_group``, as
         categoricals with the levels :func:`analysis.load_cohort` gives) and
-        the flags (``int8``; nullable ``Int8`` under ``"keep"``), sorted by
-        them, with ``n`` (people), ``reoffended`` (people who reoffended) and,
-        when the extract supplies ``expected``, ``expected_sum`` (the sum of
-        the expected probabilities). ``attrs``: ``source``, ``flags``,
-        ``missing_flags``, ``not_recorded`` (per flag), ``rows`` and ``engine``.
+        the flags (``int8``; nullable ``Int8`` under ``"keep"``) and the
+        study's ``[impact]`` treatment if it names one (``int8``, nullable
+        ``Int8`` when some are not recorded, as :func:`analysis.load_cohort`
+        types it), sorted by them, with ``n`` (people), ``reoffended``
+        (people who reoffended) and, when the extract supplies ``expected``,
+        ``expected_sum`` (the sum of the expected probabilities). ``attrs``:
+        ``source``, ``flags``, ``missing_flags``, ``not_recorded`` (per
+        flag), ``treatment`` (its column, or None), ``rows`` and ``engine``.
 
     Raises
     ------
     CohortError
-        Every problem found in the columns the cells are made of, at once,
+        Every problem found, at once (the cells' columns, ``reoffences``,
+        ``person_id``, the ``[kpi]`` date, the ``[impact]`` treatment and
+        ``[model]``),
         in the words of :func:`analysis.load_cohort` (column, rows, the first
         row numbers and values, the fix); or a study feature the out-of-core
         path does not support yet.
@@ -239,6 +389,9 @@ def cohort_cells(
     con = duckdb.connect(":memory:", config={"memory_limit": str(memory_limit), "threads": int(threads),
                                              "temp_directory": str(spill), "preserve_insertion_order": False})
     con.execute("SET enable_progress_bar = false")  # a library does not print
+    # Parquet's min and max leave NaN out, and DuckDB's statistics propagation takes them for the whole
+    # column: isnan(x) is folded to false, and a NaN expected probability passed as valid
+    con.execute("SET disabled_optimizers = 'statistics_propagation'")
     try:
         return _cells(con, path, spec, policy)
     except duckdb.Error as exc:  # an unreadable file, or more memory than the limit: said in words, not a traceback
@@ -255,65 +408,92 @@ def cohort_cells(
 
 def _cells(con: Any, path: Path, spec: Study, policy: str) -> pd.DataFrame:
     source = str(path)
-    described = con.execute(f"DESCRIBE SELECT * FROM {_source(path, spec, row_numbers=False)}").fetchall()
-    file_types = {str(row[0]): str(row[1]) for row in described}
+    scan = _source(path, spec, row_numbers=False)
+    file_types = {str(row[0]): str(row[1]) for row in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()}
     renames = {str(k): str(v) for k, v in spec.columns.items()}
+    problems: list[Problem | _Pending] = list(rename_problems(renames, pd.Index(list(file_types))))
+    if any(" renamed " in p.message for p in problems):  # two columns onto one name: there is no mapping to validate
+        raise CohortError(source, problems)
     origin = {renames.get(name, name): name for name in file_types}  # study name -> file column
-    columns = list(origin)
-    problems = _mapping_problems(renames, file_types, origin, spec)
-    if any(p.column in (OUTCOME, "(flags)", "age") or "not in the" in p.message for p in problems):
-        raise CohortError(source, problems)
-
-    def text(column: str) -> str:
-        base = _text_sql(origin[column], file_types[origin[column]])
-        return _recode_sql(base, spec.values[column]) if column in spec.values else base
-
-    def verdict(column: str) -> str:
-        numeric = None if column in spec.values else _numeric_verdict_sql(origin[column], file_types[origin[column]])
-        return numeric or _verdict_sql(text(column))
-
-    flags = flags_in(columns, spec.extra_flags)
+    problems.extend(_mapping_problems(origin, spec))
+    flags = flags_in(list(origin), spec.extra_flags)
     categorical = [c for c in CATEGORICAL if c in origin]
-    select = {}
-    for column in (OUTCOME, *flags):
-        select[f"t_{column}"] = text(column)
-        select[f"v_{column}"] = verdict(column)
-    select.update({f"t_{c}": f"NULLIF({text(c)}, '')" for c in categorical})
-    has_expected = "expected" in origin
-    if has_expected:
-        t = text("expected")
-        select["t_expected"] = t
-        select["e_value"] = _expected_sql(t, origin["expected"], file_types[origin["expected"]], spec)
-    inner = ", ".join(f"{sql} AS {_quote(name)}" for name, sql in select.items())
+    date, treatment, date_problems, treatment_problems = _named_columns(spec, origin, flags)
+    binary = [c for c in (OUTCOME, *flags) if c in origin] + ([treatment] if treatment else [])
+    keys = list(dict.fromkeys([*categorical, *binary]))
 
-    def flag_key(flag: str) -> str:
-        v = _quote(f"v_{flag}")
-        return f"(CASE WHEN {v} = {_MISSING} THEN 0 ELSE {v} END)" if policy == "absent" else v
+    reading = _expected_reading(path, spec, origin, file_types) if "expected" in origin else None
+    groups, raw, n = _distinct_groups(con, scan, origin, keys, reading)
+    expected_problems: list[_Pending] = []
+    if reading is not None:
+        reading, expected_problems, sums_again = _expected_pending(con, scan, reading, groups, path, spec, origin, file_types)
+        if sums_again:  # odd text that is a probability after all: the sums again, with its value
+            groups, raw, n = _distinct_groups(con, scan, origin, keys, reading)
+    if not n.sum():  # as read_extract says it, before any validation
+        csv = path.suffix.lower() in {".csv", ".txt", ".tsv"}
+        raise CohortError(source, [Problem("(file)", "the file has a header but no data rows" if csv else "the file has no data rows",
+                                           fix="export the extract again with its rows")])
+    typed = recode_distinct(raw, spec.values)
+    verdicts = {c: binary_verdicts(typed[c]) for c in binary}
+    categories = {c: categorical_column(typed[c], c).reset_index(drop=True) for c in categorical}
 
-    keys = [f"{_quote('t_' + c)} AS {_quote(c)}" for c in categorical] + [f"{flag_key(f)} AS {_quote(f)}" for f in flags]
-    aggregates = _aggregates_sql(flags, policy, has_expected)
-    group = f" GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))}" if keys else ""
-    query = (f"SELECT {', '.join(keys + aggregates)} FROM (SELECT {inner} FROM {_source(path, spec, row_numbers=False)}){group}")
-    cells = con.execute(query).fetchdf()
+    def pending(kind: str, column: str, mask: np.ndarray) -> None:
+        problems.append(_Pending(kind, column, int(n[mask].sum()), [groups.column(keys.index(column))], mask))
 
-    n = cells["n"].to_numpy(dtype=np.int64)
-    found, not_recorded = _cell_findings(cells, n, flags, categorical, policy, has_expected)
-    if found or problems:
-        problems.extend(_problems(con, path, spec, inner, found))
-        raise CohortError(source, problems)
-    out = _typed_cells(cells, n, flags, categorical, policy, has_expected, spec)
-    out.attrs.update({"source": source, "flags": list(flags), "missing_flags": policy, "not_recorded": not_recorded,
-                      "rows": int(n.sum()), "engine": f"duckdb {_version()}"})
+    for column in [c for c in (OUTCOME, *flags) if c in verdicts]:
+        if (verdicts[column] == VERDICT_OTHER).any():
+            pending("not_binary", column, verdicts[column] == VERDICT_OTHER)
+        if (column == OUTCOME or policy == "error") and (verdicts[column] == VERDICT_MISSING).any():
+            pending("binary_missing", column, verdicts[column] == VERDICT_MISSING)
+    for column in categorical:
+        if categories[column].isna().any():
+            pending("category_missing", column, categories[column].isna().to_numpy())
+    problems.extend(expected_problems)
+    problems.extend(_reoffences_pending(con, scan, spec, origin))
+    problems.extend(_person_pending(con, scan, spec, origin, file_types))
+    problems.extend(date_problems)
+    if date is not None:
+        problems.extend(_date_pending(con, scan, spec, origin, date))
+    problems.extend(treatment_problems)
+    if treatment is not None and (verdicts[treatment] == VERDICT_OTHER).any():
+        pending("not_binary", treatment, verdicts[treatment] == VERDICT_OTHER)
+    problems.extend(_model_pending(con, scan, spec, origin, file_types, flags, verdicts, groups, keys, n, policy))
+    if problems:
+        raise CohortError(source, _resolved(con, path, spec, origin, reading, problems))
+
+    out = _typed_cells(categories, verdicts, n, groups, flags, treatment, policy, spec)
+    out.attrs.update({"source": source, "flags": list(flags), "missing_flags": policy,
+                      "not_recorded": {f: int(n[verdicts[f] == VERDICT_MISSING].sum()) for f in flags},
+                      "treatment": treatment, "rows": int(n.sum()), "engine": f"duckdb {_version()}"})
     return out.reset_index(drop=True)
 
 
-def _mapping_problems(renames: dict[str, str], file_types: dict[str, str], origin: dict[str, str], spec: Study) -> list[Problem]:
-    """What is wrong with the study's mapping of the file's columns (renames, recodes, ages, the structure)."""
+@dataclass
+class _Pending:
+    """A problem found in the counts, waiting for its first row numbers and examples (a scan of the file).
+
+    ``values``: the raw values of the columns ``sources`` (default: the
+    problem's column), one per group of distinct values, and ``mask`` the
+    groups at fault; or ``select`` (an SQL select list over the file's
+    columns) and ``condition`` (SQL over it) saying which rows are at fault;
+    or, for ``expected`` (checked row by row in SQL), none of them.
+    ``key``: the ``[model]`` key of a model column's problem.
+    """
+
+    kind: str
+    column: str
+    count: int
+    values: list[Any] | None = None
+    mask: np.ndarray | None = None
+    sources: tuple[str, ...] | None = None
+    select: str | None = None
+    condition: str | None = None
+    key: str = ""
+
+
+def _mapping_problems(origin: dict[str, str], spec: Study) -> list[Problem]:
+    """What is wrong with the study's mapping of the file's columns (recodes, ages, the structure)."""
     problems: list[Problem] = []
-    not_there = [k for k in renames if k not in file_types]
-    if not_there:
-        problems.append(Problem(", ".join(not_there), "the study renames column(s) that are not in the file",
-                                fix=f"use the file's own column names ({', '.join(list(file_types)[:15])})"))
     for column in spec.values:
         if column not in origin:
             problems.append(Problem(column, "the study recodes a column that is not in the data",
@@ -325,89 +505,179 @@ def _mapping_problems(renames: dict[str, str], file_types: dict[str, str], origi
     return problems
 
 
-def _expected_sql(text: str, file_column: str, file_type: str, spec: Study) -> str:
-    """SQL for the expected probability as a number (NULL where it is not one); ``text``: the column as text."""
-    column, dtype = _quote(file_column), file_type.upper()
-    if "expected" not in spec.values and (dtype in _NUMERIC_TYPES or dtype.startswith("DECIMAL")):
-        return f"CAST({column} AS DOUBLE)"
-    if spec.decimal in (None, "."):
-        return f"TRY_CAST({text} AS DOUBLE)"
-    return f"TRY_CAST(replace({text}, {_literal(spec.decimal)}, '.') AS DOUBLE)"
+def _named_columns(spec: Study, origin: dict[str, str], flags: list[str]) -> tuple[str | None, str | None, list[Problem], list[Problem]]:
+    """The ``[kpi] date`` and ``[impact] treatment`` columns, each None when absent or unusable, and the problems saying why."""
+    have = columns_held(list(origin))
+    date = spec.kpi.date if spec.kpi is not None else None
+    date_problems: list[Problem] = []
+    if date is not None and date not in origin:
+        date_problems.append(date_absent_problem(date, have))
+        date = None
+    treatment = spec.impact.treatment if spec.impact is not None else None
+    treatment_problems: list[Problem] = []
+    if treatment is not None and treatment not in origin:
+        treatment_problems.append(treatment_absent_problem(treatment, have))
+        treatment = None
+    elif treatment is not None and treatment in (OUTCOME, *flags):
+        treatment_problems.append(treatment_not_own_column_problem(treatment))
+        treatment = None
+    return date, treatment, date_problems, treatment_problems
 
 
-def _aggregates_sql(flags: list[str], policy: str, has_expected: bool) -> list[str]:
-    """The SQL aggregates of one cell: its people, reoffenders, and the counts the validation reads."""
-    y = _quote(f"v_{OUTCOME}")
-    aggregates = [
-        "count(*) AS n",
-        f"sum(CASE WHEN {y} = {_ONE} THEN 1 ELSE 0 END) AS reoffended",
-        f"sum(CASE WHEN {y} = {_MISSING} THEN 1 ELSE 0 END) AS _y_missing",
-        f"sum(CASE WHEN {y} = {_OTHER} THEN 1 ELSE 0 END) AS _y_other",
-    ]
-    if policy == "absent":
-        aggregates += [f"sum(CASE WHEN {_quote('v_' + f)} = {_MISSING} THEN 1 ELSE 0 END) AS {_quote('_nr_' + f)}" for f in flags]
-    if has_expected:
-        e, t = '"e_value"', '"t_expected"'
-        aggregates += [
-            f"sum({e}) AS expected_sum",
-            f"sum(CASE WHEN {e} IS NULL AND {t} IS NOT NULL AND {t} <> '' THEN 1 ELSE 0 END) AS _e_not_number",
-            f"sum(CASE WHEN {e} < 0 OR {e} > 1 THEN 1 ELSE 0 END) AS _e_outside",
-            f"sum(CASE WHEN {t} IS NULL OR {t} = '' THEN 1 ELSE 0 END) AS _e_missing",
-        ]
-    return aggregates
+def _distinct_groups(con: Any, scan: str, origin: dict[str, str], keys: list[str],
+                     reading: _ExpectedReading | None) -> tuple[Any, pd.DataFrame, np.ndarray]:
+    """One scan: the people in each combination of the key columns' raw values (and the expected probabilities' sums and checks).
+
+    The raw values are grouped as the file stores them, with no per-row
+    conversion; each distinct value is then judged once, in Python, by the
+    functions :func:`analysis.load_cohort` uses. Returns the Arrow table of
+    groups, its key columns as :func:`analysis.load_cohort` reads them
+    (named by the study) and the people in each group.
+    """
+    names = [f"_k{i}" for i in range(len(keys))]
+    inner = [f"{_quote(origin[k])} AS {name}" for k, name in zip(keys, names)]
+    aggregates = ["count(*) AS _n"]
+    middle = "*"
+    if reading is not None:
+        inner.append(reading.select())
+        middle = f"*, {reading.number()} AS _e"
+        aggregates += reading.aggregates()
+    group = f" GROUP BY {', '.join(names)}" if names else ""
+    query = (f"SELECT {', '.join(names + aggregates)} FROM (SELECT {middle} FROM "
+             f"(SELECT {', '.join(inner) or '1 AS _one'} FROM {scan})){group}")
+    groups = con.sql(query).to_arrow_table()
+    raw = frame_from_arrow(groups.select(names).rename_columns(keys))
+    return groups, raw, np.asarray(groups.column("_n").to_numpy(), dtype=np.int64)
 
 
-def _cell_findings(cells: pd.DataFrame, n: np.ndarray, flags: list[str], categorical: list[str], policy: str,
-                   has_expected: bool) -> tuple[list[tuple[str, str, int]], dict[str, int]]:
-    """Validation from the cells' counts: (kind, column, rows) for each problem found, and the flags not recorded."""
-    found: list[tuple[str, str, int]] = []  # (kind, column, rows)
-    if cells["_y_other"].sum():
-        found.append(("not_binary", OUTCOME, int(cells["_y_other"].sum())))
-    if cells["_y_missing"].sum():
-        found.append(("binary_missing", OUTCOME, int(cells["_y_missing"].sum())))
-    not_recorded: dict[str, int] = {}
+def _date_pending(con: Any, scan: str, spec: Study, origin: dict[str, str], date: str) -> list[_Pending]:
+    """The ``[kpi] date`` column checked once per distinct value (a scan of that column alone)."""
+    table = con.sql(f"SELECT {_quote(origin[date])} AS _d, count(*) AS _n FROM {scan} GROUP BY 1").to_arrow_table()
+    values = recode_distinct(frame_from_arrow(table.select(["_d"]).rename_columns([date])), spec.values, typed=False)[date]
+    _, bad = date_verdicts(values)
+    if not bad.any():
+        return []
+    n = np.asarray(table.column("_n").to_numpy(), dtype=np.int64)
+    return [_Pending("date", date, int(n[bad].sum()), [table.column("_d")], bad)]
+
+
+def _reoffences_pending(con: Any, scan: str, spec: Study, origin: dict[str, str]) -> list[_Pending]:
+    """``reoffences`` checked once per distinct pair of its value and the outcome's (a scan of the two columns)."""
+    if "reoffences" not in origin:
+        return []
+    columns = ["reoffences"] + ([OUTCOME] if OUTCOME in origin else [])
+    names = [f"_k{i}" for i in range(len(columns))]
+    inner = ", ".join(f"{_quote(origin[c])} AS {k}" for c, k in zip(columns, names))
+    table = con.sql(f"SELECT {', '.join(names)}, count(*) AS _n FROM (SELECT {inner} FROM {scan}) GROUP BY ALL").to_arrow_table()
+    typed = recode_distinct(frame_from_arrow(table.select(names).rename_columns(columns)), spec.values)
+    n = np.asarray(table.column("_n").to_numpy(), dtype=np.int64)
+    counts, missing = number_verdicts(typed["reoffences"])
+    with np.errstate(invalid="ignore"):
+        bad = ~missing & (np.isnan(counts) | (counts < 0) | (counts % 1 != 0))
+    if bad.any():
+        return [_Pending("not_count", "reoffences", int(n[bad].sum()), [table.column("_k0")], bad)]
+    if OUTCOME not in typed:
+        return []
+    verdict = binary_verdicts(typed[OUTCOME])
+    y = np.where(verdict == VERDICT_ONE, 1.0, np.where(verdict == VERDICT_ZERO, 0.0, np.nan))
+    disagrees = ~np.isnan(counts) & ~np.isnan(y) & ((counts > 0) != (y == 1))
+    if not disagrees.any():
+        return []
+    return [_Pending("disagrees", "reoffences", int(n[disagrees].sum()), [table.column("_k0"), table.column("_k1")], disagrees,
+                     sources=("reoffences", OUTCOME))]
+
+
+def _person_sql(spec: Study, origin: dict[str, str], file_types: dict[str, str]) -> tuple[str, str]:
+    """SQL select list of a person's id (``_p``, as text) and period (``_q``, as text, '' when missing), and the rows that repeat one."""
+    def text(column: str) -> str:
+        sql = _text_sql(origin[column], file_types[origin[column]])
+        return _recode_sql(sql, spec.values[column]) if column in spec.values else sql
+
+    select = f"{text('person_id')} AS _p, " + (f"coalesce({text('period')}, '') AS _q" if "period" in origin else "'' AS _q")
+    twice = f"(_p, _q) IN (SELECT _p, _q FROM (SELECT {select} FROM {{scan}}) WHERE _p <> '' GROUP BY ALL HAVING count(*) > 1)"
+    return select, twice
+
+
+def _person_pending(con: Any, scan: str, spec: Study, origin: dict[str, str], file_types: dict[str, str]) -> list[_Pending]:
+    """People who appear more than once in a period (a scan grouping the ids: as costly as the ids are many)."""
+    if "person_id" not in origin:
+        return []
+    select, twice = _person_sql(spec, origin, file_types)
+    count = con.execute(f"SELECT coalesce(sum(c), 0) FROM (SELECT count(*) AS c FROM (SELECT {select} FROM {scan}) WHERE _p <> '' "
+                        "GROUP BY _p, _q HAVING count(*) > 1)").fetchall()[0][0]
+    if not count:
+        return []
+    return [_Pending("person_twice", "person_id, period", int(count), select=select, condition=twice.format(scan=scan))]
+
+
+def _model_pending(con: Any, scan: str, spec: Study, origin: dict[str, str], file_types: dict[str, str], flags: list[str],
+                   verdicts: dict[str, np.ndarray], groups: Any, keys: list[str], n: np.ndarray, policy: str) -> list[Problem | _Pending]:
+    """The study's ``[model]`` against the data's columns, as :func:`analysis.load_cohort` checks it."""
+    columns = list(origin) + ([] if "period" in origin else ["period"])
+
+    def column_problems(name: str, key: str) -> list[Problem | _Pending]:
+        if name in verdicts:  # 0/1, nullable where missing or not 0/1 (flags under "absent" are 0 there)
+            unknown = verdicts[name] >= VERDICT_MISSING
+            if (name in flags and policy == "absent") or not unknown.any():
+                return []
+            return [_Pending("model_missing", name, int(n[unknown].sum()), [groups.column(keys.index(name))], unknown, key=key)]
+        if name in CATEGORICAL or name in ("expected", "reoffences"):
+            return []  # categories; numbers checked above (not yet re-counted for [model])
+        if name == "person_id":
+            return [model_column_kind_problem(name, key)]
+        return _other_column_problems(con, scan, spec, origin, file_types, name, key)
+
+    return model_problems(columns, flags, spec, column_problems)
+
+
+def _other_column_problems(con: Any, scan: str, spec: Study, origin: dict[str, str], file_types: dict[str, str], name: str,
+                           key: str) -> list[Problem | _Pending]:
+    """A column outside the cells that ``[model]`` names: numbers (every value, as :func:`analysis.load_cohort` reads them), none missing."""
+    column, dtype = origin[name], file_types[origin[name]].upper()
+    if name not in spec.values and (dtype in _NUMERIC_TYPES and dtype != "BOOLEAN" or dtype.startswith("DECIMAL")):
+        x = f"CAST({_quote(column)} AS DOUBLE)"
+        missing = f"({x} IS NULL OR isnan({x}))"
+    elif name not in spec.values and dtype not in ("VARCHAR",):
+        return [model_column_kind_problem(name, key)]  # dates, booleans: not numbers
+    else:
+        text = _text_sql(column, file_types[column])
+        text = _recode_sql(text, spec.values[name]) if name in spec.values else text
+        odd = con.execute(f"SELECT DISTINCT _t FROM (SELECT {text} AS _t FROM {scan}) WHERE _t <> '' AND "
+                          f"NOT regexp_full_match(_t, {_literal(_NUMBER)}) LIMIT {_EXAMPLE_VALUES}").fetchall()
+        numbers, blank = number_verdicts(pd.Series([str(v).strip() for (v,) in odd], dtype=object))
+        if (np.isnan(numbers) & ~blank).any():
+            return [model_column_kind_problem(name, key)]
+        blanks = [_literal(v) for (v,), b in zip(odd, blank) if b]
+        missing = f"({text} IS NULL OR {text} = ''{' OR ' + text + ' IN (' + ', '.join(blanks) + ')' if blanks else ''})"
+    count = con.execute(f"SELECT count(*) FROM {scan} WHERE {missing}").fetchall()[0][0]
+    return [_Pending("model_missing", name, int(count), select=f"{missing} AS _hit", condition="_hit", key=key)] if count else []
+
+
+def _typed_cells(categories: dict[str, pd.Series], verdicts: dict[str, np.ndarray], n: np.ndarray, groups: Any, flags: list[str],
+                 treatment: str | None, policy: str, spec: Study) -> pd.DataFrame:
+    """The validated groups typed as the in-memory cohort is (categories, flags as 0/1), merged into cells."""
+    out = pd.DataFrame(categories, index=pd.RangeIndex(len(n)))
+    if "period" not in categories:
+        out.insert(0, "period", pd.Categorical([spec.period or "All people"] * len(n)))
     for flag in flags:
-        verdict = cells[flag].to_numpy()
-        if (verdict == _OTHER).any():
-            found.append(("not_binary", flag, int(n[verdict == _OTHER].sum())))
-        if policy == "error" and (verdict == _MISSING).any():
-            found.append(("binary_missing", flag, int(n[verdict == _MISSING].sum())))
-        not_recorded[flag] = int(cells[f"_nr_{flag}"].sum()) if policy == "absent" else int(n[verdict == _MISSING].sum())
-    for column in categorical:
-        missing = cells[column].isna().to_numpy()
-        if missing.any():
-            found.append(("category_missing", column, int(n[missing].sum())))
-    if has_expected:
-        for kind in ("not_number", "outside", "missing"):
-            count = int(cells[f"_e_{kind}"].sum())
-            if count:
-                found.append((kind, "expected", count))
-    return found, not_recorded
-
-
-def _typed_cells(cells: pd.DataFrame, n: np.ndarray, flags: list[str], categorical: list[str], policy: str,
-                 has_expected: bool, spec: Study) -> pd.DataFrame:
-    """The validated cells typed as the in-memory cohort is (categories, flags as 0/1), merged where keys coincide."""
-    out = pd.DataFrame(index=cells.index)
-    for column in categorical:
-        labels = sorted(cells[column].dropna().unique().tolist(), key=str)
-        levels, mapping = _levels(column, labels)
-        out[column] = pd.Categorical(cells[column].map(mapping), categories=levels)
-    if "period" not in categorical:
-        out.insert(0, "period", pd.Categorical([spec.period or "All people"] * len(cells)))  # type: ignore[arg-type]  # pandas-stubs: insert takes a Categorical
-    for flag in flags:
-        values = cells[flag]
+        verdict = verdicts[flag]
+        missing = verdict == VERDICT_MISSING
         if policy == "keep":
-            out[flag] = pd.array(values.where(values != _MISSING), dtype="Int8")  # type: ignore[call-overload]  # pandas-stubs: no Series-with-dtype-name overload
+            out[flag] = pd.arrays.IntegerArray(np.where(missing, 0, verdict).astype(np.int8), missing)
         else:
-            out[flag] = values.astype("int8")
+            out[flag] = np.where(missing, 0, verdict).astype(np.int8)
+    if treatment is not None:
+        missing = verdicts[treatment] == VERDICT_MISSING
+        out[treatment] = pd.arrays.IntegerArray(np.where(missing, 0, verdicts[treatment]).astype(np.int8), missing)
     out["n"] = n
-    out["reoffended"] = cells["reoffended"].to_numpy(dtype=np.int64)
-    if has_expected:
-        out["expected_sum"] = cells["expected_sum"].to_numpy(dtype=float)
+    out["reoffended"] = np.where(verdicts[OUTCOME] == VERDICT_ONE, n, 0)
+    if "_expected_sum" in groups.column_names:
+        out["expected_sum"] = np.asarray(groups.column("_expected_sum").to_numpy(zero_copy_only=False), dtype=float)
     keys_out = [c for c in out.columns if c not in ("n", "reoffended", "expected_sum")]
     if keys_out:
         out = out.groupby(keys_out, observed=True, sort=True, dropna=False, as_index=False).sum()
+    if treatment is not None and not out[treatment].isna().any():
+        out[treatment] = out[treatment].astype("int8")  # as load_cohort types a treatment recorded for everyone
     return out
 
 
@@ -417,38 +687,92 @@ def _version() -> str:
     return str(duckdb.__version__)
 
 
-def _problems(con: Any, path: Path, spec: Study, inner: str, found: list[tuple[str, str, int]]) -> list[Problem]:
-    """The problems found in the counts, with the first row numbers and values (a scan of the file for each)."""
-    if not found:
-        return []
+def _resolved(con: Any, path: Path, spec: Study, origin: dict[str, str], reading: _ExpectedReading | None,
+              found: list[Problem | _Pending]) -> list[Problem]:
+    """The problems, those found in the counts given their first row numbers and values (a scan of the file for each)."""
     parquet = path.suffix.lower() in {".parquet", ".pq"}
     con.execute("SET threads = 1")  # rows in file order for a CSV
     con.execute("SET preserve_insertion_order = true")
     row = "file_row_number + 1" if parquet else "row_number() OVER ()"
-    rows_source = f"(SELECT {inner}, {row} AS _row FROM {_source(path, spec, row_numbers=parquet)})"
+    scan = _source(path, spec, row_numbers=parquet)
     out: list[Problem] = []
-    for kind, column, count in found:
-        if column == "expected":
-            t, e = '"t_expected"', '"e_value"'
-            condition = {"not_number": f"{e} IS NULL AND {t} IS NOT NULL AND {t} <> ''",
-                         "outside": f"({e} < 0 OR {e} > 1)", "missing": f"({t} IS NULL OR {t} = '')"}[kind]
-        elif kind == "category_missing":
-            condition = f"{_quote('t_' + column)} IS NULL"
+    for item in found:
+        if isinstance(item, Problem):
+            out.append(item)
+            continue
+        if item.values is None and item.select is None and reading is not None:  # expected, judged row by row in SQL
+            rows_source = (f"(SELECT *, {reading.number()} AS _e FROM (SELECT {reading.text} AS _t, {reading.example} AS _x, "
+                           f"{row} AS _row FROM {scan}))")
+            condition = reading.condition(item.kind)
+            rows = _first_rows(con, rows_source, condition)
+            examples = () if item.kind == "missing" else tuple(dict.fromkeys(str(r[0]).strip() for r in con.execute(
+                f"SELECT _x, min(_row) AS first FROM {rows_source} WHERE {condition} GROUP BY 1 ORDER BY first "
+                f"LIMIT {_EXAMPLE_VALUES}").fetchall()))[:MAX_EXAMPLES]
+            out.append(expected_problem(item.kind, item.count, rows, examples))
+            continue
+        if item.select is not None:
+            rows_source, condition = f"(SELECT {item.select}, {row} AS _row FROM {scan})", item.condition
         else:
-            condition = f"{_quote('v_' + column)} = {_OTHER if kind == 'not_binary' else _MISSING}"
-        rows = tuple(int(r[0]) for r in con.execute(
-            f"SELECT _row FROM {rows_source} WHERE {condition} ORDER BY _row LIMIT {MAX_EXAMPLES}").fetchall())
-        examples: tuple[str, ...] = ()
-        if kind in ("not_binary", "not_number", "outside"):
-            value = _quote("t_" + column)
-            examples = tuple(str(r[0]) for r in con.execute(
-                f"SELECT {value}, min(_row) AS first FROM {rows_source} WHERE {condition} GROUP BY 1 ORDER BY first LIMIT {MAX_EXAMPLES}").fetchall())
-        if kind == "not_binary":
-            out.append(not_binary_problem(column, count, rows, examples))
-        elif kind == "binary_missing":
-            out.append(binary_missing_problem(column, count, rows))
-        elif kind == "category_missing":
-            out.append(category_missing_problem(column, count, rows))
-        else:
-            out.append(expected_problem(kind, count, rows, examples))
+            sources = item.sources or (item.column,)
+            select = ", ".join(f"{_quote(origin[c])} AS _v{i}" for i, c in enumerate(sources))
+            rows_source, condition = f"(SELECT {select}, {row} AS _row FROM {scan})", _among(con, item.values, item.mask)
+        out.append(_problem(con, item, rows_source, condition, spec))
     return out
+
+
+def _problem(con: Any, item: _Pending, rows_source: str, condition: str, spec: Study) -> Problem:
+    """A problem found in the counts, in load_cohort's words, with its first rows (and examples) from ``rows_source``."""
+    rows = _first_rows(con, rows_source, condition)
+    if item.kind == "binary_missing":
+        return binary_missing_problem(item.column, item.count, rows)
+    if item.kind == "category_missing":
+        return category_missing_problem(item.column, item.count, rows)
+    if item.kind == "disagrees":
+        return reoffences_problem("disagrees", item.count, rows)
+    if item.kind == "model_missing":
+        return model_column_missing_problem(item.column, item.key, item.count, rows)
+    if item.kind == "person_twice":
+        examples = tuple(str(r[0]) for r in con.execute(
+            f"SELECT _p, min(_row) FROM {rows_source} WHERE {condition} GROUP BY 1 ORDER BY 2 LIMIT {MAX_EXAMPLES}").fetchall())
+        return person_twice_problem(item.count, rows, examples)
+    examples = _value_examples(con, rows_source, condition, item.column, spec, typed=item.kind != "date")
+    if item.kind == "not_count":
+        return reoffences_problem("not_count", item.count, rows, examples)
+    return (date_problem if item.kind == "date" else not_binary_problem)(item.column, item.count, rows, examples)
+
+
+def _among(con: Any, values: list[Any], mask: np.ndarray) -> str:
+    """SQL true for a row whose raw values ``_v0``, ``_v1``... are those of a group at ``mask`` (registered with DuckDB as a small table)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if len(values) > 1:  # several columns: the groups' combinations, missing matching missing
+        con.register("_bad_values", pa.table({f"v{i}": v.filter(pa.array(mask)) for i, v in enumerate(values)}))
+        same = " AND ".join(f"b.v{i} IS NOT DISTINCT FROM _v{i}" for i in range(len(values)))
+        return f"EXISTS (SELECT 1 FROM _bad_values b WHERE {same})"
+    chosen = pc.unique(values[0].filter(pa.array(mask)).combine_chunks())
+    parts = []
+    if chosen.null_count < len(chosen):
+        con.register("_bad_values", pa.table({"v": chosen.drop_null()}))
+        parts.append("_v0 IN (SELECT v FROM _bad_values)")
+    if chosen.null_count:
+        parts.append("_v0 IS NULL")
+    return "(" + " OR ".join(parts) + ")"
+
+
+def _first_rows(con: Any, rows_source: str, condition: str) -> tuple[int, ...]:
+    """The first row numbers (1-based, in file order) where ``condition`` holds."""
+    return tuple(int(r[0]) for r in con.execute(
+        f"SELECT _row FROM {rows_source} WHERE {condition} ORDER BY _row LIMIT {MAX_EXAMPLES}").fetchall())
+
+
+def _value_examples(con: Any, rows_source: str, condition: str, column: str, spec: Study, *, typed: bool) -> tuple[str, ...]:
+    """A problem's examples: the first distinct values at fault, recoded and as text, as :func:`analysis.load_cohort` shows them."""
+    first = con.sql(f"SELECT _v0, min(_row) AS _first FROM {rows_source} WHERE {condition} GROUP BY 1 ORDER BY 2 "
+                    f"LIMIT {_EXAMPLE_VALUES}").to_arrow_table()
+    values = recode_distinct(frame_from_arrow(first.select(["_v0"]).rename_columns([column])), spec.values, typed=typed)[column]
+    return value_examples(values, np.ones(len(values), dtype=bool))
+
+
+_EXAMPLE_VALUES = 1000
+"""How many distinct raw values at fault are read for a problem's examples (several may read as one text)."""

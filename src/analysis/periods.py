@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["periods_present", "latest_period", "previous_period", "period_words", "period_span", "long_date", "MONTHS"]
+__all__ = ["periods_present", "rows_in_period", "levels_present", "latest_period", "previous_period", "period_words", "period_span", "long_date", "MONTHS"]
 
 MONTHS: tuple[str, ...] = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
                            "November", "December")
@@ -54,6 +54,49 @@ def periods_present(frame: pd.DataFrame) -> list[str]:
             return sorted(str(c) for i, c in enumerate(cats) if (codes == i).any())
         present = np.bincount(codes[codes >= 0].astype(np.intp), minlength=len(cats)) > 0
         return sorted(str(c) for c, p in zip(cats, present) if p)
+    return sorted(str(v) for v in pd.unique(values.dropna()))
+
+
+def rows_in_period(frame: pd.DataFrame, period: Any, *, column: str = "period") -> np.ndarray:
+    """Which rows belong to ``period`` (compared as text), as a boolean array.
+
+    A categorical column is compared through its codes, so no column of text is
+    built for millions of rows; any other column is compared as text.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"period": pd.Categorical(["2015", "2016", "2015"])})
+    >>> rows_in_period(frame, "2015").tolist(), rows_in_period(frame, 2016).tolist()
+    ([True, False, True], [False, True, False])
+    >>> rows_in_period(pd.DataFrame({"period": ["a", None]}), "a").tolist()
+    [True, False]
+    """
+    values = frame[column]
+    label = str(period)
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        cats = [str(c) for c in values.cat.categories]
+        if label not in cats:
+            return np.zeros(len(values), dtype=bool)
+        return np.asarray(values.cat.codes) == cats.index(label)
+    return np.asarray(values.astype(str) == label) & np.asarray(values.notna())
+
+
+def levels_present(values: pd.Series) -> list[str]:
+    """The values a column holds, as text: a categorical's categories in their order, others sorted.
+
+    Read from the codes of a categorical (cheap on millions of rows).
+
+    Examples
+    --------
+    >>> levels_present(pd.Series(pd.Categorical(["b", "c"], categories=["c", "a", "b"])))
+    ['c', 'b']
+    >>> levels_present(pd.Series(["y", "x", None, "y"]))
+    ['x', 'y']
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = np.asarray(values.cat.codes)
+        present = np.bincount(codes[codes >= 0].astype(np.intp), minlength=len(values.cat.categories)) > 0
+        return [str(c) for c, p in zip(values.cat.categories, present) if p]
     return sorted(str(v) for v in pd.unique(values.dropna()))
 
 

@@ -46,7 +46,7 @@ from .errors import CohortError, Problem
 if TYPE_CHECKING:
     import pyarrow as pa  # imported where used at run time; untyped, so these annotations are documentation
 
-__all__ = ["ReadInfo", "read_extract", "DELIMITERS", "ENCODINGS"]
+__all__ = ["ReadInfo", "read_extract", "frame_from_arrow", "DELIMITERS", "ENCODINGS"]
 
 DELIMITERS: dict[str, str] = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 """The delimiters recognised, and their names in the data-quality section."""
@@ -250,6 +250,25 @@ def _categorical_frame(columns: dict[str, pa.ChunkedArray], text: set[str] | fro
             out[name] = column.to_pandas()
         del column
     return pd.DataFrame(out, copy=False)
+
+
+def frame_from_arrow(table: object) -> pd.DataFrame:
+    """An Arrow table as :func:`read_extract` makes a frame of it: text as categoricals (stripped, blank missing), the rest as stored.
+
+    :mod:`analysis.outofcore` reads DuckDB's results through it, so that a
+    value reaches validation in the form it has when the extract is read in memory.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> frame = frame_from_arrow(pa.table({"sex": [" Male", "", None], "dv": [1.0, None, 0.0]}))
+    >>> frame["sex"].tolist(), frame["dv"].tolist()
+    (['Male', nan, nan], [1.0, nan, 0.0])
+    """
+    import pyarrow as pa
+
+    text = {f.name for f in table.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)}
+    return _categorical_frame(dict(zip(table.column_names, table.columns)), text=text)
 
 
 def _csv_header(text: str, delimiter: str, source: str) -> list[str]:

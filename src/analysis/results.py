@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from .cohort import StudyData
-from .periods import latest_period, previous_period
+from .periods import latest_period, levels_present, previous_period, rows_in_period
 from .schema import OUTCOME
 
 __all__ = ["StudyResults", "analyse", "load_results", "DEFAULT_ADJUST_COLUMNS"]
@@ -98,9 +98,7 @@ class StudyResults:
         """Areas present in the period, in reading order."""
         if not self.has_area:
             return []
-        values = self.current["area"]
-        present = set(values.astype(str).unique())
-        return [str(c) for c in values.cat.categories if str(c) in present]
+        return levels_present(self.current["area"])
 
     @property
     def has_supplied_expected(self) -> bool:
@@ -422,8 +420,8 @@ def analyse(
     else:
         reference_period = previous_period(periods, period)
     cohort = data.cohort
-    current = cohort[cohort["period"].astype(str) == period]
-    baseline = cohort[cohort["period"].astype(str) == reference_period] if reference_period else None
+    current = cohort[rows_in_period(cohort, period)]
+    baseline = cohort[rows_in_period(cohort, reference_period)] if reference_period else None
     study = data.study
 
     left_out: dict[str, str] = {}

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from .. import spc
+from ..periods import rows_in_period
 from ..study import DEFAULT_OUTCOME, Kpi, KpiMeasure
 from . import figures as fg
 from . import text as tx
@@ -264,10 +265,10 @@ class KpiPaper(Paper):
             self.adjusted_problem = html("There is only one {} here, so there is no trend to adjust.", self.unit)
             return
         if baseline in periods:
-            fit_on = frame[frame["period"].astype(str) == baseline]
+            fit_on = frame[rows_in_period(frame, baseline)]
             self.baseline_words = self.period_of(baseline)
         elif baseline in self.levels:
-            fit_on = frame[frame["kpi_period"].astype(str) == baseline]
+            fit_on = frame[rows_in_period(frame, baseline, column="kpi_period")]
             self.baseline_words = f"the {self.unit} {baseline}"
         else:
             self.adjusted_problem = html("The baseline named in the study file ({}) is neither a period of the data nor a {} "
