@@ -252,7 +252,7 @@ def _categorical_frame(columns: dict[str, pa.ChunkedArray], text: set[str] | fro
     return pd.DataFrame(out, copy=False)
 
 
-def frame_from_arrow(table: object) -> pd.DataFrame:
+def frame_from_arrow(table: pa.Table) -> pd.DataFrame:
     """An Arrow table as :func:`read_extract` makes a frame of it: text as categoricals (stripped, blank missing), the rest as stored.
 
     :mod:`analysis.outofcore` reads DuckDB's results through it, so that a
