@@ -24,8 +24,9 @@ setup: $(STAMP) ## Create .venv, install the package with its dev tools, registe
 report: setup ## Execute every notebook on the default data and write reports/<notebook>.html (code hidden)
 	$(PY) -m analysis report --out reports
 
-lint: setup ## Check the code with ruff (pyflakes, pycodestyle, import order, bugbear, pyupgrade, complexity <= 15; settings in pyproject.toml)
+lint: setup ## Check the code with ruff (pyflakes, pycodestyle, import order, bugbear, pyupgrade, complexity <= 15) then mypy on src/analysis (settings in pyproject.toml)
 	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/mypy
 
 test: lint ## Lint, then pytest over the package and strict nbval over every notebook
 	$(PY) -m pytest tests notebooks src/analysis --doctest-modules -n 2 --dist loadscope --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider

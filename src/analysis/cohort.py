@@ -225,7 +225,7 @@ def _blank(values: pd.Index) -> np.ndarray:
         import pyarrow.compute as pc
 
         check = ~pc.match_substring_regex(pa.array(values.array), _PLAIN_ENDS).to_numpy(zero_copy_only=False)
-    for i in np.flatnonzero(check):
+    for i in np.flatnonzero(check).tolist():
         blank[i] = str(values[i]).strip() == ""
     return blank
 
@@ -306,7 +306,7 @@ def age_bands_from_edges(edges: tuple[int, ...] | list[int]) -> list[tuple[float
     ['under 18', '18-20', '21-24', '25+']
     """
     edges = list(edges)
-    bands = [(-np.inf, edges[0], f"under {edges[0]}")]
+    bands: list[tuple[float, float, str]] = [(-np.inf, edges[0], f"under {edges[0]}")]
     for lo, hi in zip(edges, edges[1:]):
         bands.append((lo, hi, f"{lo}-{hi - 1}"))
     bands.append((edges[-1], np.inf, f"{edges[-1]}+"))
@@ -347,7 +347,8 @@ class DataQuality:
         data = dict(data)
         read = data.pop("read", None)
         if read:
-            read = ReadInfo(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in read.items()})
+            fields: dict[str, Any] = {k: (tuple(v) if isinstance(v, list) else v) for k, v in read.items()}
+            read = ReadInfo(**fields)
         return cls(read=read, **data)
 
 
@@ -533,7 +534,8 @@ def binary_verdicts(series: pd.Series) -> np.ndarray:
             and getattr(dtype, "kind", "O") in "biuf":
         missing = series.isna().to_numpy()
         if missing.any():  # nullable integers and booleans, or floats with NaN: the missing rows read as 0, then marked
-            values = series.to_numpy(dtype=np.float64 if dtype.kind == "f" else getattr(dtype, "numpy_dtype", dtype), na_value=0)
+            # pandas-stubs types to_numpy's dtype narrower than the numpy dtype of an extension dtype that this passes
+            values = series.to_numpy(dtype=np.float64 if dtype.kind == "f" else getattr(dtype, "numpy_dtype", dtype), na_value=0)  # type: ignore[arg-type]
         else:
             values = series.to_numpy()
         verdicts = np.full(len(values), _OTHER, dtype=np.int8)
@@ -676,7 +678,7 @@ def _band_ages(series: pd.Series, edges: tuple[int, ...], problems: list[Problem
     renumber = np.full(len(bands) + 1, -1, dtype=np.int8)  # the last entry: no band
     renumber[np.flatnonzero(counts)] = np.arange(len(used))
     codes = renumber[band]
-    return pd.Series(pd.Categorical.from_codes(codes, categories=used), index=series.index, name="age_band")
+    return pd.Series(pd.Categorical.from_codes(codes, categories=used), index=series.index, name="age_band")  # type: ignore[call-overload]  # pandas-stubs: int8 codes
 
 
 def validate_cohort(
@@ -803,7 +805,7 @@ def _typed_categories(out: pd.DataFrame, study: Study, problems: list[Problem]) 
         if banded is not None:
             out["age_band"] = banded
     if "period" not in out:  # one period: one value, held once
-        out["period"] = pd.Categorical.from_codes(np.zeros(len(out), dtype=np.int8), categories=[study.period or "All people"], validate=False)
+        out["period"] = pd.Categorical.from_codes(np.zeros(len(out), dtype=np.int8), categories=[study.period or "All people"], validate=False)  # type: ignore[call-overload]  # pandas-stubs: int8 codes
     for col in CATEGORICAL:
         if col in out:
             out[col] = _categorical(out[col], col, problems)
@@ -912,10 +914,10 @@ def date_verdicts(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
     if isinstance(values.dtype, pd.CategoricalDtype):
         cats = pd.to_datetime(pd.Series([str(c).strip() for c in values.cat.categories], dtype=object), format="ISO8601", errors="coerce")
         codes = values.cat.codes.to_numpy()
-        parsed = pd.Series(np.where(codes >= 0, cats.to_numpy()[np.maximum(codes, 0)], np.datetime64("NaT")), index=values.index)
+        parsed: pd.Series = pd.Series(np.where(codes >= 0, cats.to_numpy()[np.maximum(codes, 0)], np.datetime64("NaT")), index=values.index)
         parsed = pd.to_datetime(parsed)
     else:
-        text = values.astype("string").str.strip().replace("", pd.NA)
+        text = values.astype("string").str.strip().replace("", pd.NA)  # type: ignore[call-overload]  # pandas-stubs: replace by pd.NA
         parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
     bad = (parsed.isna() & ~_is_missing(values)).to_numpy(dtype=bool)
     return parsed, bad
@@ -1133,9 +1135,9 @@ def open_study(
     frame = frame.rename(columns=renames)
     for target, values in derived.items():
         frame[target] = values
-    typed = {OUTCOME, *flags_in(frame, spec.extra_flags), *CATEGORICAL, "expected", "reoffences", "person_id",
-             *([spec.impact.treatment] if spec.impact is not None else [])}
-    _apply_values(frame, spec.values, problems, quality, typed=typed)
+    typed_columns = {OUTCOME, *flags_in(frame, spec.extra_flags), *CATEGORICAL, "expected", "reoffences", "person_id",
+                     *([spec.impact.treatment] if spec.impact is not None else [])}
+    _apply_values(frame, spec.values, problems, quality, typed=typed_columns)
     quality.period_supplied = "period" in frame.columns
     quality.age_banded = "age" in frame.columns and "age_band" not in frame.columns
 
@@ -1204,9 +1206,9 @@ def _apply_values(frame: pd.DataFrame, values: Mapping[str, Mapping[str, Any]], 
         elif "" in table:
             blank = _is_missing(series)
             quality.blanks_recoded[column] = int(blank.sum())
-            recoded = pd.Series(_by_value(series, lambda v: table.get(_text(v), v)), index=frame.index, dtype=object)  # noqa: B023
-            recoded[blank.to_numpy()] = table[""]
-            frame[column] = recoded
+            by_row = pd.Series(_by_value(series, lambda v: table.get(_text(v), v)), index=frame.index, dtype=object)  # noqa: B023
+            by_row[blank.to_numpy()] = table[""]
+            frame[column] = by_row
         else:
             frame[column] = pd.Series(_by_value(series, lambda v: table.get(_text(v), v)), index=frame.index)  # noqa: B023
 
@@ -1217,7 +1219,7 @@ def _plain_value(value: Any) -> bool:
         return True
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
         return False
-    return not np.isnan(value) and abs(value) < 2 ** 53
+    return not np.isnan(value) and abs(value) < 2 ** 53  # type: ignore[operator]  # numpy stubs: abs of a numpy scalar
 
 
 def _recoded_categorical(series: pd.Series, table: Mapping[str, Any]) -> tuple[pd.Series, int] | None:
@@ -1230,19 +1232,19 @@ def _recoded_categorical(series: pd.Series, table: Mapping[str, Any]) -> tuple[p
     blank_key = "" in table
     mapped = [table.get(_text(v), v) for v in uniques]
     blank = np.append(_blank(uniques), True) if blank_key else None  # the last entry: missing values (code -1)
-    if blank_key:
+    if blank is not None:  # exactly when blank_key
         mapped = [table[""] if b else m for m, b in zip(mapped, blank[:-1])]
     if not all(_plain_value(m) for m in [*mapped, *([table[""]] if blank_key else [])]):
         return None
     categories: dict[Any, int] = {}
     position = np.array([categories.setdefault(m, len(categories)) for m in mapped], dtype=np.int64)
     missing_to = -1
-    if blank_key:
+    if blank is not None:
         missing_to = categories.setdefault(table[""], len(categories))
         position[blank[:-1]] = missing_to
     dtype = _small_codes(len(categories))
     result = _spread(position.astype(dtype), codes, missing_to)
-    blanks = int(np.count_nonzero(blank[codes])) if blank_key else 0
+    blanks = int(np.count_nonzero(blank[codes])) if blank is not None else 0
     categorical = pd.Categorical.from_codes(result, categories=pd.Index(list(categories), dtype=object), validate=False)
     return pd.Series(categorical, index=series.index), blanks
 

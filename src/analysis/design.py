@@ -260,7 +260,7 @@ def cell_keys(codes: Mapping[str, np.ndarray], design: Design, y: np.ndarray | N
         kdtype = np.int32 if total < 2**31 else np.int64
 
         def keys(lo: int, hi: int) -> np.ndarray:
-            key = np.zeros(hi - lo, dtype=kdtype)
+            key: np.ndarray = np.zeros(hi - lo, dtype=kdtype)
             for v, size in zip(names, sizes):
                 key *= size
                 key += codes[v][lo:hi]
@@ -272,12 +272,12 @@ def cell_keys(codes: Mapping[str, np.ndarray], design: Design, y: np.ndarray | N
         for lo, hi in chunks:
             key = keys(lo, hi)
             counts_all += np.bincount(key, minlength=total)
-            if succ_all is not None:
+            if succ_all is not None and y is not None:  # one is None exactly when the other is
                 succ_all += np.bincount(key, weights=y[lo:hi], minlength=total)
         occupied = np.flatnonzero(counts_all)
         position = np.full(total, -1, dtype=np.int32)
         position[occupied] = np.arange(occupied.size, dtype=np.int32)
-        inverse = np.empty(m, dtype=np.int32)
+        inverse: np.ndarray = np.empty(m, dtype=np.int32)
         for lo, hi in chunks:
             inverse[lo:hi] = position[keys(lo, hi)]
         data: dict[str, np.ndarray] = {}
@@ -306,6 +306,7 @@ def make_units(codes: dict[str, np.ndarray], y: np.ndarray, design: Design, offs
         else:
             inverse = np.full(n_in, -1, dtype=inv.dtype)
             inverse[rows] = inv
+        assert successes is not None  # y is given, so cell_keys counts the successes
         return Units(data, trials.astype(float), successes.astype(float), None, inverse, True)
     m = yy.shape[0]
     inverse = np.full(n_in, -1, dtype=np.int64)

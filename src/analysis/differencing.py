@@ -83,6 +83,7 @@ import heapq
 import math
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -247,7 +248,12 @@ class CountTable:
     @property
     def mask(self) -> np.ndarray:
         """The suppression mask as a bool array (rows x counts)."""
-        return self.suppressed.to_numpy(dtype=bool)
+        return cast(pd.DataFrame, self.suppressed).to_numpy(dtype=bool)  # __post_init__ always builds the mask
+
+    @property
+    def _subset_pairs(self) -> tuple[tuple[str, str], ...]:
+        """The declared subsets as (part, whole) pairs: the form __post_init__ stores them in."""
+        return cast(tuple[tuple[str, str], ...], self.subsets)
 
     def label(self, i: int) -> str:
         """The name of row ``i`` in the log: its key values joined by " / "."""
@@ -274,12 +280,12 @@ class CountTable:
         for j, c in enumerate(self.counts):
             arr = pd.array(pd.to_numeric(out[c]).to_numpy(dtype=float), dtype="Float64")
             arr[mask[:, j]] = pd.NA
-            out[c] = arr.round().astype("Int64")
+            out[c] = arr.round().astype("Int64")  # type: ignore[attr-defined]  # pandas-stubs: FloatingArray.round is missing
         if derived is None:
             derived = [c for c in DERIVED_COLUMNS if c in out.columns]
         row = mask.any(axis=1)
         for c in derived:
-            arr = pd.array(pd.to_numeric(out[c]).astype("Float64"), dtype="Float64")
+            arr = pd.array(pd.to_numeric(out[c]).astype("Float64"), dtype="Float64")  # type: ignore[call-overload]  # pandas-stubs: no overload for a Series with a dtype name
             arr[row] = pd.NA
             out[c] = arr
         return out
@@ -347,7 +353,7 @@ class _Universe:
     # ---- structure
     def build_cliques(self, hyperedges: list[tuple]) -> None:
         order = {k: i for i, k in enumerate(self.keys)}
-        adj = {k: set() for k in self.keys}
+        adj: dict[Hashable, set[Hashable]] = {k: set() for k in self.keys}
         for e in hyperedges:
             for a in e:
                 adj[a] |= set(e) - {a}
@@ -372,7 +378,7 @@ class _Universe:
         if not cliques:
             cliques = [frozenset()]
         cliques.sort(key=lambda c: sorted(order[k] for k in c))
-        self.cliques = [tuple(sorted(c, key=order.get)) for c in cliques]
+        self.cliques = [tuple(sorted(c, key=order.__getitem__)) for c in cliques]
         self.sizes = [math.prod(self.dims[k] for k in c) for c in self.cliques]
         self.offsets = np.concatenate([[0], np.cumsum(self.sizes)]).astype(int)
         self.nvar = int(self.offsets[-1])
@@ -399,6 +405,7 @@ class _Universe:
                     w = len(set(self.cliques[a]) & set(self.cliques[b]))
                     if best is None or w > best[0]:
                         best = (w, a, b)
+            assert best is not None  # some clique is still outside the tree
             _, a, b = best
             inside.append(b)
             tree.append((a, b))
@@ -474,8 +481,13 @@ class _Registry:
 
     def new(self, ti, ri, si, k, v, n_fixed, lk=(-1, -1)) -> int:
         """Add one cell (table, row, slot, kind, value, keys it fixes, linked cells); its global id."""
-        self.tab.append(ti), self.row.append(ri), self.slot.append(si), self.kind.append(k), self.value.append(v)
-        self.fixed.append(n_fixed), self.link.append(lk)
+        self.tab.append(ti)
+        self.row.append(ri)
+        self.slot.append(si)
+        self.kind.append(k)
+        self.value.append(v)
+        self.fixed.append(n_fixed)
+        self.link.append(lk)
         return len(self.tab) - 1
 
 
@@ -484,7 +496,7 @@ def _declared_parts(tables: Sequence[CountTable]) -> dict[str, dict[str, str]]:
     parts: dict[str, dict[str, str]] = {}
     for t in tables:
         declared = parts.setdefault(t.population, {})
-        for p, w in t.subsets:
+        for p, w in t._subset_pairs:
             if declared.get(p, w) != w:
                 raise ValueError(f"population {t.population!r}: {p!r} is declared a subset of both "
                                  f"{declared[p]!r} and {w!r}")
@@ -512,7 +524,8 @@ def _universe_members(tables: Sequence[CountTable], parts: dict[str, dict[str, s
 
 def _universe_levels(tables: Sequence[CountTable], members: list[tuple[int, list[int]]]) -> tuple[list, dict]:
     """The keys of a universe's tables with their levels, in order of appearance (totals left out)."""
-    keys, levels = [], {}
+    keys: list = []
+    levels: dict = {}
     for ti, _slots in members:
         t = tables[ti]
         for k in t.keys:
@@ -623,7 +636,7 @@ class _Paper:
         pair_slots = []
         for ti, t in enumerate(self.tables):
             pairs = []
-            for p, w in t.subsets:
+            for p, w in t._subset_pairs:
                 if w in t.counts:
                     pairs.append((t.counts.index(p), t.counts.index(w)))
             pair_slots.append(pairs)
@@ -1334,13 +1347,13 @@ def _primary(t: CountTable, threshold: int, zeros: str, log: DisclosureLog) -> C
     for i, j in zip(*np.nonzero(small)):
         log.add(t.name, f"row {quoted(t.label(i))}, column {quoted(t.counts[j])}", "primary", primary_rule_text(threshold, zeros))
     mask |= small
-    for p, w in t.subsets:
+    for p, w in t._subset_pairs:
         if w not in t.counts:
             continue
         jp, jw = t.counts.index(p), t.counts.index(w)
         ne = is_small(values[:, jw] - values[:, jp], threshold, zeros) & ~mask[:, jp]
         for i in np.nonzero(ne)[0]:
-            log.add(t.name, f"row {quoted(t.label(i))}, column {quoted(p)}", "primary",
+            log.add(t.name, f"row {quoted(t.label(int(i)))}, column {quoted(p)}", "primary",
                     non_events_rule_text(p, w, threshold, zeros))
         mask[:, jp] |= ne
     return replace(t, suppressed=pd.DataFrame(mask, index=t.data.index, columns=list(t.counts)))

@@ -70,7 +70,7 @@ Walsall   <NA>    <NA>
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
@@ -88,6 +88,9 @@ from .disclosure_rules import (
     resolve_threshold,
     round_to_base,
 )
+
+if TYPE_CHECKING:
+    from pandas.api.extensions import ExtensionArray
 
 __all__ = [
     "PRESETS",
@@ -117,11 +120,11 @@ def _to_float(frame: pd.DataFrame) -> np.ndarray:
     return out
 
 
-def _nullable(values: np.ndarray, mask: np.ndarray, integer: bool) -> pd.array:
+def _nullable(values: np.ndarray, mask: np.ndarray, integer: bool) -> ExtensionArray:
     arr = pd.array(values, dtype="Float64")
     arr[mask] = pd.NA
     if integer:
-        arr = arr.round().astype("Int64")
+        arr = arr.round().astype("Int64")  # type: ignore[attr-defined]  # pandas-stubs: FloatingArray.round is missing
     return arr
 
 
@@ -133,7 +136,7 @@ def _whole(values: np.ndarray) -> bool:
 def _protect_lines(
     values: np.ndarray,
     suppressed: np.ndarray,
-    lines: list[tuple[str, list[tuple[int, ...]]]],
+    lines: Sequence[tuple[str, Sequence[tuple[int, ...]]]],
     is_total: np.ndarray,
     complement: str = "smallest",
 ) -> list[tuple[tuple[int, ...], str]]:
@@ -189,7 +192,7 @@ def _cell_ranges(full: np.ndarray, suppressed: np.ndarray) -> dict[tuple[int, in
     """
     from scipy.optimize import linprog
 
-    cells = [tuple(int(k) for k in c) for c in zip(*np.nonzero(suppressed))]
+    cells = [(int(i), int(j)) for i, j in zip(*np.nonzero(suppressed))]
     if not cells:
         return {}
     pos = {c: k for k, c in enumerate(cells)}
@@ -208,14 +211,14 @@ def _cell_ranges(full: np.ndarray, suppressed: np.ndarray) -> dict[tuple[int, in
         if np.any(coef != 0):
             rows_eq.append(coef)
             rhs.append(b)
-    A, b = np.array(rows_eq), np.array(rhs)
+    A, b_eq = np.array(rows_eq), np.array(rhs)  # b above is one line's right-hand side, b_eq all of them
     out: dict[tuple[int, int], tuple[float, float]] = {}
     for c, k in pos.items():
         bounds = []
         for sign in (1.0, -1.0):
             obj = np.zeros(len(cells))
             obj[k] = sign
-            res = linprog(obj, A_eq=A, b_eq=b, bounds=[(0, None)] * len(cells), method="highs")
+            res = linprog(obj, A_eq=A, b_eq=b_eq, bounds=[(0, None)] * len(cells), method="highs")
             if res.status == 3:  # unbounded
                 bounds.append(np.inf if sign < 0 else -np.inf)
             elif res.status != 0:
@@ -490,7 +493,7 @@ def suppress_counts(
         values = np.append(values, np.nan if np.isnan(values).any() else values.sum())
     keys = [str(k) for k in counts.index[: len(values) - 1]] + [str(total_label)]
 
-    def where(i: int) -> str:
+    def where(i: int | np.integer) -> str:
         return f"row {quoted(keys[i])}" + ("" if has_total or i < len(values) - 1 else " (implied total, not shown)")
 
     suppressed = np.isnan(values)
@@ -503,8 +506,8 @@ def suppress_counts(
     is_total = np.zeros(len(values), dtype=bool)
     is_total[-1] = True
     cells = [(i,) for i in range(len(values))]
-    for (i,), line in _protect_lines(values, suppressed, [("the total", cells)], is_total):
-        log.add(name, where(i), "secondary", f"complementary suppression: protects {line}")
+    for (k,), line in _protect_lines(values, suppressed, [("the total", cells)], is_total):
+        log.add(name, where(k), "secondary", f"complementary suppression: protects {line}")
     integer = _whole(values)
     if rounding:
         values = round_to_base(values, rounding)

@@ -11,6 +11,7 @@ re-exports these names.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import pandas as pd
 
@@ -39,14 +40,14 @@ class DisclosureLog:
     """
 
     records: list[dict[str, str]] = field(default_factory=list)
-    settings: dict[str, dict[str, object]] = field(default_factory=dict)
+    settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     default_threshold: int = 10
 
     def add(self, table: str, location: str, rule: str, detail: str) -> None:
         """Append one record (no confidential value may go in ``detail``)."""
         self.records.append({"table": str(table), "location": str(location), "rule": rule, "detail": detail})
 
-    def note_settings(self, table: str, **settings: object) -> None:
+    def note_settings(self, table: str, **settings: Any) -> None:
         """Remember the settings one table was checked with."""
         self.settings[str(table)] = dict(settings)
 
@@ -111,7 +112,8 @@ class DisclosureLog:
         if not models.empty:
             lines.append("")
             for rec in models.itertuples(index=False):
-                lines.append(f"- Model {rec.table}: {rec.detail.removeprefix('model: ')}.")
+                # itertuples types every field as any pandas scalar; a model row's detail is always text
+                lines.append(f"- Model {rec.table}: {cast(str, rec.detail).removeprefix('model: ')}.")
         return "\n".join(lines) + "\n"
 
 

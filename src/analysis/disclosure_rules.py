@@ -9,8 +9,9 @@ records what was done. :mod:`analysis.disclosure` re-exports these names.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, overload
 
 import numpy as np
 import pandas as pd
@@ -100,7 +101,11 @@ def non_events_rule_text(numerator: str, denominator: str, threshold: int, zeros
 # --------------------------------------------------------------------------- rounding
 
 
-def round_to_base(values: object, base: int = 5) -> object:
+@overload
+def round_to_base(values: pd.Series, base: int = 5) -> pd.Series: ...
+@overload
+def round_to_base(values: np.ndarray | Sequence[float] | float, base: int = 5) -> np.ndarray: ...
+def round_to_base(values: object, base: int = 5) -> pd.Series | np.ndarray:
     """Round half up to the nearest multiple of ``base`` (missing stays missing).
 
     ``base * floor(x / base + 1/2)``: 12 -> 10, 12.5 -> 15, 13 -> 15, 17.5 -> 20.
@@ -116,8 +121,8 @@ def round_to_base(values: object, base: int = 5) -> object:
         x = pd.to_numeric(values, errors="raise").astype("Float64")
         out = (np.floor(x.to_numpy(dtype=float, na_value=np.nan) / base + 0.5) * base)
         return pd.Series(out, index=values.index, name=values.name).astype("Float64").round().astype("Int64")
-    x = np.asarray(values, dtype=float)
-    return np.floor(x / base + 0.5) * base
+    arr = np.asarray(values, dtype=float)
+    return np.floor(arr / base + 0.5) * base
 
 
 # --------------------------------------------------------------------------- models

@@ -68,7 +68,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 import numpy as np
 import pandas as pd
@@ -361,12 +361,13 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _literal_value(node: ast.expr) -> Any:
+def _literal_value(node: ast.AST) -> Any:
     """The value of a literal (checked by :func:`_is_literal`)."""
     if isinstance(node, ast.Constant):
         return node.value
     assert isinstance(node, ast.UnaryOp) and isinstance(node.operand, ast.Constant)
-    return -node.operand.value if isinstance(node.op, ast.USub) else node.operand.value
+    # _is_literal let a sign through only before a number; Constant.value is typed as any constant
+    return -node.operand.value if isinstance(node.op, ast.USub) else node.operand.value  # type: ignore[operator]
 
 
 def _name(column: str) -> str:
@@ -753,7 +754,7 @@ def _private_attribute(node: ast.AST) -> str | None:
     """The first attribute starting with _ (e.g. __class__) anywhere inside ``node``."""
     private = [sub.attr for sub in ast.walk(node) if isinstance(sub, ast.Attribute) and sub.attr.startswith("_")]
     dunder = [a for a in private if a.startswith("__")]
-    return (dunder or private or [None])[0]
+    return dunder[0] if dunder else private[0] if private else None
 
 
 def _show(node: ast.AST, placeholders: Mapping[str, str]) -> str:
@@ -933,7 +934,7 @@ _ARITHMETIC: dict[type, Callable[[Any, Any], Any]] = {
     ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply, ast.Div: np.true_divide,
     ast.FloorDiv: np.floor_divide, ast.Mod: np.remainder, ast.Pow: np.power,
 }
-_SYMBOL = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.In: "in", ast.NotIn: "not in", **{k: v for k, v in _Checker._BINOPS.items()}}
+_SYMBOL: dict[type, str] = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.In: "in", ast.NotIn: "not in", **{k: v for k, v in _Checker._BINOPS.items()}}
 
 
 class _Evaluator:
@@ -1088,7 +1089,7 @@ class _Evaluator:
         if isinstance(text_node, ast.Constant):
             value = text_node.value
             try:
-                hint = f"write the number without quotes: {shown_other} {symbol} {_plain(float(value))}"
+                hint = f"write the number without quotes: {shown_other} {symbol} {_plain(float(cast(str, value)))}"  # a text constant
             except ValueError:
                 hint = f"{shown_other} holds {other.kind}s; compare it with a {other.kind}" + (" (True or False)" if other.kind == BOOL else ", e.g. " + f"{shown_other} {symbol} 1")
         else:

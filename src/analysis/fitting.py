@@ -164,7 +164,7 @@ def detect_separation(X: np.ndarray, successes: np.ndarray, trials: np.ndarray, 
     result = _konis(Xe, ye, fit_intercept=False)
     if not result.separation:
         return empty
-    idx = np.flatnonzero(~np.asarray(result.is_finite))
+    idx = np.flatnonzero(~np.asarray(result.is_finite)).tolist()
     return pd.DataFrame(
         {"term": [names[i] for i in idx], "direction": ["+inf" if result.directions[i] > 0 else "-inf" for i in idx]}
     )

@@ -60,12 +60,16 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from scipy import special, stats
 
 from .intervals import confidence_levels
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = [
     "FUNNEL_KINDS",
@@ -176,10 +180,11 @@ def estimate_overdispersion(
         raise ValueError(f"truncation_rule must be one of {list(TRUNCATION_RULES)}, not {truncation_rule!r}")
     if not 0 <= trim < 0.5:
         raise ValueError("trim must be in [0, 0.5)")
-    z = np.asarray(z, dtype=float)
-    s = np.asarray(s, dtype=float)
-    ok = np.isfinite(z) & np.isfinite(s) & (s > 0)
-    z, s = z[ok], s[ok]
+    z_all = np.asarray(z, dtype=float)
+    s_all = np.asarray(s, dtype=float)
+    ok = np.isfinite(z_all) & np.isfinite(s_all) & (s_all > 0)
+    z = np.asarray(z_all[ok])  # asarray: the mask index is typed Any, which would undo the narrowing to an array
+    s = np.asarray(s_all[ok])
     if method == "none" or trim == 0 or z.size == 0:
         used_z, used_s = z, s
     elif method == "truncation" and truncation_rule == "rank":
@@ -691,13 +696,13 @@ def funnel_plot(
     trim: float = 0.1,
     limits: str = "exact",
     truncation_rule: str = "percentile",
-    ax: object | None = None,
+    ax: Axes | None = None,
     title: str | None = None,
     expected_source: str | None = None,
     label_outside: bool = True,
     percent: bool = True,
     footnote: bool = True,
-) -> object:
+) -> Axes:
     """Draw a funnel plot: units, target, control limits, labels for units outside, and phi/tau2.
 
     Parameters
@@ -734,7 +739,7 @@ def funnel_plot(
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    options = dict(observed=observed, expected=expected, n=n, label=label, target=target, confidence=confidence,
+    options: dict[str, Any] = dict(observed=observed, expected=expected, n=n, label=label, target=target, confidence=confidence,
                    method=method, trim=trim, limits=limits, truncation_rule=truncation_rule)
     units = funnel_units(data, kind=kind, **options)
     limit_table = funnel_limits(data, kind=kind, **options)

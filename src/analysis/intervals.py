@@ -16,6 +16,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -48,7 +49,8 @@ def confidence_levels(confidence: float | Iterable[float], allow_one: bool = Fal
     Traceback (most recent call last):
     ValueError: confidence must be between 0 and 1 (e.g. 0.95), not 95.0
     """
-    levels = [float(confidence)] if np.isscalar(confidence) else [float(c) for c in confidence]  # type: ignore[arg-type]
+    # np.isscalar narrows to numpy's own scalar union, not to float or Iterable[float]: the casts say which branch holds which
+    levels = [float(cast(float, confidence))] if np.isscalar(confidence) else [float(c) for c in cast(Iterable[float], confidence)]
     for level in levels:
         if not (0 < level < 1 or (allow_one and level == 1)):
             upper = "1 inclusive" if allow_one else "1"
@@ -98,8 +100,8 @@ def _counts(x: object, n: object) -> tuple[np.ndarray, np.ndarray, pd.Index | No
 
 
 def proportion_ci(
-    x: int | Sequence[int] | pd.Series,
-    n: int | Sequence[int] | pd.Series,
+    x: int | Sequence[int] | np.ndarray | pd.Series,
+    n: int | Sequence[int] | np.ndarray | pd.Series,
     *,
     method: str = "wilson",
     confidence: float | Iterable[float] = (0.95, 0.998),
@@ -352,8 +354,8 @@ def _poisson_byar(o: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def ratio_ci(
-    observed: float | Sequence[float] | pd.Series,
-    expected: float | Sequence[float] | pd.Series,
+    observed: float | Sequence[float] | np.ndarray | pd.Series,
+    expected: float | Sequence[float] | np.ndarray | pd.Series,
     *,
     confidence: float | Iterable[float] = (0.95, 0.998),
     method: str = "auto",

@@ -248,7 +248,7 @@ class FlagsModel:
         for flag in self.flags:
             if flag not in adj.index:
                 continue
-            row = {"term": flag}
+            row: dict[str, Any] = {"term": flag}
             if unadj is not None and flag in unadj.index:
                 u = unadj.loc[flag]
                 row.update(unadjusted_or=u["odds_ratio"], unadjusted_lower=u["lower"], unadjusted_upper=u["upper"])
@@ -532,7 +532,7 @@ def _fit_units(design: Design, units: Units, *, firth: bool | str, confidence: f
     if np.linalg.matrix_rank(gram) < Xk.shape[1]:
         # greedy: keep columns that add rank, in order
         chosen: list[int] = []
-        for j in np.flatnonzero(keep):
+        for j in np.flatnonzero(keep).tolist():
             trial = chosen + [j]
             Xt = X_full[:, trial]
             if np.linalg.matrix_rank(Xt.T @ Xt) == len(trial):

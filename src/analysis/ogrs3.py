@@ -87,11 +87,11 @@ def ogrs3_age_band(age: float | Sequence[float] | np.ndarray) -> np.ndarray:
 
 
 def ogrs3_probability(
-    age: float | Sequence[float] | np.ndarray,
-    age_first_sanction: float | Sequence[float] | np.ndarray,
-    previous_sanctions: int | Sequence[int] | np.ndarray,
-    sex: str | Sequence[str] | np.ndarray,
-    offence_group: str | Sequence[str] | np.ndarray,
+    age: float | Sequence[float] | np.ndarray | pd.Series,
+    age_first_sanction: float | Sequence[float] | np.ndarray | pd.Series,
+    previous_sanctions: int | Sequence[int] | np.ndarray | pd.Series,
+    sex: str | Sequence[str] | np.ndarray | pd.Series,
+    offence_group: str | Sequence[str] | np.ndarray | pd.Series,
     *,
     years: int = 1,
 ) -> np.ndarray:

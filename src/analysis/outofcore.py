@@ -49,7 +49,7 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -411,9 +411,10 @@ def _cells(con: Any, path: Path, spec: Study, policy: str) -> pd.DataFrame:
     scan = _source(path, spec, row_numbers=False)
     file_types = {str(row[0]): str(row[1]) for row in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()}
     renames = {str(k): str(v) for k, v in spec.columns.items()}
-    problems: list[Problem | _Pending] = list(rename_problems(renames, pd.Index(list(file_types))))
-    if any(" renamed " in p.message for p in problems):  # two columns onto one name: there is no mapping to validate
-        raise CohortError(source, problems)
+    renamed = rename_problems(renames, pd.Index(list(file_types)))
+    problems: list[Problem | _Pending] = list(renamed)
+    if any(" renamed " in p.message for p in renamed):  # two columns onto one name: there is no mapping to validate
+        raise CohortError(source, renamed)
     origin = {renames.get(name, name): name for name in file_types}  # study name -> file column
     problems.extend(_mapping_problems(origin, spec))
     flags = flags_in(list(origin), spec.extra_flags)
@@ -627,7 +628,8 @@ def _model_pending(con: Any, scan: str, spec: Study, origin: dict[str, str], fil
             return [model_column_kind_problem(name, key)]
         return _other_column_problems(con, scan, spec, origin, file_types, name, key)
 
-    return model_problems(columns, flags, spec, column_problems)
+    # model_problems passes on what column_problems gives, _Pending included (its annotation says Problem only)
+    return cast(list[Problem | _Pending], model_problems(columns, flags, spec, column_problems))
 
 
 def _other_column_problems(con: Any, scan: str, spec: Study, origin: dict[str, str], file_types: dict[str, str], name: str,
@@ -658,7 +660,7 @@ def _typed_cells(categories: dict[str, pd.Series], verdicts: dict[str, np.ndarra
     """The validated groups typed as the in-memory cohort is (categories, flags as 0/1), merged into cells."""
     out = pd.DataFrame(categories, index=pd.RangeIndex(len(n)))
     if "period" not in categories:
-        out.insert(0, "period", pd.Categorical([spec.period or "All people"] * len(n)))
+        out.insert(0, "period", pd.Categorical([spec.period or "All people"] * len(n)))  # type: ignore[arg-type]  # pandas-stubs: insert takes a Categorical
     for flag in flags:
         verdict = verdicts[flag]
         missing = verdict == VERDICT_MISSING
@@ -711,10 +713,11 @@ def _resolved(con: Any, path: Path, spec: Study, origin: dict[str, str], reading
             out.append(expected_problem(item.kind, item.count, rows, examples))
             continue
         if item.select is not None:
-            rows_source, condition = f"(SELECT {item.select}, {row} AS _row FROM {scan})", item.condition
+            rows_source, condition = f"(SELECT {item.select}, {row} AS _row FROM {scan})", cast(str, item.condition)  # given with select
         else:
             sources = item.sources or (item.column,)
             select = ", ".join(f"{_quote(origin[c])} AS _v{i}" for i, c in enumerate(sources))
+            assert item.values is not None and item.mask is not None  # without select, a _Pending holds the groups at fault
             rows_source, condition = f"(SELECT {select}, {row} AS _row FROM {scan})", _among(con, item.values, item.mask)
         out.append(_problem(con, item, rows_source, condition, spec))
     return out

@@ -36,11 +36,15 @@ import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from .errors import CohortError, Problem
+
+if TYPE_CHECKING:
+    import pyarrow as pa  # imported where used at run time; untyped, so these annotations are documentation
 
 __all__ = ["ReadInfo", "read_extract", "frame_from_arrow", "DELIMITERS", "ENCODINGS"]
 
@@ -156,7 +160,7 @@ def codes_dtype(n_categories: int) -> type:
     return np.int64
 
 
-def _text_categorical(column: object) -> pd.Categorical:
+def _text_categorical(column: pa.ChunkedArray) -> pd.Categorical:
     """A column of text (an Arrow chunked array, plain or dictionary-encoded) as a pandas categorical.
 
     Values are stripped of surrounding white space and blanks are missing;
@@ -186,10 +190,10 @@ def _text_categorical(column: object) -> pd.Categorical:
     if not len(dictionary):  # nothing but blanks: what pandas makes of missing values alone
         return pd.Categorical.from_codes(np.full(len(column), -1, dtype=np.int8), dtype=pd.Categorical([None]).dtype, validate=False)
     dtype = codes_dtype(len(dictionary))
-    codes = np.empty(len(column), dtype=dtype)
+    codes: np.ndarray = np.empty(len(column), dtype=dtype)
     start = offset = 0
     for chunk, first in zip(chunks, present):
-        lookup = np.full(len(chunk.dictionary) + 1, -1, dtype=dtype)  # the last entry is for missing values
+        lookup: np.ndarray = np.full(len(chunk.dictionary) + 1, -1, dtype=dtype)  # the last entry is for missing values
         lookup[first] = ids[offset:offset + len(first)]
         offset += len(first)
         np.take(lookup, _indices(chunk), out=codes[start:start + len(chunk)], mode="clip")
@@ -197,7 +201,7 @@ def _text_categorical(column: object) -> pd.Categorical:
     return pd.Categorical.from_codes(codes, dtype=_categories_dtype(_text_index(dictionary)), validate=False)
 
 
-def _indices(chunk: object) -> np.ndarray:
+def _indices(chunk: pa.DictionaryArray) -> np.ndarray:
     """A dictionary chunk's indices as numpy (no copy unless some are null; null is the index one past the end)."""
     indices = chunk.indices.fill_null(len(chunk.dictionary)) if chunk.null_count else chunk.indices
     return indices.to_numpy(zero_copy_only=False)
@@ -216,7 +220,7 @@ def _categories_dtype(categories: pd.Index) -> pd.CategoricalDtype:
     return fastpath(categories, False) if fastpath is not None else pd.CategoricalDtype(categories)
 
 
-def _text_index(values: object) -> pd.Index:
+def _text_index(values: pa.Array) -> pd.Index:
     """Arrow text as the pandas Index that a list of the same Python strings would give (without making the list)."""
     dtype = pd.Index(["x"]).dtype
     if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
@@ -224,7 +228,7 @@ def _text_index(values: object) -> pd.Index:
     return pd.Index(values.to_pylist())
 
 
-def _categorical_frame(columns: dict[str, object], text: set[str] | frozenset[str] = frozenset()) -> pd.DataFrame:
+def _categorical_frame(columns: dict[str, pa.ChunkedArray], text: set[str] | frozenset[str] = frozenset()) -> pd.DataFrame:
     """Arrow columns (text as pandas categoricals, blank text missing), emptied one by one as they are converted.
 
     ``text`` names the columns that are text in the file but were read
@@ -248,7 +252,7 @@ def _categorical_frame(columns: dict[str, object], text: set[str] | frozenset[st
     return pd.DataFrame(out, copy=False)
 
 
-def frame_from_arrow(table: object) -> pd.DataFrame:
+def frame_from_arrow(table: pa.Table) -> pd.DataFrame:
     """An Arrow table as :func:`read_extract` makes a frame of it: text as categoricals (stripped, blank missing), the rest as stored.
 
     :mod:`analysis.outofcore` reads DuckDB's results through it, so that a

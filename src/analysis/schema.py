@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import cast
 
 OUTCOME: str = "reoffended"
 """Proven reoffending within the 12-month follow-up (0/1)."""
@@ -167,7 +168,7 @@ def flags_in(frame: object, extra: Iterable[str] = ()) -> list[str]:
     >>> flags_in(pd.DataFrame(columns=["reoffended", "homeless", "dv", "gang"]), extra=["gang"])
     ['dv', 'homeless', 'gang']
     """
-    columns = set(getattr(frame, "columns", frame))
+    columns = set(cast(Iterable[str], getattr(frame, "columns", frame)))  # a frame's columns, or the names given
     return [f for f in FLAGS if f in columns] + [f for f in extra if f in columns and f not in FLAGS]
 
 OFFENCE_LABELS: dict[str, str] = {

@@ -309,7 +309,8 @@ def _baseline_mask(periods: pd.Series, baseline: int | str | Sequence[Any] | Non
             raise ValueError(f"baseline={baseline} must be between 1 and the number of points ({n})")
         mask = np.arange(n) < int(baseline)
     else:
-        labels = [str(baseline)] if isinstance(baseline, str) else [str(b) for b in baseline]
+        # a bool baseline still lands here (bool is an int excluded above) and fails as it always has
+        labels = [str(baseline)] if isinstance(baseline, str) else [str(b) for b in baseline]  # type: ignore[union-attr]
         text = periods.astype(str)
         unknown = [lab for lab in labels if lab not in set(text)]
         if unknown:
@@ -984,7 +985,7 @@ def oe_by_period(
     if str(baseline_period) not in labels:
         raise ValueError(f"the baseline period {baseline_period!r} is not in the data ({', '.join(labels)})")
     work = frame.drop(columns=[c for c in ("period",) if c in frame.columns])
-    work = work.assign(period=pd.Categorical.from_codes(codes, categories=labels))
+    work = work.assign(period=pd.Categorical.from_codes(codes, categories=labels))  # type: ignore[call-overload]  # pandas-stubs: codes as ndarray[Any]
     fit_on = work[work["period"] == str(baseline_period)]
     expected = expected_probabilities(fit_on, work, casemix=list(casemix), outcome=outcome)
     out = observed_vs_expected(work, "period", expected=expected, outcome=outcome, confidence=confidence, compare_rest=False)

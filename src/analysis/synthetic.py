@@ -60,7 +60,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -221,7 +221,8 @@ def calibration_targets(period: str = PUBLISHED_PERIOD) -> list[Target]:
         & table["source_table"].isin(["S5 CRC expected vs actual by area", "S5 CRC rates by risk flag", "S5 CRC area focus"])
         & ~table["group"].str.contains("offence_group", regex=False)
     ]
-    return [Target(r.figure_id, r.group, r.measure, float(r.value)) for r in keep.itertuples()]
+    # pandas-stubs types itertuples fields as any scalar: these are the published table's text and numbers
+    return [Target(r.figure_id, r.group, r.measure, float(r.value)) for r in keep.itertuples()]  # type: ignore[arg-type]
 
 
 def group_mask(frame: pd.DataFrame, group: str) -> np.ndarray:
@@ -408,10 +409,10 @@ def _period(
     rng: np.random.Generator,
     period: str,
     id_offset: int,
-    expected_targets: list[tuple[np.ndarray | str, float]],
+    expected_targets: list[tuple[str, float]],
     actual_targets: list[tuple[str, float]],
     prevalence: dict[str, float],
-    extra_actual: list[tuple[callable, float]] | None = None,
+    extra_actual: list[tuple[Callable[[pd.DataFrame], np.ndarray], float]] | None = None,
 ) -> pd.DataFrame:
     frame = _people(rng, period, id_offset)
     _assign_flags(frame, prevalence)

@@ -123,6 +123,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -511,7 +512,7 @@ def generate_extract(seed: int = DEFAULT_SEED) -> pd.DataFrame:
 
 def _impact_frame(extract: pd.DataFrame) -> pd.DataFrame:
     """The columns the housing programme depends on, in the study's names (as the study file derives them)."""
-    drugs = sum(extract[f"Positive_Tests_{d}"] for d in DRUG_POSITIVE) > 0
+    drugs = cast(pd.Series, sum(extract[f"Positive_Tests_{d}"] for d in DRUG_POSITIVE) > 0)  # sum() is typed as maybe its start, 0
     return pd.DataFrame({
         "sex": extract["Sex"], "age_band": extract["Age_At_Release"],
         "substance_misuse": drugs.astype(np.int8), "unemployed": (extract["Pct_Days_Employed"] < 0.5).astype(np.int8),

@@ -302,7 +302,7 @@ class Section(Block):
         for block in self.blocks:
             if hasattr(block, "_ipython_display_"):
                 flush()
-                block._ipython_display_()  # type: ignore[attr-defined]
+                block._ipython_display_()
             else:
                 run.append(block)
         flush()

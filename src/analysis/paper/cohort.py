@@ -77,7 +77,7 @@ class CohortPaper(Paper):
             n = {int(v): c for v, c in zip(t[flag], t["n"])}
             flagged, unflagged = n.get(1), n.get(0)
             visible = not tx.is_missing(flagged) and not tx.is_missing(unflagged)
-            total = int(flagged) + int(unflagged) if visible else None
+            total = int(flagged) + int(unflagged) if visible else None  # type: ignore[arg-type]  # visible: neither count is None
             rows.append({"flag": flag, "label": self.results.label(flag), "n": total, "flagged": flagged if visible else None})
         out = pd.DataFrame(rows)
         shown = out["flagged"].notna()
@@ -228,7 +228,7 @@ class CohortPaper(Paper):
                 n_a = prev.loc[a, "flagged"]
                 if tx.is_missing(both) or tx.is_missing(n_a) or not n_a:
                     continue
-                grid[i, j] = 100 * float(both) / float(n_a)
+                grid[i, j] = 100 * float(both) / float(n_a)  # type: ignore[arg-type]  # pandas-stubs: .iloc[0] may be any scalar
                 if best is None or grid[i, j] > best[0]:
                     best = (grid[i, j], a, b)
         s.add(Paragraph("Each row of the grid is the people with one flag; each cell, the percentage of them who also have "
@@ -276,7 +276,7 @@ class CohortPaper(Paper):
         gaps = self._gaps()
         if not gaps.empty:
             s.add(Bullets([html("For every 100 people with the flag <strong>{}</strong>, {} {}, against {} of every 100 without it.",
-                                self.quoted(g.label), tx.per100(g.with_), self.event, tx.per100(g.without))
+                                self.quoted(str(g.label)), tx.per100(g.with_), self.event, tx.per100(g.without))
                            for g in gaps.rename(columns={"with": "with_"}).itertuples()]))
         return s
 

@@ -19,12 +19,19 @@ from __future__ import annotations
 
 import io
 import textwrap
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .text import chart_text, pct, ratio
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    # what the charts take and turn into arrays at once: a list, an array or a frame's column
+    Labels = Sequence[Any] | np.ndarray | pd.Series
+    Floats = Sequence[float] | np.ndarray | pd.Series
 
 __all__ = ["dot_plot", "forest_plot", "heatmap", "bar_chart", "funnel_chart", "calibration_chart", "spc_chart", "love_plot",
            "score_histogram", "place_labels", "to_png"]
@@ -67,12 +74,12 @@ def _fmt(value: float, percent: bool) -> str:
 
 
 def dot_plot(
-    labels: Sequence[Any],
-    values: Sequence[float],
-    lower: Sequence[float] | None = None,
-    upper: Sequence[float] | None = None,
+    labels: Labels,
+    values: Floats,
+    lower: Floats | None = None,
+    upper: Floats | None = None,
     *,
-    series: Sequence[Any] | None = None,
+    series: Labels | None = None,
     xlabel: str = "",
     percent: bool = False,
     reference: float | None = None,
@@ -124,12 +131,12 @@ def dot_plot(
 
 
 def forest_plot(
-    labels: Sequence[Any],
-    estimates: Sequence[float],
-    lower: Sequence[float],
-    upper: Sequence[float],
+    labels: Labels,
+    estimates: Floats,
+    lower: Floats,
+    upper: Floats,
     *,
-    series: Sequence[Any] | None = None,
+    series: Labels | None = None,
     xlabel: str = "Odds ratio (log scale)",
     reference: float = 1.0,
     log: bool = True,
@@ -212,16 +219,16 @@ def heatmap(matrix: Any, *, row_labels: Sequence[Any], col_labels: Sequence[Any]
     finite = np.isfinite(values)
     alt = f"Grid of {what}: {values.shape[0]} rows by {values.shape[1]} columns"
     if finite.any():
-        i, j = np.unravel_index(np.nanargmax(values), values.shape)
-        alt += f"; highest {fmt.format(values[i, j])} for {row_labels[i]} and {col_labels[j]}"
+        top_row, top_col = map(int, np.unravel_index(np.nanargmax(values), values.shape))
+        alt += f"; highest {fmt.format(values[top_row, top_col])} for {row_labels[top_row]} and {col_labels[top_col]}"
     if (~finite & ~diagonal).any():
         alt += f"; {int((~finite & ~diagonal).sum())} cells suppressed"
     return png, alt + "."
 
 
-def bar_chart(labels: Sequence[Any], values: Sequence[float], *, xlabel: str, highlight: Sequence[bool] | None = None,
-              percent: bool = False, what: str = "values", lower: Sequence[float] | None = None,
-              upper: Sequence[float] | None = None) -> tuple[bytes, str]:
+def bar_chart(labels: Labels, values: Floats, *, xlabel: str, highlight: Sequence[bool] | None = None,
+              percent: bool = False, what: str = "values", lower: Floats | None = None,
+              upper: Floats | None = None) -> tuple[bytes, str]:
     """Horizontal bars, largest first as given; ``highlight`` colours some bars differently (e.g. a total)."""
     labels = [str(x) for x in labels]
     vals = np.asarray(values, dtype=float)
@@ -459,7 +466,7 @@ def spc_chart(
     return png, alt
 
 
-def love_plot(labels: Sequence[Any], samples: dict[str, Sequence[float]], *, threshold: float = 0.1) -> tuple[bytes, str]:
+def love_plot(labels: Labels, samples: Mapping[str, Floats], *, threshold: float = 0.1) -> tuple[bytes, str]:
     """A love plot: each covariate level's absolute standardised mean difference in each sample, with the 10% line.
 
     ``samples`` maps a sample's name ("before", "after matching", ...) to one
@@ -477,7 +484,7 @@ def love_plot(labels: Sequence[Any], samples: dict[str, Sequence[float]], *, thr
     ax = fig.add_subplot()
     y = np.arange(len(labels))
     markers = ("o", "s", "D", "^")
-    words = []
+    words: list[str] = []
     for k, (name, values) in enumerate(samples.items()):
         v = np.abs(np.asarray(values, dtype=float))
         ok = np.isfinite(v)
@@ -496,7 +503,7 @@ def love_plot(labels: Sequence[Any], samples: dict[str, Sequence[float]], *, thr
     return png, alt
 
 
-def score_histogram(edges: Sequence[float], groups: dict[str, Sequence[float]], *, xlabel: str = "Propensity score") -> tuple[bytes, str]:
+def score_histogram(edges: Floats, groups: Mapping[str, Floats], *, xlabel: str = "Propensity score") -> tuple[bytes, str]:
     """The distribution of a score in each group: the share of each group in each bin, groups side by side.
 
     ``groups`` maps a group's name to its share of people per bin (NaN or 0:
@@ -514,7 +521,7 @@ def score_histogram(edges: Sequence[float], groups: dict[str, Sequence[float]], 
     ax = fig.add_subplot()
     width = np.diff(edges)
     k = len(groups)
-    words = []
+    words: list[str] = []
     for j, (name, shares) in enumerate(groups.items()):
         s = np.nan_to_num(np.asarray(shares, dtype=float), nan=0.0)
         ax.bar(edges[:-1] + width * j / k, 100 * s, width=width / k, align="edge", color=COLOURS[j % len(COLOURS)],

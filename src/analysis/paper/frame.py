@@ -24,7 +24,7 @@ import subprocess
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -318,7 +318,8 @@ class DisclosureAppendix(Section):
         models = pub.log.to_frame()
         models = models[models["rule"] == "model"]
         for rec in models.itertuples(index=False):
-            blocks.append(Paragraph(html("Model {}: {}.", rec.table, rec.detail.removeprefix("model: "))))
+            # itertuples types every field as any pandas scalar; a model row's detail is always text
+            blocks.append(Paragraph(html("Model {}: {}.", rec.table, cast(str, rec.detail).removeprefix("model: "))))
         super().__init__(blocks)
         self.details = pub.details()
 

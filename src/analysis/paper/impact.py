@@ -25,7 +25,7 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -100,7 +100,7 @@ class ImpactPaper(Paper):
     def part(self) -> str:  # type: ignore[override]
         return f"The impact of {self.label}: did the people who took part have lower {self.outcome_lower} than similar people who did not?"
 
-    def people(self) -> int:  # type: ignore[override]
+    def people(self) -> int:
         return int(self.n_analysed)
 
     # ----------------------------------------------------------------- the numbers
@@ -252,7 +252,8 @@ class ImpactPaper(Paper):
         """The JDL's caveats on the main estimate (imbalance, too few, many unmatched)."""
         if self.problem is not None or self.estimates().empty:
             return []
-        row = self._estimates().iloc[0].to_dict()
+        # to_dict is typed with Hashable keys; the keys are the estimates frame's column names
+        row = cast(dict[str, Any], self._estimates().iloc[0].to_dict())
         if pd.isna(row["n_participants"]):
             return []
         row["n_unmatched"] = int(self.pairs.attrs.get("n_unmatched", 0)) if row["key"] == "matching" else 0
@@ -409,7 +410,8 @@ class ImpactPaper(Paper):
         sup = self.pub[_SUPPORT].copy()
         bands = self.pub[_BANDS]
         edges = self.score_edges
-        shares, hidden = {}, 0
+        shares: dict[str, np.ndarray] = {}
+        hidden = 0
         for group, name, _ in _GROUP_CODES:
             counts = bands.loc[bands["group"] == group, "n"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
             published_n = self.pub[_SUPPORT].loc[lambda t, g=group: t["group"] == g, "n"]

@@ -25,7 +25,7 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -125,7 +125,7 @@ class _Measure:
     problem: str | None = None
     charts: list[pd.DataFrame] = field(default_factory=list)
     readings: list[dict[str, Any]] = field(default_factory=list)
-    groups_without_chart: list[tuple[str, int]] = field(default_factory=list)
+    groups_without_chart: list[tuple[Any, int]] = field(default_factory=list)  # (group value, or None without by; points)
     n_left_out: int = 0
     kind: str = "p"
     median_n: float = 0.0
@@ -163,7 +163,7 @@ class KpiPaper(Paper):
         return _UNITS.get(self.freq or "", ("period", "periods"))[1]
 
     @property
-    def period_words(self) -> str:  # type: ignore[override]
+    def period_words(self) -> str:
         levels = self.levels
         if not levels:
             return "no period"
@@ -189,7 +189,7 @@ class KpiPaper(Paper):
             return f"{self.outcome} by {self.study.area_label if m.by == 'area' else m.by.replace('_', ' ')}"
         return self.outcome
 
-    def _group_name(self, by: str, value: Any) -> str:
+    def _group_name(self, by: str | None, value: Any) -> str:
         return self.study.area_name(value) if by == "area" else str(value)
 
     def _prepare_measure(self, i: int, m: KpiMeasure) -> _Measure:
@@ -219,10 +219,10 @@ class KpiPaper(Paper):
             self.pub.rates(out.table, rates, keys=keys, partition=True, population=population)
         return out
 
-    def _chart_measure(self, out: _Measure) -> None:
-        """p-charts, special causes and readings from the published rates (a suppressed period is left out)."""
+    def _chart_measure(self, out: _Measure, table: str) -> None:
+        """p-charts, special causes and readings from the published rates (``table``, ``out.table``; a suppressed period is left out)."""
         m = out.spec
-        published = self.pub[out.table]
+        published = self.pub[table]
         groups = [(None, published)] if not m.by else [(g, t) for g, t in published.groupby(m.by, sort=False)]
         charted = published.dropna(subset=["n", "reoffenders"])
         charted = charted[charted["period"].isin(self.levels)]
@@ -239,7 +239,8 @@ class KpiPaper(Paper):
                 continue
             chart = spc.special_causes(spc.rate_chart(shown.rename(columns={"reoffenders": "events"}).drop(columns="_order"),
                                                       chart=out.kind))
-            reading = spc.variation_and_assurance(chart, target=m.target, improvement=m.improvement).iloc[0].to_dict()
+            # to_dict is typed with Hashable keys; the keys are the reading frame's column names
+            reading = cast(dict[str, Any], spc.variation_and_assurance(chart, target=m.target, improvement=m.improvement).iloc[0].to_dict())
             reading["group"] = group
             reading["hidden"] = len(t) - len(shown)
             chart["group"] = group
@@ -299,7 +300,7 @@ class KpiPaper(Paper):
         if not getattr(self, "_charted", False):
             for out in self.measures:
                 if out.table is not None:
-                    self._chart_measure(out)
+                    self._chart_measure(out, out.table)
             self._charted = True
         return self.measures
 
@@ -336,7 +337,7 @@ class KpiPaper(Paper):
                         tx.join_html(items, sep="; "))
         return who + text if out.spec.by else Markup(tx.capitalise(str(text)))
 
-    def _by_words(self, by: str) -> tuple[str, str]:
+    def _by_words(self, by: str | None) -> tuple[str, str]:
         """What one group of ``by`` is called, singular and plural ("local authority", "local authorities")."""
         if by == "area":
             return self.study.area_label, self.study.area_plural
@@ -446,7 +447,7 @@ class KpiPaper(Paper):
                     counts = pd.Series([r["variation"] for r in m.readings]).value_counts()
                     label, plural = self._by_words(m.spec.by)
                     out.append(html("{}: in the latest {}, {}.", m.name, self.unit,
-                                    tx.join_words([f"{variation_phrase(v)} in {tx.plural(int(k), label, plural)}"
+                                    tx.join_words([f"{variation_phrase(cast(str, v))} in {tx.plural(int(k), label, plural)}"
                                                    for v, k in counts.items()])))
             elif m.readings:
                 r = m.readings[0]
@@ -456,7 +457,7 @@ class KpiPaper(Paper):
         out.append(self.adjusted_sentence())
         return out[:6]
 
-    def people(self) -> int:  # type: ignore[override]
+    def people(self) -> int:
         """The people counted in the series (every period with a date), for the front matter."""
         return int(self.frame["kpi_period"].notna().sum())
 
@@ -495,7 +496,7 @@ class KpiPaper(Paper):
         s = Section([self.heading("tracking")])
         if self.date_missing:
             s.add(Paragraph(html("The study file names the date column {} in [kpi], but the data hold no dates under that name, so "
-                                 "the cohort's periods are used instead.", self.quoted(self.kpi.date))))
+                                 "the cohort's periods are used instead.", self.quoted(str(self.kpi.date)))))
         if len(self.levels) < 2:
             s.add(Paragraph(self._one_period_sentence()))
             return s
@@ -577,6 +578,7 @@ class KpiPaper(Paper):
             who_g = html("{}: ", self._group_name(spec.by, group)) if spec.by else html("")
             s.add(Paragraph(html("{}{} with rates that may be published, fewer than the {} a chart needs; no limits or "
                                  "special causes are read.", who_g, tx.plural(n, self.unit, self.units), MIN_POINTS)))
+        assert m.table is not None  # a measure without a problem has its published table
         table = self.pub[m.table].copy()
         rules = {}
         for chart in m.charts:

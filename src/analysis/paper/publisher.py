@@ -44,6 +44,7 @@ from ..disclosure import (
     publish_observed_expected,
     publish_rates,
 )
+from ..disclosure_rules import ZeroPolicy
 
 __all__ = ["Publisher", "MODEL_DOF_THRESHOLD"]
 
@@ -72,7 +73,7 @@ class Publisher:
 
     threshold: int = 10
     rounding: int | None = None
-    zeros: str = "suppress"
+    zeros: ZeroPolicy = "suppress"
     log: DisclosureLog = field(default=None)  # type: ignore[assignment]
     entries: dict[str, _Entry] = field(default_factory=dict)
     audited: bool = False
@@ -167,6 +168,7 @@ class Publisher:
             return
         result = audit_differencing(tables, threshold=self.threshold, zeros=self.zeros, log=self.log)
         for entry, table in zip(self.entries.values(), result):
+            assert table.suppressed is not None  # CountTable.__post_init__ always builds the mask
             mask = table.suppressed.rename(columns=dict(zip(entry.measures, entry.counts)))[list(entry.counts)]
             newly = mask.to_numpy() & ~entry.published[list(entry.counts)].isna().to_numpy()
             if not newly.any():

@@ -14,7 +14,7 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -81,7 +81,8 @@ class RiskFlagsPaper(Paper):
             self.pub.rates(self.flag_table(flag), part, keys=[flag], partition=True)
         self.effects = self._published_effects()
         if not r.interactions_found.empty:
-            for (flag, by), part in r.interactions_found.groupby(["flag", "by"], sort=False):
+            for key, part in r.interactions_found.groupby(["flag", "by"], sort=False):
+                flag, by = cast(tuple[str, str], key)  # groupby types its keys as Hashable: these are a flag's and a column's names
                 levels = part.rename(columns={"level": by})[[by, "n", "n_flagged", "odds_ratio", "lower", "upper", "p_value"]]
                 levels[by] = levels[by].astype(str)
                 self.pub.counts(f"people by {self._by_name(by)} ({r.label(flag).lower()} interaction)", levels[[by, "n"]],
@@ -94,8 +95,8 @@ class RiskFlagsPaper(Paper):
             rates = r.rates_by_flag
             for flag in r.flags:
                 rows = oe[(oe["flag"] == flag) & (oe["confidence"] == 0.95)].assign(**{flag: 1})
-                flagged = int(rates.loc[(rates["flag"] == flag) & (rates["value"] == 1), "n"].sum())
-                scored_all = len(rows) == 1 and int(rows["n"].iloc[0]) == flagged
+                n_flagged = int(rates.loc[(rates["flag"] == flag) & (rates["value"] == 1), "n"].sum())
+                scored_all = len(rows) == 1 and int(rows["n"].iloc[0]) == n_flagged
                 self.pub.observed_expected(self._oe_table(flag), rows, keys=[flag], complete=False,
                                            population="cohort" if scored_all else "cohort scored by the case-mix model")
 
@@ -194,11 +195,12 @@ class RiskFlagsPaper(Paper):
         if found.empty or not self.model_ok:
             return []
         out = []
-        for (flag, by), part in found.groupby(["flag", "by"], sort=False):
+        for key, part in found.groupby(["flag", "by"], sort=False):
+            flag, by = cast(tuple[str, str], key)  # groupby types its keys as Hashable: these are a flag's and a column's names
             t = self.pub[self._interaction_table(flag, by)].dropna(subset=["odds_ratio"])
             if t.empty:
                 continue
-            hi = t.loc[t["odds_ratio"].astype(float).idxmax()]
+            hi = t.loc[t["odds_ratio"].astype(float).idxmax()]  # type: ignore[call-overload]  # pandas-stubs: idxmax returns Hashable, .loc wants a label type
             out.append(html("{} by {} (odds ratio {} in {}, {} to {} elsewhere)", self.quoted(r.label(flag)), self._by_name(by),
                             tx.ratio(hi["odds_ratio"]), self.study.area_name(hi[by]) if by == "area" else value_label(by, hi[by]),
                             tx.ratio(t.drop(index=hi.name)["odds_ratio"].astype(float).min()) if len(t) > 1 else "-",
@@ -297,7 +299,8 @@ class RiskFlagsPaper(Paper):
         if found.empty:
             s.add(Paragraph("No difference survives the Holm adjustment: each flag's association is about the same across the groups tested."))
             return s
-        for (flag, by), _ in found.groupby(["flag", "by"], sort=False):
+        for key, _ in found.groupby(["flag", "by"], sort=False):
+            flag, by = cast(tuple[str, str], key)  # groupby types its keys as Hashable: these are a flag's and a column's names
             t = self.pub[self._interaction_table(flag, by)].copy()
             t[by] = [value_label(by, v) for v in t[by]]
             t["ci"] = [tx.interval(a, b) for a, b in zip(t["lower"], t["upper"])]
@@ -339,14 +342,14 @@ class RiskFlagsPaper(Paper):
         if not cal.empty:
             c = cal.set_index("statistic")
             text += html("Fitted on {} and applied to {}, calibration-in-the-large is {} and the slope {}: ",
-                         self.period_of(r.reference_period), self.period_of(), f"{c.loc['calibration_in_the_large', 'estimate']:+.3f}",
-                         f"{c.loc['calibration_slope', 'estimate']:.3f}")
+                         self.period_of(r.reference_period), self.period_of(), f"{c.loc['calibration_in_the_large', 'estimate']:+.3f}",  # type: ignore[str-bytes-safe]  # pandas-stubs: .loc[row, col] may be any scalar, bytes included
+                         f"{c.loc['calibration_slope', 'estimate']:.3f}")  # type: ignore[str-bytes-safe]  # pandas-stubs: .loc[row, col] may be any scalar, bytes included
             text += html("{}. ", self._calibration_words(c))
         else:
             text += html("There is no baseline period, so the model could not be checked on other people. ")
         vif = r.collinearity
         if not vif.empty:
-            worst = vif.loc[vif["vif"].idxmax()]
+            worst = vif.loc[vif["vif"].idxmax()]  # type: ignore[call-overload]  # pandas-stubs: idxmax returns Hashable, .loc wants a label type
             text += html("The largest variance inflation factor is {} ({}), so {}.", f"{worst['vif']:.2f}", self.quoted(r.label(worst["term"])),
                          "the flags' estimates are not blurred by their overlap" if worst["vif"] < 2.5 else "read the estimates of flags that travel together with care")
         s.add(Paragraph(text))
@@ -391,9 +394,9 @@ class RiskFlagsPaper(Paper):
         for flag in r.flags:
             hidden = tx.is_missing(eff.loc[flag, "n_flagged"])
             rows.append({"label": r.label(flag),
-                         "shapley": np.nan if hidden else 100 * shap.loc[flag, "paf"],
-                         "single": np.nan if hidden else 100 * single.loc[flag, "paf"],
-                         "ci": tx.SUPPRESSED if hidden else tx.interval(100 * single.loc[flag, "paf_lower"], 100 * single.loc[flag, "paf_upper"], tx.number),
+                         "shapley": np.nan if hidden else 100 * shap.loc[flag, "paf"],  # type: ignore[operator]  # pandas-stubs: .loc[row, col] may be any scalar
+                         "single": np.nan if hidden else 100 * single.loc[flag, "paf"],  # type: ignore[operator]  # pandas-stubs: .loc[row, col] may be any scalar
+                         "ci": tx.SUPPRESSED if hidden else tx.interval(100 * single.loc[flag, "paf_lower"], 100 * single.loc[flag, "paf_upper"], tx.number),  # type: ignore[operator]  # pandas-stubs: .loc[row, col] may be any scalar
                          "points": np.nan if hidden else single.loc[flag, "par_pp"]})
         rows.append({"label": "All flags together", "shapley": 100 * joint["paf"], "single": 100 * joint["paf"],
                      "ci": tx.interval(100 * joint["paf_lower"], 100 * joint["paf_upper"], tx.number), "points": joint["par_pp"]})
