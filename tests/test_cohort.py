@@ -96,6 +96,23 @@ def test_missing_flag_policies(rows, write_csv):
     assert problem.n_rows == 3 and problem.rows == (2, 4, 5)
 
 
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_numeric_person_ids_are_kept_as_text_and_a_repeat_is_found(rows, tmp_path, suffix):
+    ids = rows.assign(person_id=np.arange(1000, 1000 + len(rows), dtype="int64"))
+    path = tmp_path / f"ids.{suffix}"
+    ids.to_csv(path, index=False) if suffix == "csv" else ids.to_parquet(path, index=False)
+    cohort = load_cohort(path)
+    assert cohort["person_id"].tolist() == [str(i) for i in range(1000, 1000 + len(rows))]  # as str(int) writes them
+    twice = ids.copy()
+    twice.loc[5, "person_id"] = 1003
+    path = tmp_path / f"twice.{suffix}"
+    twice.to_csv(path, index=False) if suffix == "csv" else twice.to_parquet(path, index=False)
+    with pytest.raises(CohortError) as info:
+        load_cohort(path)
+    p = _problem(info.value, "person_id")
+    assert (p.n_rows, p.rows, p.examples) == (2, (4, 6), ("1003",))
+
+
 def test_every_kind_of_bad_value_is_reported_at_once(rows, write_csv):
     bad = rows.copy().astype(object)
     bad.loc[[0, 7], "reoffended"] = "Y"
