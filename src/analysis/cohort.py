@@ -190,7 +190,8 @@ def _texts(values: pd.Index) -> tuple[pd.Index, np.ndarray]:
         plain = pc.match_substring_regex(pa.array(values.array), _PLAIN_ENDS)
         if pc.all(plain).as_py():
             return values, np.arange(len(values))
-    if len(values) and (values.dtype.kind == "i" or (values.dtype.kind == "u" and values.dtype.itemsize < 8)):
+    kind, size = values.dtype.kind, getattr(values.dtype, "itemsize", 8)
+    if len(values) and (kind == "i" or (kind == "u" and size < 8)):
         # distinct whole numbers (e.g. numeric person ids) have distinct texts: written in one vectorised step
         return pd.Index(pd.array(values.to_numpy(dtype="int64"), dtype="Int64").astype("string")), np.arange(len(values))
     texts = pd.Index([_text(v) for v in values], dtype=object)
