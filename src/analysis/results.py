@@ -360,14 +360,39 @@ class StudyResults:
         return self
 
     def __getstate__(self) -> dict[str, Any]:
-        # the period's and the baseline's rows are slices of the cohort: rebuilt on load, not written twice
-        return {**self.__dict__, "current": None, "baseline": None}
+        # the period's and the baseline's rows are slices of the cohort: not written twice, and rebuilt on first use
+        # after loading (a paper that reads only computed results never holds them; at 5M rows each is 220 MiB)
+        return {k: v for k, v in self.__dict__.items() if k not in ("current", "baseline")}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+
+    def __getattr__(self, name: str) -> Any:
+        # only reached for an attribute the instance does not hold: the rows of a loaded result, rebuilt once
+        if name in ("current", "baseline") and "data" in self.__dict__:
+            cohort = self.data.cohort
+            period = self.period if name == "current" else self.reference_period
+            rows = cohort[rows_in_period(cohort, period)] if period else None
+            self.__dict__[name] = rows
+            return rows
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def period_counts(self, column: str) -> pd.Series:
+        """People in the period by each value of ``column`` (as text), from the cohort's codes: no rows are copied.
+
+        Examples
+        --------
+        >>> import analysis
+        >>> analyse(analysis.open_study()).period_counts("area").to_dict()
+        {'Dudley': 1900, 'Sandwell': 2300, 'Walsall': 1800, 'Wolverhampton': 2000}
+        """
         cohort = self.data.cohort
-        self.current = cohort[rows_in_period(cohort, self.period)]
-        self.baseline = cohort[rows_in_period(cohort, self.reference_period)] if self.reference_period else None
+        values = cohort[column][rows_in_period(cohort, self.period)]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            counts = values.value_counts(sort=False)
+            counts.index = counts.index.astype(str)
+            return counts[counts > 0]
+        return values.astype(str).value_counts(sort=False)
 
     def save(self, path: str | Path) -> Path:
         """Write the results (with everything computed so far) for papers run in other processes.

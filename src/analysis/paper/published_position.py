@@ -215,8 +215,8 @@ class PublishedPositionPaper(Paper):
             return Section()
         s = Section([self.heading("implied")])
         wide, crc = self._flags(), self._crc()
-        cur = self.results.current
-        sizes = cur["area"].astype(str).value_counts().reindex(crc["area"]).fillna(0) if "area" in cur else pd.Series(0, index=crc["area"])
+        sizes = (self.results.period_counts("area").reindex(crc["area"]).fillna(0) if "area" in self.results.data.cohort
+                 else pd.Series(0, index=crc["area"]))
         weighting = "the area rates weighted by the extract's caseload"
         if sizes.sum() == 0:
             sizes[:] = 1
