@@ -105,6 +105,9 @@ def expected_from(
     """
     if source not in EXPECTED_SOURCES:
         raise ValueError(f"source must be one of {list(EXPECTED_SOURCES)}, not {source!r}")
+    # only the columns the model or the supplied values need are copied for the period's rows (5M rows: 100s of MiB)
+    needed = {part.strip() for term in casemix for part in str(term).split(":")} | {outcome, "period", column}
+    cohort = cohort[[c for c in cohort.columns if c in needed]]
     target = cohort if period is None else cohort[rows_in_period(cohort, period)]
     if target.empty:
         raise ValueError(f"no rows in period {period!r}")
