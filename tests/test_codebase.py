@@ -254,3 +254,48 @@ def test_interval_bounds_are_lower_and_upper_and_standard_errors_se(results):
             if column.endswith("_lower"):
                 assert column.removesuffix("_lower") + "_upper" in columns, f"{name} has {column} without its upper bound"
 
+
+
+# Functions that take one level but do not yet say so when given several (issue 11, rule 5).
+ONE_LEVEL_LEFT = {"rates_by_period", "ipw_att", "matched_effect"}
+
+
+def test_several_confidence_levels_are_honoured_or_refused_with_a_clear_error():
+    """Rule 5 over every public function with a ``confidence`` argument: one row per level, or a ValueError."""
+    before, after = "2014-10/2015-09", "2015-10/2016-09"
+    rows = pd.concat([make_rows(200, seed=1).assign(period=before), make_rows(200, seed=2).assign(period=after)], ignore_index=True)
+    rows["person_id"] = [f"P{i:04d}" for i in range(len(rows))]
+    cohort = analysis.validate_cohort(rows)
+    base, now = cohort[cohort["period"] == before], cohort[cohort["period"] == after]
+    model = analysis.fit_flags_model(now)
+    oe = analysis.observed_vs_expected(now, "area")
+    both = (0.95, 0.998)
+    calls = {
+        "attributable_fractions": lambda c: analysis.attributable_fractions(model, flags=["dv"], confidence=c),
+        "calibration": lambda c: analysis.calibration(model, base, confidence=c),
+        "calibration_table": lambda c: analysis.calibration_table(model, confidence=c),
+        "compare_proportions": lambda c: analysis.compare_proportions(30, 100, 20, 100, confidence=c),
+        "compare_with_rest": lambda c: analysis.compare_with_rest(now, "area", confidence=c),
+        "discrimination": lambda c: analysis.discrimination(model, confidence=c),
+        "fit_flags_model": lambda c: analysis.fit_flags_model(now, confidence=c),
+        "fit_logistic": lambda c: analysis.fit_logistic(now, ["dv"], confidence=c),
+        "flag_effect_by": lambda c: analysis.flag_effect_by(now, "dv", "sex", confidence=c),
+        "funnel_limits": lambda c: analysis.funnel_limits(oe, points=5, confidence=c),
+        "funnel_units": lambda c: analysis.funnel_units(oe, confidence=c),
+        "observed_vs_expected": lambda c: analysis.observed_vs_expected(now, "area", confidence=c),
+        "oe_by_period": lambda c: analysis.oe_by_period(cohort, before, ["sex"], confidence=c),
+        "oe_with_model_uncertainty": lambda c: analysis.oe_with_model_uncertainty(base, now, "area", confidence=c),
+        "proportion_ci": lambda c: analysis.proportion_ci([30], [100], confidence=c),
+        "ratio_ci": lambda c: analysis.ratio_ci([30], [25.0], confidence=c),
+    }
+    takes = {n for n, f in _public_functions().items() if "confidence" in inspect.signature(f).parameters}
+    assert takes - ONE_LEVEL_LEFT - {"funnel_plot"} == set(calls), "add the new function to this test"  # funnel_plot draws funnel_limits
+    for name, call in calls.items():
+        try:
+            result = call(both)
+        except ValueError as err:
+            assert "takes one confidence level" in str(err) and "0.998" in str(err), (name, err)
+            continue
+        frame = result if isinstance(result, pd.DataFrame) else None
+        assert frame is not None and "confidence" in frame.columns, f"{name} neither honours nor refuses several levels"
+        assert set(frame["confidence"]) == set(both), name

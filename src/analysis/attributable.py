@@ -38,7 +38,7 @@ import pandas as pd
 from scipy.special import expit
 
 from .fitting import single_threaded_blas
-from .intervals import critical_value
+from .intervals import critical_value, one_confidence_level
 from .models import FlagsModel
 from .schema import FLAG_LABELS
 
@@ -111,6 +111,8 @@ def attributable_fractions(
     >>> bool(np.isclose(s, j))
     True
     """
+    if confidence is not None:
+        confidence = one_confidence_level(confidence, function="attributable_fractions")
     flags = list(model.flags if flags is None else flags)
     for f in flags:
         var = model.design.variables.get(f)

@@ -36,7 +36,7 @@ from scipy.special import expit
 
 from .design import encode_with, make_units, outcome_codes
 from .fitting import irls, single_threaded_blas
-from .intervals import critical_value, proportion_ci
+from .intervals import critical_value, one_confidence_level, proportion_ci
 from .models import DEFAULT_ADJUST, FlagsModel, fit_logistic, lr_test
 from .schema import FLAGS, OUTCOME
 
@@ -128,6 +128,7 @@ def discrimination(model: FlagsModel, data: pd.DataFrame | None = None, *, confi
          statistic  estimate   n  events
     0  c_statistic       0.7  10       5
     """
+    confidence = one_confidence_level(confidence, function="discrimination")
     lp, s, n = _scored(model, data)
     r = auc_from_counts(lp, s, n, confidence)
     return pd.DataFrame([{
@@ -176,6 +177,7 @@ def calibration(model: FlagsModel, data: pd.DataFrame | None = None, *, confiden
     0  calibration_in_the_large    -0.853     0.0
     1         calibration_slope     0.774     1.0
     """
+    confidence = one_confidence_level(confidence, function="calibration")
     lp, s, n = _scored(model, data)
     zc = critical_value(confidence)
     ones = np.ones((lp.shape[0], 1))
@@ -281,6 +283,7 @@ def calibration_table(
     >>> import analysis
     >>> analysis.calibration_table(fit, grouping="quantile")  # doctest: +SKIP
     """
+    confidence = one_confidence_level(confidence, function="calibration_table")
     if grouping not in RISK_GROUPINGS:
         raise ValueError(f"grouping must be one of {list(RISK_GROUPINGS)}, not {grouping!r}")
     lp, s, n = _scored(model, data)
@@ -521,6 +524,7 @@ def flag_effect_by(
     0     A       9.000  0.367  220.927  8          4
     1     B       0.111  0.005    2.727  8          4
     """
+    confidence = one_confidence_level(confidence, function="flag_effect_by")
     flags = list(flags)
     terms = [*flags, *[a for a in adjust if a not in flags]]
     if by not in terms:

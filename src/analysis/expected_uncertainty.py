@@ -38,7 +38,7 @@ from scipy.special import expit
 
 from .design import encode_with
 from .expected import DEFAULT_EXPECTED_CASEMIX
-from .intervals import critical_value
+from .intervals import critical_value, one_confidence_level
 from .models import fit_logistic
 from .schema import OUTCOME
 
@@ -100,6 +100,7 @@ def oe_with_model_uncertainty(
     >>> round(float(t.loc[t["sex"] == "Male", "z"].iloc[0]), 3)
     1.443
     """
+    confidence = one_confidence_level(confidence, function="oe_with_model_uncertainty")
     keys = [by] if isinstance(by, str) else list(by)
     if internal is None:
         internal = fit_on is predict_on or (fit_on.shape == predict_on.shape and fit_on.equals(predict_on))

@@ -25,7 +25,8 @@ from statsmodels.stats.proportion import (
     proportion_confint,
 )
 
-__all__ = ["proportion_ci", "compare_proportions", "two_proportion_frame", "TWO_PROPORTION_METHODS", "two_proportion_arrays", "ratio_ci", "PROPORTION_METHODS", "RATIO_METHODS"]
+__all__ = [
+    "one_confidence_level", "proportion_ci", "compare_proportions", "two_proportion_frame", "TWO_PROPORTION_METHODS", "two_proportion_arrays", "ratio_ci", "PROPORTION_METHODS", "RATIO_METHODS"]
 
 PROPORTION_METHODS: dict[str, str] = {
     "wilson": "wilson",
@@ -56,6 +57,24 @@ def confidence_levels(confidence: float | Iterable[float], allow_one: bool = Fal
             upper = "1 inclusive" if allow_one else "1"
             raise ValueError(f"confidence must be between 0 and {upper} (e.g. 0.95), not {level}")
     return levels
+
+
+def one_confidence_level(confidence: float | Iterable[float], *, function: str) -> float:
+    """The one confidence level a function that reports a single interval takes; several are refused, never dropped.
+
+    Examples
+    --------
+    >>> one_confidence_level(0.9, function="discrimination")
+    0.9
+    >>> one_confidence_level((0.95, 0.998), function="discrimination")
+    Traceback (most recent call last):
+    ValueError: discrimination takes one confidence level (e.g. confidence=0.95), not (0.95, 0.998): call it once per level
+    """
+    levels = confidence_levels(confidence)
+    if len(levels) != 1:
+        raise ValueError(f"{function} takes one confidence level (e.g. confidence=0.95), not {confidence!r}: "
+                         "call it once per level")
+    return levels[0]
 
 
 def critical_value(confidence: float) -> float:

@@ -39,7 +39,7 @@ from scipy.special import expit
 
 from .design import Design, Units, Variable, cell_keys, encode, encode_with, make_units, narrow_codes, outcome_codes, parse_interactions
 from .fitting import detect_separation, finite_maximum, firth_fit, irls, loglik, single_threaded_blas
-from .intervals import critical_value
+from .intervals import critical_value, one_confidence_level
 from .schema import FLAGS, OUTCOME
 
 __all__ = [
@@ -628,6 +628,7 @@ def fit_logistic(
     >>> bool(np.allclose(fit_logistic(cells, ["x"], trials="n").params, fit_logistic(df, ["x"]).params, rtol=0, atol=1e-12))
     True
     """
+    confidence = one_confidence_level(confidence, function="fit_logistic")
     design, units, notes = _prepare(frame, outcome, list(terms), parse_interactions(interactions), dict(reference or {}), offset,
                                     trials)
     return _fit_units(design, units, firth=firth, confidence=confidence, flags=flags, outcome=outcome,
@@ -746,6 +747,7 @@ def fit_flags_model(
     >>> fit.n_units, fit.odds_ratios.loc[0, "term"]
     (4, 'dv')
     """
+    confidence = one_confidence_level(confidence, function="fit_flags_model")
     flags = [f for f in flags]
     adjust = [a for a in adjust if a not in flags]
     model = fit_logistic(cohort, [*flags, *adjust], outcome=outcome, interactions=interactions, reference=reference,
