@@ -206,3 +206,26 @@ def test_the_kpi_notebook_joins_a_report_only_when_the_study_has_a_kpi_section(t
         (tmp_path / f"{name}.ipynb").write_text("{}", encoding="utf-8")
     assert [p.stem for p in papers_for(Study(), tmp_path)] == ["02_cohort"]
     assert [p.stem for p in papers_for(Study(kpi=Kpi()), tmp_path)] == ["02_cohort", "06_kpi_tracking"]
+
+
+@pytest.mark.parametrize("frequency", ["month", "quarter", "year", "financial quarter", "financial year"])
+def test_kpi_periods_from_distinct_dates_equal_a_label_per_row(frequency):
+    # periods cut once per distinct date and spread by code: the same labels, categories and order as cutting every row
+    from analysis.paper.kpi import kpi_periods
+    from analysis.study import Kpi
+
+    rng = np.random.default_rng(11)
+    dates = pd.Series(rng.choice(pd.date_range("2018-11-20", "2021-02-10", freq="D"), 2000))
+    dates[rng.random(2000) < 0.05] = pd.NaT
+    cohort = pd.DataFrame({"start": dates, "period": pd.Categorical(["p"] * 2000)})
+    frame, _, freq = kpi_periods(cohort, Kpi(date="start", frequency=frequency))
+    per_row = dates.dt.to_period(freq)
+    want = pd.Categorical(per_row.astype("string").where(per_row.notna()),
+                          categories=[str(p) for p in sorted(per_row.dropna().unique())])
+    pd.testing.assert_series_equal(frame["kpi_period"], pd.Series(want, name="kpi_period"))
+    # without dates, the cohort's period categories present, in their order, from the codes
+    periods = pd.Series(pd.Categorical(rng.choice(["b", "a"], 50), categories=["c", "b", "a"]))
+    periods[3] = np.nan
+    frame, _, freq = kpi_periods(pd.DataFrame({"period": periods}), Kpi())
+    assert freq is None and list(frame["kpi_period"].cat.categories) == ["b", "a"]
+    assert frame["kpi_period"].astype(object).fillna("-").tolist() == periods.astype(object).fillna("-").tolist()

@@ -639,3 +639,47 @@ def test_xmr_centre_is_the_mean_and_limits_are_2_66_mean_moving_ranges_either_si
     assert t["upper"].iloc[0] == pytest.approx(mean + 2.66 * mr, abs=1e-9)
     assert t["lower"].iloc[0] == pytest.approx(mean - 2.66 * mr, abs=1e-9)
     assert special_causes(t)["special_cause"].dtype == bool
+
+
+def _per_row_rates(frame: pd.DataFrame, date: str | None, period: str | None, freq: str, by: list[str],
+                   where: str | None) -> pd.DataFrame:
+    """rates_by_period's counts the plain way: a text label per row and a pandas group-by on the rows' own values."""
+    rows = frame if where is None else frame[frame[where] == 1]
+    # labels from dates sort as text in time order; a period column keeps its categories' order
+    rows = rows.assign(_label=rows[date].dt.to_period(freq).astype("string") if date else rows[period])
+    rows = rows.dropna(subset=[*by, "_label", "reoffended"])
+    return (rows.assign(**{c: rows[c].to_numpy() for c in by})  # values, so groups sort by value, not category order
+            .groupby([*by, "_label"], sort=True, observed=True).agg(n=("reoffended", "size"), events=("reoffended", "sum"))
+            .reset_index())
+
+
+@pytest.mark.parametrize("freq", ["M", "Q", "Y-MAR"])
+@pytest.mark.parametrize("by", [[], ["area"], ["area", "sex"], ["code"]])
+@pytest.mark.parametrize("where", [None, "dv"])
+def test_rates_by_period_grouped_on_codes_equal_a_per_row_group_by(freq, by, where):
+    # distinct dates cut once and spread by code, counts from codes: the same rows, n and events as labelling every row
+    rng = np.random.default_rng(7)
+    n = 3000
+    days = pd.Series(rng.choice(pd.date_range("2019-01-01", "2021-12-31", freq="D"), n))
+    days[rng.random(n) < 0.05] = pd.NaT
+    frame = pd.DataFrame({
+        "start": days,
+        "period": pd.Categorical(rng.choice(["b", "a"], n), categories=["b", "c", "a"]),  # "c" is never used
+        # categories not in the order of their values: the group-by on values sorts "1", "10", "2", "Zed"
+        "area": pd.Categorical(rng.choice(["10", "2", "1", "Zed"], n), categories=["1", "2", "10", "Zed", "none"]),
+        "sex": pd.Categorical(rng.choice(["Male", "Female"], n), categories=["Male", "Female"]),
+        "code": rng.choice([30, 4, 12], n),  # not categorical
+        "dv": (rng.random(n) < 0.4).astype("int8"),
+        "reoffended": (rng.random(n) < 0.35).astype(float),
+    })
+    frame.loc[rng.random(n) < 0.05, "area"] = np.nan
+    frame.loc[rng.random(n) < 0.02, "reoffended"] = np.nan
+    for date, period in (("start", None), (None, "period")):
+        got = rates_by_period(frame, date=date, period=period, freq=freq, by=by or None, where=where)
+        want = _per_row_rates(frame, date, period, freq, by, where)
+        assert got[[*by, "period"]].astype(str).values.tolist() == want[[*by, "_label"]].astype(str).values.tolist()
+        assert got["n"].tolist() == want["n"].tolist() and got["events"].tolist() == want["events"].astype(int).tolist()
+        subset = frame if where is None else frame[frame[where] == 1]
+        assert got.attrs["n_left_out"] == len(subset) - int(want["n"].sum())
+        for col in by:
+            assert got[col].dtype == frame[col].dtype or not isinstance(frame[col].dtype, pd.CategoricalDtype)

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["periods_present", "rows_in_period", "levels_present", "latest_period", "previous_period", "period_words", "period_span", "long_date", "MONTHS"]
+__all__ = ["periods_present", "rows_in_period", "levels_present", "date_period_codes", "category_codes_present", "latest_period", "previous_period", "period_words", "period_span", "long_date", "MONTHS"]
 
 MONTHS: tuple[str, ...] = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
                            "November", "December")
@@ -79,6 +79,47 @@ def rows_in_period(frame: pd.DataFrame, period: Any, *, column: str = "period") 
             return np.zeros(len(values), dtype=bool)
         return np.asarray(values.cat.codes) == cats.index(label)
     return np.asarray(values.astype(str) == label) & np.asarray(values.notna())
+
+
+def date_period_codes(dates: pd.Series, freq: str) -> tuple[np.ndarray, pd.PeriodIndex]:
+    """Each row's period (its date cut by ``freq``) as a code into the periods present, in time order (-1 without a date).
+
+    The dates are factorised first and only the distinct dates (a few thousand
+    days in a national extract of millions of rows) are cut into periods, so
+    no per-row period or label is built.
+
+    Examples
+    --------
+    >>> codes, levels = date_period_codes(pd.Series(pd.to_datetime(["2015-05-01", None, "2015-02-01", "2015-05-09"])), "Q")
+    >>> codes.tolist(), [str(p) for p in levels]
+    ([1, -1, 0, 1], ['2015Q1', '2015Q2'])
+    """
+    day_codes, days = pd.factorize(dates)
+    # the per-row call's own conversion, on the distinct dates (a bad freq raises as it would)
+    periods = pd.Series(days).dt.to_period(freq)
+    period_codes, levels = pd.factorize(periods, sort=True)
+    lookup = np.append(np.asarray(period_codes, dtype=np.int64), np.int64(-1))  # a missing date (-1) reads the last entry
+    return lookup[np.asarray(day_codes)], pd.PeriodIndex(levels)
+
+
+def category_codes_present(values: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """A categorical's codes renumbered over the categories present (as text, in category order); -1 where missing.
+
+    The same as ``pd.Categorical(values.astype(str), categories=levels_present(values)).codes`` without building a
+    label per row.
+
+    Examples
+    --------
+    >>> codes, levels = category_codes_present(pd.Series(pd.Categorical(["b", None, "c"], categories=["c", "a", "b"])))
+    >>> codes.tolist(), levels
+    ([1, -1, 0], ['c', 'b'])
+    """
+    codes = np.asarray(values.cat.codes)
+    cats = values.cat.categories
+    present = np.bincount(codes[codes >= 0].astype(np.intp), minlength=len(cats)) > 0
+    lookup = np.full(len(cats) + 1, -1, dtype=np.int64)  # the last entry is for a missing value (-1)
+    lookup[np.flatnonzero(present)] = np.arange(int(present.sum()))
+    return lookup[codes], [str(c) for c, p in zip(cats, present) if p]
 
 
 def levels_present(values: pd.Series) -> list[str]:

@@ -56,7 +56,7 @@ import pandas as pd
 from scipy import stats
 
 from .intervals import proportion_ci
-from .periods import long_date
+from .periods import category_codes_present, date_period_codes, long_date
 from .schema import OUTCOME, ordered_levels
 
 __all__ = [
@@ -132,11 +132,9 @@ def _period_codes(frame: pd.DataFrame, date: str | None, period: str | None, fre
             examples = ", ".join(repr(v) for v in raw[bad].astype(str).unique()[:3])
             raise ValueError(f"{int(bad.sum()):,} value(s) of '{date}' are not dates (e.g. {examples})")
         try:
-            periods = dates.dt.to_period(freq)
+            codes, uniques = date_period_codes(dates, freq)  # the distinct dates cut into periods, not every row
         except (ValueError, TypeError) as err:
             raise ValueError(f"freq must be a period frequency such as 'M', 'Q', 'Y', 'Q-MAR' or 'Y-MAR', not {freq!r}") from err
-        codes, uniques = pd.factorize(periods, sort=True)
-        uniques = pd.PeriodIndex(uniques)
         table = pd.DataFrame({
             "period": uniques.astype(str),
             "period_start": uniques.start_time.normalize(),
@@ -147,11 +145,10 @@ def _period_codes(frame: pd.DataFrame, date: str | None, period: str | None, fre
     if period not in frame.columns:
         raise KeyError(f"no period column '{period}' in the data")
     values = frame[period]
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        present = pd.unique(values.dropna())
-        levels = [str(c) for c in values.cat.categories if c in set(present)]
-    else:
-        levels = ordered_levels(period, values.dropna().astype(str).unique())
+    if isinstance(values.dtype, pd.CategoricalDtype):  # from the codes: no label per row
+        codes, levels = category_codes_present(values)
+        return codes, pd.DataFrame({"period": levels})
+    levels = ordered_levels(period, values.dropna().astype(str).unique())
     codes = np.asarray(pd.Categorical(values.astype("string"), categories=levels).codes, dtype=np.int64)
     return codes, pd.DataFrame({"period": levels})
 
@@ -174,6 +171,51 @@ def _subset(frame: pd.DataFrame, where: Any) -> tuple[np.ndarray, str]:
     if mask.shape != (len(frame),):
         raise ValueError("where= as a mask must have one value per row")
     return np.asarray(pd.Series(mask).fillna(False).astype(bool)), "a subset of people"
+
+
+def _grouped_counts(frame: pd.DataFrame, by_cols: list[str], codes: np.ndarray, n_periods: int, y: np.ndarray,
+                    keep: np.ndarray) -> pd.DataFrame:
+    """People (``n``) and ``events`` per group of ``by_cols`` and period code (``_code``), counted on integer codes.
+
+    The rows kept are reduced to one integer per (group, period) and counted
+    with ``bincount``: no per-row frame of labels is built. Groups come in the
+    order a sorted group-by on the rows' own values gives (each column's
+    distinct values sorted, then the period code).
+    """
+    key = np.zeros(int(keep.sum()), dtype=np.int64)
+    size = 1
+    levels: list[np.ndarray] = []
+    for col in by_cols:
+        column = frame[col]
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            row_codes = np.asarray(column.cat.codes)[keep]
+            values = column.cat.categories.to_numpy()
+        else:
+            row_codes, values = pd.factorize(column.to_numpy()[keep])
+        rank, ordered = pd.factorize(values, sort=True)  # each distinct value's place in sorted order
+        key = key * len(ordered) + np.asarray(rank, dtype=np.int64)[row_codes]
+        size *= len(ordered)
+        levels.append(np.asarray(ordered))
+    key = key * n_periods + codes[keep]
+    size *= n_periods
+    weights = y[keep]
+    if size <= max(len(key), 1 << 16):  # a count per possible cell costs no more than the rows themselves
+        n = np.bincount(key, minlength=size)
+        cells = np.flatnonzero(n)
+        n, events = n[cells], np.bincount(key, weights=weights, minlength=size)[cells]
+    else:
+        cells, inverse = np.unique(key, return_inverse=True)
+        n, events = np.bincount(inverse), np.bincount(inverse, weights=weights)
+    out: dict[str, Any] = {}
+    rest, period_code = np.divmod(cells, n_periods)
+    for col, ordered in reversed(list(zip(by_cols, levels))):
+        rest, rank = np.divmod(rest, len(ordered))
+        out[col] = ordered[rank]
+    counts = pd.DataFrame({col: out[col] for col in by_cols})
+    counts["_code"] = period_code
+    counts["n"] = n.astype("int64")
+    counts["events"] = np.round(events).astype("int64")
+    return counts
 
 
 def rates_by_period(
@@ -254,15 +296,9 @@ def rates_by_period(
         recorded &= frame[col].notna().to_numpy()
     keep = recorded & subset
     n_left_out = int((subset & ~recorded).sum())
-    work = pd.DataFrame({c: frame[c].to_numpy()[keep] for c in by_cols})
-    work["_code"] = codes[keep]
-    work["_y"] = y[keep]
-    if work.empty:
+    if not keep.any():
         raise ValueError("no rows with a recorded outcome and period" + ("" if where is None else " in the subset"))
-    grouped = work.groupby([*by_cols, "_code"], observed=True, sort=True, dropna=True)["_y"]
-    counts = grouped.agg(["size", "sum"]).reset_index().rename(columns={"size": "n", "sum": "events"})
-    counts["n"] = counts["n"].astype("int64")
-    counts["events"] = counts["events"].round().astype("int64")
+    counts = _grouped_counts(frame, by_cols, codes, len(table), y, keep)
     out = counts.join(table, on="_code").drop(columns="_code")
     ci = proportion_ci(out["events"].to_numpy(), out["n"].to_numpy(), method="wilson", confidence=confidence)
     out["rate"] = out["events"] / out["n"]

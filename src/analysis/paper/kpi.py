@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from .. import spc
-from ..periods import rows_in_period
+from ..periods import category_codes_present, date_period_codes, rows_in_period
 from ..study import DEFAULT_OUTCOME, Kpi, KpiMeasure
 from . import figures as fg
 from . import text as tx
@@ -76,12 +76,16 @@ def kpi_periods(cohort: pd.DataFrame, kpi: Kpi, *, file_column: str | None = Non
     """
     if kpi.date is not None and kpi.date in cohort.columns and pd.api.types.is_datetime64_any_dtype(cohort[kpi.date]):
         file_column = file_column or kpi.date
-        periods = cohort[kpi.date].dt.to_period(kpi.freq)
-        levels = sorted(periods.dropna().unique())
-        labels = pd.Categorical(periods.astype("string").where(periods.notna()), categories=[str(p) for p in levels])
+        # periods of the distinct dates, spread to the rows by code: no per-row period or text label
+        codes, periods = date_period_codes(cohort[kpi.date], kpi.freq)
+        labels = pd.Categorical.from_codes(codes, categories=[str(p) for p in periods])  # type: ignore[call-overload]  # pandas-stubs: codes as ndarray[Any]
         return cohort.assign(kpi_period=labels), f"the dates in \u201c{file_column}\u201d cut into {_UNITS[kpi.freq][1]}", kpi.freq
     values = cohort["period"]
-    levels = list(values.cat.categories) if isinstance(values.dtype, pd.CategoricalDtype) else list(dict.fromkeys(values.astype(str)))
+    if isinstance(values.dtype, pd.CategoricalDtype):  # the categories present, in their order, from the codes
+        codes, categories = category_codes_present(values)
+        labels = pd.Categorical.from_codes(codes, categories=categories)  # type: ignore[call-overload]  # pandas-stubs: codes as ndarray[Any]
+        return cohort.assign(kpi_period=labels), "the cohort's periods", None
+    levels = list(dict.fromkeys(values.astype(str)))
     present = set(values.astype(str))
     labels = pd.Categorical(values.astype(str), categories=[str(v) for v in levels if str(v) in present])
     return cohort.assign(kpi_period=labels), "the cohort's periods", None
