@@ -425,9 +425,9 @@ def observed_vs_expected(
     p, src = resolve_expected(cohort, expected, source)
     unscored = np.isnan(p)
     if unscored.any():
+        left = int(unscored.sum()) if trials is None else int(cohort.loc[unscored, trials].sum())  # before the rows go
         cohort = cohort.loc[~unscored]
         p = p[~unscored]
-        left = int(unscored.sum()) if trials is None else int(cohort.loc[unscored, trials].sum())
         src += f" ({left:,} {'rows' if trials is None else 'people'} without an expected probability left out)"
     table = _totals(cohort, by, outcome, p, trials)
     if table.empty:
