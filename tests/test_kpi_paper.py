@@ -229,3 +229,51 @@ def test_kpi_periods_from_distinct_dates_equal_a_label_per_row(frequency):
     frame, _, freq = kpi_periods(pd.DataFrame({"period": periods}), Kpi())
     assert freq is None and list(frame["kpi_period"].cat.categories) == ["b", "a"]
     assert frame["kpi_period"].astype(object).fillna("-").tolist() == periods.astype(object).fillna("-").tolist()
+
+
+def test_adjusted_trend_from_casemix_cells_equals_the_per_person_computation():
+    # the paper fits and scores cells of people with the same case mix and period; the same O/E as scoring every person
+    from analysis.expected import expected_probabilities
+    from analysis.observed_expected import observed_vs_expected
+    from analysis.paper.kpi import _casemix_cells
+
+    rng = np.random.default_rng(5)
+    n = 4000
+    rows = pd.DataFrame({
+        "sex": pd.Categorical(rng.choice(["Male", "Female"], n), categories=["Male", "Female"]),
+        "age_band": pd.Categorical(rng.choice(["18-24", "25-39", "40+"], n), categories=["18-24", "25-39", "40+", "none"]),
+        "score": rng.choice([0.5, 1.5, 2.5, 3.5], n),  # a score entering linearly, not categorical
+        "kpi_period": pd.Categorical(rng.choice(["2020Q1", "2020Q2", "2020Q3"], n), categories=["2020Q1", "2020Q2", "2020Q3"]),
+        "period": pd.Categorical(rng.choice(["a", "b"], n), categories=["a", "b"]),
+    })
+    rows.loc[rng.random(n) < 0.03, "kpi_period"] = np.nan  # people without a KPI period are still in the baseline's fit
+    rows.loc[rng.random(n) < 0.02, "age_band"] = np.nan    # a missing case mix: left out of the fit, unscored
+    logit = -1 + 0.4 * (rows["sex"] == "Male") + 0.3 * rows["score"]
+    rows["reoffended"] = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype("int8")
+    keys = ["sex", "age_band", "score", "kpi_period", "period"]
+
+    cells = _casemix_cells(rows, keys, trials="people")
+    want = (rows.groupby(keys, observed=True, dropna=False).agg(people=("reoffended", "size"), reoffended=("reoffended", "sum"))
+            .reset_index())
+    merged = cells.merge(want, on=keys, how="outer", suffixes=("", "_want"), indicator=True)
+    assert merged["_merge"].eq("both").all() and len(cells) == len(want)
+    assert (merged["people"] == merged["people_want"]).all() and (merged["reoffended"] == merged["reoffended_want"]).all()
+    for col in keys:
+        assert cells[col].dtype == rows[col].dtype
+
+    casemix = ["sex", "age_band", "score"]
+    for column, baseline in (("period", "a"), ("kpi_period", "2020Q1")):
+        fit_rows = rows[rows[column] == baseline]
+        work_rows = rows[rows["kpi_period"].notna()]
+        e_rows = expected_probabilities(fit_rows, work_rows, casemix=casemix)
+        t_rows = observed_vs_expected(work_rows, "kpi_period", expected=e_rows, confidence=0.95, compare_rest=False)
+        fit_cells = cells[cells[column] == baseline]
+        work_cells = cells[cells["kpi_period"].notna()]
+        e_cells = expected_probabilities(fit_cells, work_cells, casemix=casemix, trials="people")
+        t_cells = observed_vs_expected(work_cells, "kpi_period", expected=e_cells, confidence=0.95, compare_rest=False,
+                                       trials="people")
+        assert e_cells.attrs["n_fit"] == e_rows.attrs["n_fit"] == int(fit_rows["age_band"].notna().sum())
+        assert t_cells["n"].tolist() == t_rows["n"].tolist() and t_cells["observed"].tolist() == t_rows["observed"].tolist()
+        for col in ("expected", "variance", "ratio", "ratio_lower", "ratio_upper"):
+            np.testing.assert_allclose(t_cells[col], t_rows[col], rtol=1e-9)
+        assert t_cells["significance"].tolist() == t_rows["significance"].tolist()

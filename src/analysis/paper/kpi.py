@@ -32,6 +32,7 @@ import pandas as pd
 
 from .. import spc
 from ..periods import category_codes_present, date_period_codes, rows_in_period
+from ..schema import OUTCOME
 from ..study import DEFAULT_OUTCOME, Kpi, KpiMeasure
 from . import figures as fg
 from . import text as tx
@@ -117,6 +118,48 @@ def assurance_phrase(assurance: str | None) -> str:
             "consistently failing": "the target is consistently missed",
             "hit and miss": "the target is not reliably met",
             None: "no target is set"}[assurance]
+
+
+def _casemix_cells(frame: pd.DataFrame, keys: list[str], *, trials: str) -> pd.DataFrame:
+    """People (``trials``) and events (the outcome) per combination of ``keys``; a missing value is a combination of its own.
+
+    Counted on integer codes (a categorical's codes, other columns factorised),
+    so no per-row frame of labels or group-by index is built; each cell keeps
+    the values, and dtypes, of its first row.
+    """
+    key = np.zeros(len(frame), dtype=np.int64)
+    size = 1
+    for col in keys:
+        column = frame[col]
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            codes, k = np.asarray(column.cat.codes), len(column.cat.categories)
+        else:
+            codes, uniques = pd.factorize(column)
+            k = len(uniques)
+        if size * (k + 1) >= 2**62:  # renumber the combinations seen so far before the key could overflow
+            key = pd.factorize(key)[0].astype(np.int64)
+            size = int(key.max()) + 1 if len(key) else 1
+        key = key * (k + 1) + (np.asarray(codes, dtype=np.int64) + 1)  # code -1 (missing) becomes 0
+        size *= k + 1
+    if size > max(len(key), 1 << 16):  # a count per possible combination would cost more than the rows
+        key = pd.factorize(key)[0].astype(np.int64)
+        size = int(key.max()) + 1 if len(key) else 1
+    n = np.bincount(key, minlength=size)
+    cells = np.flatnonzero(n)
+    first = np.full(size, len(key), dtype=np.int64)
+    np.minimum.at(first, key, np.arange(len(key), dtype=np.int64))
+    out = frame[keys].iloc[first[cells]].reset_index(drop=True)
+    out[trials] = n[cells].astype("int64")
+    events = np.bincount(key, weights=frame[OUTCOME].to_numpy(dtype=float), minlength=size)[cells]
+    out[OUTCOME] = np.round(events).astype("int64")
+    return out
+
+
+def _adjusted_inputs(frame: pd.DataFrame, baseline: str, column: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The baseline's rows (or cells) to fit on, and those with a KPI period to score."""
+    fit_on = frame[rows_in_period(frame, baseline, column=column)]
+    dated = frame["kpi_period"].notna()
+    return fit_on, (frame if dated.all() else frame[dated])
 
 
 @dataclass
@@ -269,11 +312,11 @@ class KpiPaper(Paper):
             self.adjusted_problem = html("There is only one {} here, so there is no trend to adjust.", self.unit)
             return
         if baseline in periods:
-            fit_on = frame[rows_in_period(frame, baseline)]
             self.baseline_words = self.period_of(baseline)
+            column = "period"
         elif baseline in self.levels:
-            fit_on = frame[rows_in_period(frame, baseline, column="kpi_period")]
             self.baseline_words = f"the {self.unit} {baseline}"
+            column = "kpi_period"
         else:
             self.adjusted_problem = html("The baseline named in the study file ({}) is neither a period of the data nor a {} "
                                          "of the series ({} to {}), so there is no adjusted trend; name one in [kpi] baseline.",
@@ -283,19 +326,31 @@ class KpiPaper(Paper):
             self.adjusted_problem = html("The data have no case-mix column that varies, so expected rates cannot be modelled "
                                          "and there is no adjusted trend.")
             return
-        work = frame[frame["kpi_period"].notna()]
-        try:
-            expected = expected_probabilities(fit_on, work, casemix=casemix)
-        except (ValueError, np.linalg.LinAlgError) as err:
-            self.adjusted_problem = html("The baseline's case-mix model could not be fitted ({}), so there is no adjusted trend.", str(err))
-            return
-        table = observed_vs_expected(work, "kpi_period", expected=expected, confidence=0.95, compare_rest=False)
+        # only the columns the model and the table read, so that selecting rows copies no more than they need
+        keys = list(dict.fromkeys([*casemix, "kpi_period", *(["period"] if "period" in frame.columns else [])]))
+        narrow = frame[[*keys, OUTCOME]]
+        expected, trials = None, None
+        if narrow[OUTCOME].notna().all():  # the model depends on a person only through their case mix: fit and score cells
+            fit_on, work = _adjusted_inputs(_casemix_cells(narrow, keys, trials="n_people"), baseline, column)
+            try:
+                expected, trials = expected_probabilities(fit_on, work, casemix=casemix, trials="n_people"), "n_people"
+            except (ValueError, np.linalg.LinAlgError):
+                pass  # the people themselves give the same fit and, when it fails, the same words for why
+        if expected is None:
+            fit_on, work = _adjusted_inputs(narrow, baseline, column)
+            try:
+                expected = expected_probabilities(fit_on, work, casemix=casemix)
+            except (ValueError, np.linalg.LinAlgError) as err:
+                self.adjusted_problem = html("The baseline's case-mix model could not be fitted ({}), so there is no adjusted trend.",
+                                             str(err))
+                return
+        table = observed_vs_expected(work, "kpi_period", expected=expected, confidence=0.95, compare_rest=False, trials=trials)
         table = table.rename(columns={"kpi_period": "period"})
         table["period"] = table["period"].astype(str)
         self.casemix = casemix
-        self.n_fit = int(expected.attrs.get("n_fit", len(fit_on)))
+        self.n_fit = int(expected.attrs.get("n_fit", len(fit_on) if trials is None else fit_on[trials].sum()))
         scored = int(table["n"].sum())
-        population = "people with a KPI period" if scored == int(work["kpi_period"].notna().sum()) else "people scored by the baseline model"
+        population = "people with a KPI period" if scored == int(frame["kpi_period"].notna().sum()) else "people scored by the baseline model"
         self.pub.observed_expected(self.adjusted_table, table, keys=["period"], population=population)
 
     # the frame audits after prepare(); charts need the audited tables, so they are made on first use
