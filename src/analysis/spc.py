@@ -182,23 +182,37 @@ def _grouped_counts(frame: pd.DataFrame, by_cols: list[str], codes: np.ndarray, 
     order a sorted group-by on the rows' own values gives (each column's
     distinct values sorted, then the period code).
     """
-    key = np.zeros(int(keep.sum()), dtype=np.int64)
+    everyone = bool(keep.all())  # then no row is selected out, and nothing per row is copied to select it
+
+    def kept(values: np.ndarray) -> np.ndarray:
+        return values if everyone else values[keep]
+
+    key: np.ndarray | None = None
     size = 1
     levels: list[np.ndarray] = []
     for col in by_cols:
         column = frame[col]
         if isinstance(column.dtype, pd.CategoricalDtype):
-            row_codes = np.asarray(column.cat.codes)[keep]
+            row_codes = kept(np.asarray(column.cat.codes))
             values = column.cat.categories.to_numpy()
         else:
-            row_codes, values = pd.factorize(column.to_numpy()[keep])
+            row_codes, values = pd.factorize(kept(column.to_numpy()))
         rank, ordered = pd.factorize(values, sort=True)  # each distinct value's place in sorted order
-        key = key * len(ordered) + np.asarray(rank, dtype=np.int64)[row_codes]
+        place = np.asarray(rank, dtype=np.int64)[row_codes]
+        if key is None:
+            key = place
+        else:
+            key *= len(ordered)
+            key += place
         size *= len(ordered)
         levels.append(np.asarray(ordered))
-    key = key * n_periods + codes[keep]
+    if key is None:
+        key = np.asarray(kept(codes), dtype=np.int64)  # only read from here on
+    else:
+        key *= n_periods
+        key += kept(codes)
     size *= n_periods
-    weights = y[keep]
+    weights = kept(y)
     if size <= max(len(key), 1 << 16):  # a count per possible cell costs no more than the rows themselves
         n = np.bincount(key, minlength=size)
         cells = np.flatnonzero(n)
@@ -288,7 +302,7 @@ def rates_by_period(
     raw = frame[outcome]
     y = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     known = ~np.isnan(y)
-    if (raw.notna().to_numpy() & ~known).any() or not np.isin(y[known], (0.0, 1.0)).all():
+    if (raw.notna().to_numpy() & ~known).any() or not ((y == 0.0) | (y == 1.0) | ~known).all():
         raise ValueError(f"'{outcome}' must be 0/1 (or missing)")
     subset, subset_text = _subset(frame, where)
     recorded = known & (codes >= 0)
