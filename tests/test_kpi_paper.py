@@ -277,3 +277,15 @@ def test_adjusted_trend_from_casemix_cells_equals_the_per_person_computation():
         for col in ("expected", "variance", "ratio", "ratio_lower", "ratio_upper"):
             np.testing.assert_allclose(t_cells[col], t_rows[col], rtol=1e-9)
         assert t_cells["significance"].tolist() == t_rows["significance"].tolist()
+
+
+def test_a_baseline_the_cells_cannot_fit_reads_as_the_per_person_fit(tmp_path_factory):
+    # one sex only in the baseline month: the fit on cells fails (IndexError inside irls) where the fit on the people fails
+    # with a ValueError; the paper falls back to the people, so it still prints a sentence instead of raising
+    rows = _months(SHIFT_EVENTS[:10])
+    for r in rows[:100]:
+        r["sex"] = "Male"
+    paper = _paper(tmp_path_factory, rows, {"date": "start", "frequency": "month", "baseline": "2020-01",
+                                            "measures": [{"label": "Reoffending"}]})
+    assert "case-mix model could not be fitted" in str(paper.adjusted_problem)
+    assert "could not be fitted" in paper.render().text()
