@@ -55,7 +55,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .intervals import proportion_ci
+from .intervals import one_confidence_level, proportion_ci
 from .periods import category_codes_present, date_period_codes, long_date
 from .schema import OUTCOME, ordered_levels
 
@@ -292,6 +292,7 @@ def rates_by_period(
     0  2023Q1  2       1   0.5
     1  2023Q2  2       2   1.0
     """
+    confidence = one_confidence_level(confidence, function="rates_by_period")
     if outcome not in frame.columns:
         raise KeyError(f"no outcome column '{outcome}' in the data")
     by_cols = _as_list(by)
