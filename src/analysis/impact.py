@@ -52,6 +52,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -59,10 +60,10 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit
 
-from .design import binary_codes, encode
+from .design import Design, Variable, binary_codes, cell_keys, encode
 from .fitting import single_threaded_blas
 from .intervals import critical_value
-from .models import fit_logistic
+from .models import FlagsModel, fit_logistic
 from .schema import OUTCOME
 
 __all__ = [
@@ -140,30 +141,93 @@ def _both_groups(codes: np.ndarray, where: str = "") -> None:
         raise ValueError(f"need participants and non-participants{where}; found {n_t} and {n_c}")
 
 
+@dataclass
+class PropensityFit:
+    """The propensity model on its covariate-pattern cells, and each row's cell.
+
+    Everything a person's score depends on is their cell, so the statistics
+    of this module are sums over cells weighted by counts, not per-row
+    design matrices. With a numeric covariate the model is fitted on rows and
+    each cell is one row.
+
+    Attributes
+    ----------
+    model
+        The fit (:func:`analysis.fit_logistic` with the treatment as outcome).
+    codes
+        Per row: the treatment, 0/1, -1 where missing.
+    cell
+        Per row: the row's unit (cell) of the fit, -1 for rows not in the fit
+        (treatment or some covariate missing).
+    eta
+        Per cell: the logit of the score, the model's linear predictor.
+    """
+
+    model: FlagsModel
+    codes: np.ndarray
+    cell: np.ndarray
+    eta: np.ndarray
+    method: str
+    covariates: list[str]
+    notes: list[str]
+
+    @property
+    def used(self) -> np.ndarray:
+        """Per row: in the fit (treatment and every covariate recorded)."""
+        return self.cell >= 0
+
+    @property
+    def X(self) -> np.ndarray:
+        """The design matrix of the cells."""
+        return self.model.X
+
+    def row_eta(self) -> np.ndarray:
+        """Per row: the logit of the score, NaN outside the fit."""
+        used = self.used
+        eta = np.full(self.cell.shape[0], np.nan)
+        eta[used] = self.eta[self.cell[used]]
+        return eta
+
+    def counts(self, y: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """People per cell and treatment (cells x 2: non-participants, participants) and, with ``y``
+        (per row, 0/1 where used), the sum of ``y`` in each."""
+        used = self.used
+        key = 2 * self.cell[used].astype(np.intp) + (self.codes[used] == 1)
+        size = 2 * self.eta.shape[0]
+        n = np.bincount(key, minlength=size).reshape(-1, 2).astype(float)
+        s = np.zeros_like(n) if y is None else np.bincount(key, weights=y[used], minlength=size).reshape(-1, 2)
+        return n, s
+
+
 @single_threaded_blas
 def _fit_propensity(cohort: pd.DataFrame, treatment: str, covariates: Sequence[str], reference: Mapping[str, Any] | None,
-                    firth: bool | str) -> dict[str, Any]:
-    """The propensity model and, for every row of ``cohort``, its linear predictor and design row.
-
-    Returns a dict: ``model`` (the fit), ``codes`` (treatment, -1 missing), ``used`` (rows in
-    the fit: treatment and every covariate recorded), ``eta`` (the logit of the score, NaN
-    outside the fit), ``X`` (the design matrix of the rows in the fit) and ``method``.
-    """
+                    firth: bool | str) -> PropensityFit:
+    """The propensity model fitted on the covariate-pattern cells of ``cohort`` (see :class:`PropensityFit`)."""
     covariates = _check_covariates(cohort, treatment, covariates)
     codes = _treatment_codes(cohort, treatment)
     _both_groups(codes)
     model = fit_logistic(cohort, covariates, outcome=treatment, reference=reference, firth=firth)
-    inverse = np.asarray(model.units.inverse)
-    used = inverse >= 0
-    eta = np.full(len(cohort), np.nan)
-    eta_units = model.linear_predictor()
-    eta[used] = eta_units[inverse[used]]
-    X = model.X[inverse[used]]
     method = f"logistic regression of '{treatment}' on {', '.join(covariates)}: {model.method}"
     if model.firth:
         method += " (Firth: some covariate pattern is all participants or all non-participants, so overlap fails there)"
-    return {"model": model, "codes": codes, "used": used, "eta": eta, "X": X, "method": method,
-            "covariates": covariates, "notes": list(model.notes)}
+    return PropensityFit(model=model, codes=codes, cell=np.asarray(model.units.inverse), eta=model.linear_predictor(),
+                         method=method, covariates=covariates, notes=list(model.notes))
+
+
+def fit_propensity(
+    cohort: pd.DataFrame,
+    treatment: str,
+    covariates: Sequence[str],
+    *,
+    reference: Mapping[str, Any] | None = None,
+    firth: bool | str = "auto",
+) -> PropensityFit:
+    """The propensity model on covariate-pattern cells: :func:`propensity_scores` without a frame per row.
+
+    For callers that need the scores of millions of people only through
+    their cells (a histogram, weights broadcast by ``fit.cell``).
+    """
+    return _fit_propensity(cohort, treatment, covariates, reference, firth)
 
 
 # --------------------------------------------------------------------------- propensity scores
@@ -231,7 +295,7 @@ def propensity_scores(
     7        0   0.25       0.333
     """
     fit = _fit_propensity(cohort, treatment, covariates, reference, firth)
-    codes, eta = fit["codes"], fit["eta"]
+    codes, eta = fit.codes, fit.row_eta()
     score = expit(eta)
     weight = np.where(codes == 1, 1.0, np.exp(eta))
     weight[np.isnan(eta)] = np.nan
@@ -242,12 +306,12 @@ def propensity_scores(
             "logit": eta,
             "att_weight": weight,
             "statistic": "propensity score",
-            "method": fit["method"],
+            "method": fit.method,
         },
         index=cohort.index,
     )
-    out.attrs.update(treatment=treatment, covariates=tuple(fit["covariates"]), n_left_out=int((~fit["used"]).sum()),
-                     notes=fit["notes"])
+    out.attrs.update(treatment=treatment, covariates=tuple(fit.covariates), n_left_out=int((~fit.used).sum()),
+                     notes=fit.notes)
     return out
 
 
@@ -287,24 +351,29 @@ def common_support(
     1    comparison  5                    2
     """
     fit = _fit_propensity(cohort, treatment, covariates, reference, firth)
-    codes, score, used = fit["codes"], expit(fit["eta"]), fit["used"]
-    t = used & (codes == 1)
-    c = used & (codes == 0)
-    lo_t, hi_t = float(score[t].min()), float(score[t].max())
-    lo_c, hi_c = float(score[c].min()), float(score[c].max())
+    score = expit(fit.eta)                      # per cell: everyone in a covariate pattern has the same score
+    counts, _ = fit.counts()
+    has_t, has_c = counts[:, 1] > 0, counts[:, 0] > 0
+    lo_t, hi_t = float(score[has_t].min()), float(score[has_t].max())
+    lo_c, hi_c = float(score[has_c].min()), float(score[has_c].max())
     # scores of one covariate pattern are identical, so a comparison within rounding error is inside the range
     tol = 1e-12
-    out_t = t & ((score < lo_c - tol) | (score > hi_c + tol))
-    out_c = c & ((score < lo_t - tol) | (score > hi_t + tol))
+    out_t = has_t & ((score < lo_c - tol) | (score > hi_c + tol))
+    out_c = has_c & ((score < lo_t - tol) | (score > hi_t + tol))
     rows = []
-    for group, mask, lo, hi, outside in (("participants", t, lo_t, hi_t, out_t), ("comparison", c, lo_c, hi_c, out_c)):
-        n = int(mask.sum())
-        rows.append({"group": group, "n": n, "score_min": lo, "score_max": hi, "outside_other_range": int(outside.sum()),
-                     "share_outside": float(outside.sum() / n)})
+    for group, k, lo, hi, outside in (("participants", 1, lo_t, hi_t, out_t), ("comparison", 0, lo_c, hi_c, out_c)):
+        n = int(counts[:, k].sum())
+        n_out = int(counts[outside, k].sum())
+        rows.append({"group": group, "n": n, "score_min": lo, "score_max": hi, "outside_other_range": n_out,
+                     "share_outside": float(n_out / n)})
+    used = fit.used
+    rows_out = np.zeros(used.shape[0], dtype=bool)
+    rows_out[used] = out_t[fit.cell[used]]
+    rows_out &= fit.codes == 1
     out = pd.DataFrame(rows)
     out["statistic"] = "propensity score range"
-    out["method"] = fit["method"]
-    out.attrs.update(participants_outside=list(cohort.index[out_t]), treatment=treatment,
+    out["method"] = fit.method
+    out.attrs.update(participants_outside=list(cohort.index[rows_out]), treatment=treatment,
                      n_left_out=int((~used).sum()))
     return out
 
@@ -496,7 +565,7 @@ def match_nearest(
         method = f"logit of the propensity score supplied in '{logit}'"
     else:
         fit = _fit_propensity(cohort, treatment, covariates, reference, firth)
-        codes, eta, method = fit["codes"], fit["eta"], fit["method"]
+        codes, eta, method = fit.codes, fit.row_eta(), fit.method
     known = (codes >= 0) & np.isfinite(eta)
     t_rows = np.flatnonzero(known & (codes == 1))
     c_rows = np.flatnonzero(known & (codes == 0))
@@ -758,30 +827,34 @@ def ipw_att(
     recorded = ~np.isnan(y_all)
     data = cohort if recorded.all() else cohort.loc[recorded]
     fit = _fit_propensity(data, treatment, covariates, reference, firth)
-    used = fit["used"]
-    T = (fit["codes"][used] == 1).astype(float)
-    y = y_all[recorded][used]
-    eta = fit["eta"][used]
-    X = fit["X"]
+    used = fit.used
+    # Every statistic below depends on a person only through their cell (covariate pattern), treatment and outcome,
+    # so the sums over people are sums over cells weighted by counts: n[:, k] people and s[:, k] with the outcome
+    # among the non-participants (k = 0) and the participants (k = 1) of each cell.
+    n, s = fit.counts(y_all[recorded] if not recorded.all() else y_all)
+    X = fit.X
+    eta = fit.eta
     e = expit(eta)
-    w = np.where(T == 1, 1.0, np.exp(eta))
-    n1 = T.sum()
-    c = T == 0
-    mu1 = float(y[T == 1].mean())
-    A00 = float(w[c].sum())
-    mu0 = float((w[c] * y[c]).sum() / A00)
+    w = np.exp(eta)                                    # a non-participant's weight e / (1 - e)
+    n1 = n[:, 1].sum()
+    mu1 = float(s[:, 1].sum() / n1)
+    A00 = float(n[:, 0] @ w)
+    mu0 = float((w * s[:, 0]).sum() / A00)
     # stacked estimating equations: psi_beta = X (T - e), psi_1 = T (y - mu1), psi_0 = (1 - T) w (y - mu0)
-    psi_beta = X * (T - e)[:, None]
-    A_bb = (X * (e * (1 - e))[:, None]).T @ X
-    D = ((1 - T) * w * (y - mu0)) @ X                  # derivative of sum(psi_0) with respect to beta
-    phi1 = T * (y - mu1) / n1
-    phi0 = ((1 - T) * w * (y - mu0) + psi_beta @ np.linalg.solve(A_bb, D)) / A00
-    se = float(np.sqrt(((phi1 - phi0) ** 2).sum()))
-    ess = float(w[c].sum() ** 2 / (w[c] ** 2).sum())
+    A_bb = (X * ((n[:, 0] + n[:, 1]) * e * (1 - e))[:, None]).T @ X
+    D = (w * (s[:, 0] - mu0 * n[:, 0])) @ X            # derivative of sum(psi_0) with respect to beta
+    a_cell = X @ np.linalg.solve(A_bb, D)             # psi_beta' A_bb^-1 D = (T - e) a_cell
+    # influence phi1 - phi0 of each (cell, treatment, outcome), and how many people share it
+    infl = []
+    for y_val in (0.0, 1.0):
+        infl.append(((y_val - mu1) / n1 - (1 - e) * a_cell / A00, s[:, 1] if y_val else n[:, 1] - s[:, 1]))
+        infl.append((-(w * (y_val - mu0) - e * a_cell) / A00, s[:, 0] if y_val else n[:, 0] - s[:, 0]))
+    se = float(np.sqrt(sum(float(k @ phi**2) for phi, k in infl)))
+    ess = float(A00**2 / (n[:, 0] @ w**2))
     method = ("inverse-probability weighting for the effect in the treated (participants 1, non-participants e/(1-e), "
-              "normalised); M-estimation sandwich variance allowing for the estimated scores; Wald interval; " + fit["method"])
+              "normalised); M-estimation sandwich variance allowing for the estimated scores; Wald interval; " + fit.method)
     row = _effect_row(mu1 - mu0, se, confidence, rate_participants=mu1, rate_comparison=mu0, n_participants=int(n1),
-                      n_comparison=int(c.sum()), n_unmatched=0, effective_n_comparison=ess,
+                      n_comparison=int(n[:, 0].sum()), n_unmatched=0, effective_n_comparison=ess,
                       n_left_out=int((~recorded).sum() + (~used).sum()), outcome=outcome, method=method,
                       confidence=float(confidence))
     return pd.DataFrame([row])
@@ -790,15 +863,55 @@ def ipw_att(
 # --------------------------------------------------------------------------- balance
 
 
-def _weighted_mean_var(x: np.ndarray, w: np.ndarray, binary: bool) -> tuple[float, float]:
-    """Weighted mean and variance: p(1 - p) for a 0/1 column, else the unbiased weighted variance."""
+def _weighted_mean_var(x: np.ndarray, w: np.ndarray, w2: np.ndarray, binary: bool) -> tuple[float, float]:
+    """Weighted mean and variance over cells of value ``x``, total weight ``w`` and total squared weight ``w2``.
+
+    p(1 - p) for a 0/1 column, else the unbiased weighted variance of the people in the cells.
+    """
     sw = w.sum()
     mean = float((w * x).sum() / sw)
     if binary:
         return mean, mean * (1 - mean)
-    denom = sw - (w**2).sum() / sw   # reliability weights; with unit weights this is n - 1
+    denom = sw - w2.sum() / sw   # reliability weights; with unit weights this is n - 1
     var = float((w * (x - mean) ** 2).sum() / denom) if denom > 0 else np.nan
     return mean, var
+
+
+def _balance_cells(encoded: Mapping[str, tuple[Variable, np.ndarray]], codes: np.ndarray, complete: np.ndarray,
+                   samples: Sequence[tuple[str, np.ndarray]]
+                   ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]]:
+    """The covariate patterns of the complete rows and, per sample, each pattern's weights by treatment.
+
+    Returns each covariate's code (or, for a numeric covariate, the position of its value in the sorted distinct
+    values, also returned) per pattern, and per sample ``(name, W, W2, N)``: the sum of the weights and of the
+    squared weights per pattern (patterns x 2: non-participants, participants), and the people with a non-zero
+    weight in each group.
+    """
+    # Means and variances depend on a person only through their covariates, treatment and weight: sum the weights
+    # (and squared weights) of each covariate pattern and treatment, then work on the patterns.
+    rows_in = np.flatnonzero(complete)
+    cell_codes: dict[str, np.ndarray] = {}
+    cell_vars: dict[str, Variable] = {}
+    numeric_values: dict[str, np.ndarray] = {}
+    for name, (var, values) in encoded.items():
+        if var.kind == "numeric":
+            numeric_values[name], inverse = np.unique(values[rows_in], return_inverse=True)
+            cell_codes[name] = inverse.ravel()
+            size = numeric_values[name].shape[0]
+        else:
+            cell_codes[name] = values[rows_in]
+            size = len(var.levels)
+        cell_vars[name] = Variable(name, "categorical", tuple(range(size)))
+    cell, _, patterns, _ = cell_keys(cell_codes, Design(cell_vars))
+    key = 2 * cell.astype(np.intp) + (codes[rows_in] == 1)
+    size = 2 * (int(cell.max()) + 1)
+    sums = []
+    for sample, w in samples:
+        wc = w[rows_in]
+        sums.append((sample, np.bincount(key, weights=wc, minlength=size).reshape(-1, 2),
+                     np.bincount(key, weights=wc**2, minlength=size).reshape(-1, 2),
+                     np.bincount(key[wc > 0], minlength=size).reshape(-1, 2).sum(axis=0)))
+    return patterns, numeric_values, sums
 
 
 def balance(
@@ -876,23 +989,23 @@ def balance(
             raise ValueError("weights must not be negative")
         samples.append(("after weighting", np.nan_to_num(wv, nan=0.0) * complete))
 
+    patterns, numeric_values, sums = _balance_cells(encoded, codes, complete, samples)
     rows = []
     for name, (var, values) in encoded.items():
+        pattern = patterns[name]
         columns: list[tuple[str | None, np.ndarray, bool]]
         if var.kind == "categorical":
-            columns = [(str(level), (values == j).astype(float), True) for j, level in enumerate(var.levels)]
+            columns = [(str(level), (pattern == j).astype(float), True) for j, level in enumerate(var.levels)]
         elif var.kind == "binary":
-            columns = [(None, (values == 1).astype(float), True)]
+            columns = [(None, (pattern == 1).astype(float), True)]
         else:
-            columns = [(None, values.astype(float), False)]
+            columns = [(None, numeric_values[name][pattern], False)]
         for level, x, binary in columns:
-            for sample, w in samples:
-                t = (codes == 1) & (w > 0)
-                c = (codes == 0) & (w > 0)
-                if not t.any() or not c.any():
+            for sample, W, W2, N in sums:
+                if N[1] == 0 or N[0] == 0:
                     continue
-                m_t, v_t = _weighted_mean_var(x[t], w[t], binary)
-                m_c, v_c = _weighted_mean_var(x[c], w[c], binary)
+                m_t, v_t = _weighted_mean_var(x, W[:, 1], W2[:, 1], binary)
+                m_c, v_c = _weighted_mean_var(x, W[:, 0], W2[:, 0], binary)
                 diff = m_t - m_c
                 sd = np.sqrt((v_t + v_c) / 2)
                 smd = diff / sd if sd > 0 else (0.0 if diff == 0 else float(np.sign(diff) * np.inf))
@@ -900,7 +1013,7 @@ def balance(
                     "covariate": name, "level": level, "sample": sample,
                     "mean_participants": m_t, "mean_comparison": m_c, "var_participants": v_t, "var_comparison": v_c,
                     "smd": float(smd), "imbalanced": bool(abs(smd) > threshold),
-                    "n_participants": int(t.sum()), "n_comparison": int(c.sum()),
+                    "n_participants": int(N[1]), "n_comparison": int(N[0]),
                 })
     out = pd.DataFrame(rows)
     out["statistic"] = "standardised mean difference"
