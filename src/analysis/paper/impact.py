@@ -29,9 +29,11 @@ from typing import Any, cast
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 
 from .. import impact as im
 from ..describe import rates_by
+from ..schema import OUTCOME
 from ..study import Impact
 from . import figures as fg
 from . import text as tx
@@ -127,7 +129,8 @@ class ImpactPaper(Paper):
                            and self.frame[c].nunique(dropna=True) > 1]
         codes = pd.to_numeric(self.frame[self.treatment], errors="coerce")
         self.left_out_treatment = int(codes.isna().sum())
-        self.frame = self.frame[codes.notna()].reset_index(drop=True)
+        if self.left_out_treatment:  # a copy of every column only when some rows go
+            self.frame = self.frame[codes.notna()].reset_index(drop=True)
         self.frame[self.treatment] = codes.dropna().astype("int8").to_numpy()
         n_t = int((self.frame[self.treatment] == 1).sum())
         n_c = int((self.frame[self.treatment] == 0).sum())
@@ -144,7 +147,8 @@ class ImpactPaper(Paper):
             return
         t, ic = self.treatment, self.impact
         try:
-            self.scores = im.propensity_scores(self.frame, t, self.covariates)
+            # the scores on their covariate-pattern cells: a frame per person would hold millions of copies of its method
+            self.propensity = im.fit_propensity(self.frame, t, self.covariates)
             self.weighted = im.ipw_att(self.frame, t, self.covariates)
             self.support_table = im.common_support(self.frame, t, self.covariates)
             self.pairs = im.match_nearest(self.frame, t, self.covariates, caliper=ic.caliper, replace=ic.replacement,
@@ -154,7 +158,7 @@ class ImpactPaper(Paper):
             return
         n_params = 1 + sum(1 if pd.api.types.is_numeric_dtype(self.frame[c]) else max(self.frame[c].nunique() - 1, 1)
                            for c in self.covariates)
-        self.pub.model("propensity model", self.n_analysed - int(self.scores.attrs.get("n_left_out", 0)), n_params)
+        self.pub.model("propensity model", self.n_analysed - int((~self.propensity.used).sum()), n_params)
         effects = [self.weighted.assign(key="weighting")]
         n_matched = int(self.pairs.attrs.get("n_matched", self.pairs["matched"].sum()))
         if n_matched == 0:
@@ -167,13 +171,36 @@ class ImpactPaper(Paper):
             effects.insert(0, self.matched.assign(key="matching"))
         try:
             self.balance_table = im.balance(self.frame, t, self.covariates, matches=self.pairs if self.matched is not None else None,
-                                            weights=self.scores["att_weight"])
+                                            weights=self._att_weights())
         except ValueError:
             self.balance_table = pd.DataFrame()
         self._publish(effects)
 
+    def _att_weights(self) -> np.ndarray:
+        """Each person's weight for the effect in the treated: 1 for a participant, e / (1 - e) otherwise; NaN without a score."""
+        fit = self.propensity
+        eta = fit.row_eta()
+        weight = np.where(fit.codes == 1, 1.0, np.exp(eta))
+        weight[np.isnan(eta)] = np.nan
+        return weight
+
+    def _rates(self, names: tuple[str, str], positions: tuple[np.ndarray, np.ndarray] | None = None) -> pd.DataFrame:
+        """rates_by of two groups of people, in this order: the participants and the others, or people at ``positions``.
+
+        The groups are a categorical column beside the outcome, not a text per person.
+        """
+        y = self.frame[OUTCOME]
+        if positions is None:
+            group = (self.frame[self.treatment] != 1).to_numpy().astype(np.int8)
+        else:
+            y = y.iloc[np.concatenate(positions)].reset_index(drop=True)
+            group = np.repeat(np.array([0, 1], dtype=np.int8), [positions[0].size, positions[1].size])
+        lean = pd.DataFrame({"group": pd.Categorical.from_codes(group, categories=pd.Index(names)), OUTCOME: y})
+        table = rates_by(lean, "group")
+        table["group"] = table["group"].astype("str")
+        return table.set_index("group").loc[list(names)].reset_index()
+
     def _publish(self, effects: list[pd.DataFrame]) -> None:
-        t = self.treatment
         est = pd.concat(effects, ignore_index=True)
         est["method_words"] = est["key"].map({"matching": "Propensity score matching (nearest neighbour, caliper)",
                                               "weighting": "Inverse probability weighting (ATT)"})
@@ -185,30 +212,26 @@ class ImpactPaper(Paper):
         self.pub.counts(_ESTIMATES + " (comparison people)", est[["key", "n_comparison", "rate_comparison"]], keys=["key"],
                         count_columns=["n_comparison"], derived=["rate_comparison"], population="estimates (comparison)",
                         complete=False, group=_ESTIMATES)
-        treated = self.frame[t] == 1
-        groups = rates_by(self.frame.assign(group=np.where(treated, "took part", "did not take part")), "group")
-        groups = groups.set_index("group").loc[["took part", "did not take part"]].reset_index()
+        groups = self._rates(("took part", "did not take part"))
         self.pub.rates(_GROUPS, groups, keys=["group"], partition=True, population="people analysed")
         if self.matched is not None:
             pairs = self.pairs[self.pairs["matched"].astype(bool)]
-            used_c = pd.Index(pairs["comparison"].unique())
-            used_t = pd.Index(pairs["participant"])
-            matched = pd.concat([self.frame.loc[used_t].assign(group="matched participants"),
-                                 self.frame.loc[used_c].assign(group="matched comparison people")])
-            matched = rates_by(matched, "group").set_index("group").loc[["matched participants", "matched comparison people"]]
-            matched = matched.reset_index()
+            index = self.frame.index
+            used = (index.get_indexer(pd.Index(pairs["participant"])), index.get_indexer(pd.Index(pairs["comparison"].unique())))
+            matched = self._rates(("matched participants", "matched comparison people"), used)
             self.pub.rates(_MATCHED, matched, keys=["group"], complete=False, population="matched people")
         support = self.support_table[["group", "n", "outside_other_range", "score_min", "score_max"]].copy()
         self.pub.counts(_SUPPORT, support, keys=["group"], count_columns=["n", "outside_other_range"],
                         derived=["score_min", "score_max"], population="people with a propensity score", complete=False)
         # the histogram's bars are counts of the same people: published (and audited) like any table, so a hidden bar
         # cannot be recovered as a group's total minus its other bars
-        scores = self.scores.dropna(subset=["score"])
-        top = float(np.ceil(10 * scores["score"].max()) / 10) if len(scores) else 1.0
+        score = expit(self.propensity.eta)  # per covariate-pattern cell, with its people per group
+        people, _ = self.propensity.counts()
+        top = float(np.ceil(10 * score.max()) / 10) if score.size else 1.0
         self.score_edges = np.linspace(0, max(top, 0.1), SCORE_BINS + 1)
         bands = []
         for group, _, code in _GROUP_CODES:
-            counts, _ = np.histogram(scores.loc[scores["treated"] == code, "score"], bins=self.score_edges)
+            counts, _ = np.histogram(score, bins=self.score_edges, weights=people[:, code])
             bands += [{"group": group, "band": f"{k + 1:02d}", "n": int(c)} for k, c in enumerate(counts)]
         self.pub.counts(_BANDS, pd.DataFrame(bands), keys=["group", "band"], count_columns=["n"],
                         population="people with a propensity score")
@@ -471,9 +494,9 @@ class ImpactPaper(Paper):
             "A result that is not statistically significant is not evidence of no effect: the groups may be too small to show one.",
         ]))
         s.add(self.glossary())
-        rows = []
+        rows: list[dict[str, Any]] = []
         if self.problem is None:
-            rows.append({"output": "Propensity score", "method": self.scores["method"].iloc[0], "confidence": None,
+            rows.append({"output": "Propensity score", "method": self.propensity.method, "confidence": None,
                          "n": self.n_analysed})
             if self.matched is not None:
                 rows.append({"output": "Matched estimate", "method": self.matched["method"].iloc[0], "confidence": 0.95,
