@@ -149,6 +149,143 @@ def test_common_support_by_hand_on_a_numeric_covariate():
     assert table.attrs["participants_outside"] == [0, 1]
 
 
+# --------------------------------------------------------------------------- cells against rows
+
+# The statistics are computed on covariate-pattern cells (counts per pattern, treatment and outcome). Here every one
+# is recomputed row by row, from a design matrix built in the test with pandas' own dummies: the model by statsmodels
+# (Logit on the rows, and GLM on the cells with frequency weights), the IPW estimate and its sandwich from the
+# per-person influence values, the common support from per-person scores and the SMDs from per-person weighted means.
+
+
+@pytest.fixture(scope="module")
+def gappy() -> pd.DataFrame:
+    """2,000 simulated people with gaps: missing covariates (categorical and numeric) and outcomes."""
+    sim = simulate_intervention(n=2000, effect=-0.4, seed=23)
+    rng = np.random.default_rng(8)
+    sim["age_years"] = np.round(rng.uniform(18, 60, len(sim)), 0)   # few distinct values: patterns of several people
+    sim.loc[rng.random(len(sim)) < 0.03, "age_years"] = np.nan
+    sim["age_band"] = sim["age_band"].mask(rng.random(len(sim)) < 0.02)
+    sim["reoffended"] = sim["reoffended"].astype(float).mask(rng.random(len(sim)) < 0.04)
+    return sim
+
+
+def _rows_design(frame: pd.DataFrame, covariates: list[str]) -> np.ndarray:
+    parts = [np.ones((len(frame), 1))]
+    for c in covariates:
+        if isinstance(frame[c].dtype, pd.CategoricalDtype):
+            parts.append(pd.get_dummies(frame[c], drop_first=True).to_numpy(dtype=float))
+        else:
+            parts.append(frame[[c]].to_numpy(dtype=float))
+    return np.hstack(parts)
+
+
+def _rows_ipw(frame: pd.DataFrame, covariates: list[str]) -> dict:
+    """The IPW ATT and its M-estimation sandwich person by person (statsmodels' Logit for the scores)."""
+    import statsmodels.api as sm
+
+    keep = frame[[*covariates, TREATMENT, "reoffended"]].notna().all(axis=1).to_numpy()
+    rows = frame[keep]
+    X = _rows_design(rows, covariates)
+    T = rows[TREATMENT].to_numpy(dtype=float)
+    y = rows["reoffended"].to_numpy(dtype=float)
+    fit = sm.Logit(T, X).fit(method="newton", tol=1e-14, maxiter=100, disp=0)
+    eta = X @ fit.params
+    e, w = 1 / (1 + np.exp(-eta)), np.exp(eta)
+    n1, c = T.sum(), T == 0
+    mu1 = y[T == 1].mean()
+    A00 = w[c].sum()
+    mu0 = (w[c] * y[c]).sum() / A00
+    A_bb = (X * (e * (1 - e))[:, None]).T @ X
+    D = ((1 - T) * w * (y - mu0)) @ X
+    phi = T * (y - mu1) / n1 - ((1 - T) * w * (y - mu0) + (X * (T - e)[:, None]) @ np.linalg.solve(A_bb, D)) / A00
+    return {"estimate": mu1 - mu0, "rate_participants": mu1, "rate_comparison": mu0, "se": math.sqrt((phi**2).sum()),
+            "effective_n_comparison": w[c].sum() ** 2 / (w[c] ** 2).sum(), "n_participants": n1, "n_comparison": c.sum(),
+            "n_left_out": int((~keep).sum())}
+
+
+@pytest.mark.parametrize("extra", [[], ["age_years"]])
+def test_ipw_on_cells_equals_the_row_level_estimate_and_sandwich(gappy, extra):
+    covariates = COVARIATES + extra
+    expected = _rows_ipw(gappy, covariates)
+    got = ipw_att(gappy, TREATMENT, covariates).iloc[0]
+    for key, value in expected.items():
+        assert got[key] == pytest.approx(value, rel=1e-10, abs=1e-12), key
+
+
+def test_the_cell_fit_equals_statsmodels_on_rows_and_on_cells_with_frequency_weights(gappy):
+    import statsmodels.api as sm
+
+    keep = gappy[[*COVARIATES, TREATMENT]].notna().all(axis=1).to_numpy()
+    rows = gappy[keep]
+    X = _rows_design(rows, COVARIATES)
+    T = rows[TREATMENT].to_numpy(dtype=float)
+    logit = sm.Logit(T, X).fit(method="newton", tol=1e-14, maxiter=100, disp=0)
+    # the same model on the distinct (pattern, treatment) cells, each weighted by its number of people
+    cells = pd.DataFrame(np.column_stack([X, T])).value_counts().reset_index()
+    glm = sm.GLM(cells.iloc[:, -2].to_numpy(), cells.iloc[:, :-2].to_numpy(), family=sm.families.Binomial(),
+                 freq_weights=cells["count"].to_numpy()).fit(tol=1e-14)
+    assert np.allclose(glm.params, logit.params, rtol=0, atol=1e-9)
+    ps = propensity_scores(gappy, TREATMENT, COVARIATES)
+    assert ps["logit"].to_numpy()[keep] == pytest.approx(X @ logit.params, abs=1e-9)
+    assert ps["logit"].isna().to_numpy().tolist() == (~keep).tolist()
+    assert ps.attrs["n_left_out"] == int((~keep).sum())
+
+
+def test_common_support_on_cells_equals_the_row_level_ranges(gappy):
+    ps = propensity_scores(gappy, TREATMENT, COVARIATES)      # per person, checked against statsmodels above
+    p, t = ps["score"].to_numpy(), ps["treated"].to_numpy(dtype=float, na_value=np.nan)
+    ok = ~np.isnan(p)
+    pt, pc = p[ok & (t == 1)], p[ok & (t == 0)]
+    table = common_support(gappy, TREATMENT, COVARIATES).set_index("group")
+    assert table.loc["participants", ["score_min", "score_max"]].tolist() == [pt.min(), pt.max()]
+    assert table.loc["comparison", ["score_min", "score_max"]].tolist() == [pc.min(), pc.max()]
+    out_t = ok & (t == 1) & ((p < pc.min() - 1e-12) | (p > pc.max() + 1e-12))
+    out_c = ok & (t == 0) & ((p < pt.min() - 1e-12) | (p > pt.max() + 1e-12))
+    assert table["outside_other_range"].tolist() == [out_t.sum(), out_c.sum()]
+    assert table["n"].tolist() == [len(pt), len(pc)]
+    assert table.attrs["participants_outside"] == list(gappy.index[out_t])
+
+
+@pytest.mark.parametrize("extra", [[], ["age_years"]])
+def test_balance_on_cells_equals_row_level_weighted_means_and_variances(gappy, extra):
+    covariates = COVARIATES + extra
+    matches = match_nearest(gappy, TREATMENT, covariates)
+    weights = propensity_scores(gappy, TREATMENT, covariates)["att_weight"]
+    got = balance(gappy, TREATMENT, covariates, matches=matches, weights=weights)
+    complete = gappy[[*covariates, TREATMENT]].notna().all(axis=1).to_numpy()
+    T = gappy[TREATMENT].to_numpy()
+    samples = {"before": complete.astype(float),
+               "after matching": match_weights(matches, gappy).to_numpy() * complete,
+               "after weighting": np.nan_to_num(weights.to_numpy()) * complete}
+    expected = []
+    for name in covariates:
+        column = gappy[name]
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            levels = [lv for lv in column.cat.categories if (column == lv).any()]
+            xs = [(str(lv), (column == lv).to_numpy(dtype=float), True) for lv in levels]
+        else:
+            xs = [(None, column.to_numpy(dtype=float), name not in extra)]
+        for level, x, binary in xs:
+            for sample, w in samples.items():
+                stats_ = []
+                for group in (1, 0):
+                    m = (T == group) & (w > 0)
+                    ww, xx = w[m], x[m]
+                    mean = (ww * xx).sum() / ww.sum()
+                    var = mean * (1 - mean) if binary else (ww * (xx - mean) ** 2).sum() / (ww.sum() - (ww**2).sum() / ww.sum())
+                    stats_.append((mean, var, m.sum()))
+                (m_t, v_t, n_t), (m_c, v_c, n_c) = stats_
+                expected.append({"covariate": name, "level": level, "sample": sample, "mean_participants": m_t,
+                                 "mean_comparison": m_c, "var_participants": v_t, "var_comparison": v_c,
+                                 "smd": (m_t - m_c) / math.sqrt((v_t + v_c) / 2), "n_participants": n_t, "n_comparison": n_c})
+    expected = pd.DataFrame(expected)
+    assert got[["covariate", "sample"]].to_numpy().tolist() == expected[["covariate", "sample"]].to_numpy().tolist()
+    assert got["level"].tolist() == expected["level"].tolist()
+    for col in ("mean_participants", "mean_comparison", "var_participants", "var_comparison", "smd"):
+        assert got[col].to_numpy() == pytest.approx(expected[col].to_numpy(), rel=1e-10, abs=1e-13), col
+    assert got[["n_participants", "n_comparison"]].to_numpy().tolist() == expected[["n_participants", "n_comparison"]].to_numpy().tolist()
+
+
 # --------------------------------------------------------------------------- balance
 
 
