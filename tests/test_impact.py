@@ -349,6 +349,58 @@ def pairs_of(matches: pd.DataFrame) -> dict:
     return {p: (c if m else None) for p, c, m in zip(matches["participant"], matches["comparison"], matches["matched"])}
 
 
+def _greedy_by_the_rule(people: pd.DataFrame, caliper, order: str, seed: int) -> dict:
+    """Greedy matching without replacement written from its rule, one participant at a time over every comparison.
+
+    Each participant (in the order) takes, of the unused comparisons, the one at the smallest distance and, of those
+    equally near, the lowest random rank (ranks drawn as match_nearest draws them); none beyond the caliper.
+    """
+    t = people["took_part"].to_numpy() == 1
+    lp = people["lp"].to_numpy(dtype=float)
+    t_rows, c_rows = np.flatnonzero(t), np.flatnonzero(~t)
+    t_logit, c_logit = lp[t_rows], lp[c_rows]
+    var_t = np.var(t_logit, ddof=1) if t_logit.size > 1 else 0.0
+    var_c = np.var(c_logit, ddof=1) if c_logit.size > 1 else 0.0
+    width = np.inf if caliper is None else caliper * math.sqrt((var_t + var_c) / 2)
+    rng = np.random.default_rng(seed)
+    rank = rng.permutation(c_rows.size)
+    sequence = {"largest": lambda: np.lexsort((t_rows, -t_logit)), "smallest": lambda: np.lexsort((t_rows, t_logit)),
+                "data": lambda: np.arange(t_rows.size), "random": lambda: rng.permutation(t_rows.size)}[order]()
+    unused = np.ones(c_rows.size, dtype=bool)
+    pairs = {}
+    for k in sequence:
+        pairs[people.index[t_rows[k]]] = None
+        if not unused.any():
+            continue
+        distance = np.where(unused, np.abs(c_logit - t_logit[k]), np.inf)
+        near = np.flatnonzero(distance == distance.min())
+        j = near[np.argmin(rank[near])]
+        if distance[j] <= width:
+            pairs[people.index[t_rows[k]]] = people.index[c_rows[j]]
+            unused[j] = False
+    return pairs
+
+
+@settings(max_examples=150, deadline=None)
+@given(treated=st.lists(st.integers(-3, 3), min_size=1, max_size=30), controls=st.lists(st.integers(-3, 3), min_size=1, max_size=40),
+       caliper=st.sampled_from([None, 0.05, 0.5, 2.0]), order=st.sampled_from(["largest", "smallest", "data", "random"]),
+       seed=st.integers(0, 5))
+def test_matching_by_runs_of_equal_logits_follows_the_rule_one_participant_at_a_time(treated, controls, caliper, order, seed):
+    # few distinct logits, so runs of ties, blocks of participants with one logit and equal distances on both sides
+    people = pd.DataFrame({"took_part": [1] * len(treated) + [0] * len(controls), "lp": [v / 2 for v in treated + controls]})
+    m = match_nearest(people, "took_part", logit="lp", caliper=caliper, order=order, seed=seed)
+    assert pairs_of(m) == _greedy_by_the_rule(people, caliper, order, seed)
+
+
+@pytest.mark.parametrize("order", ["largest", "random"])
+def test_matching_on_covariate_patterns_follows_the_rule_one_participant_at_a_time(order):
+    sim = simulate_intervention(n=1500, effect=-0.4, seed=4)
+    people = pd.DataFrame({"took_part": sim["took_part"], "lp": propensity_scores(sim, TREATMENT, COVARIATES)["logit"]})
+    m = match_nearest(people, "took_part", logit="lp", order=order, seed=3)
+    assert pairs_of(m) == _greedy_by_the_rule(people, 0.2, order, 3)
+    assert m.attrs["n_matched"] > 100
+
+
 def test_matching_without_replacement_largest_score_first_by_hand():
     m = match_nearest(HAND, "took_part", logit="lp", caliper=None)
     # B (0.45) first: c3 at 0.05. A (0.40): c3 is taken; c2 at 0.30 beats c4 at 1.60. C (0.05): c2 is taken; c1 at 0.25.

@@ -384,9 +384,9 @@ def common_support(
 class _NextFree:
     """The nearest unused position at or after (``right``) or at or before (``left``) an index.
 
-    Disjoint-set forests with path compression over the sorted comparisons, so
-    matching without replacement costs about O(n log n) however many
-    comparisons share a score.
+    Disjoint-set forests with path compression over the runs of equal logits of
+    the sorted comparisons, so matching without replacement finds the nearest
+    run with a comparison left in near-constant time however many are used up.
     """
 
     def __init__(self, n: int) -> None:
@@ -416,32 +416,54 @@ class _NextFree:
         self._left[i + 1] = i
 
 
-def _nearest_unused(t: float, values: np.ndarray, priority: np.ndarray, free: _NextFree) -> int:
-    """Sorted index of the unused comparison nearest ``t`` (-1 when none is left).
+def _match_without_replacement(t_logit: np.ndarray, sequence: np.ndarray, values: np.ndarray, priority: np.ndarray,
+                               width: float) -> np.ndarray:
+    """Greedy matching without replacement: for each participant, in ``sequence``, the sorted index of their comparison.
 
-    ``values`` are the comparisons' logits sorted by (logit, ``priority``), a
-    random rank drawn once per comparison, so within a run of equal logits
-    the unused comparison of lowest rank comes first; of two at the same
-    distance on either side, the lower rank wins.
+    ``values`` are the comparisons' logits sorted by (logit, ``priority``), a random rank drawn once per comparison.
+    Each participant in turn takes the unused comparison nearest their logit ``t``: of a run of equal logits the
+    unused one of lowest rank; of two at the same distance on either side, the lower rank; none when the nearest is
+    further than ``width`` (greedy matching does not look for the next one). -1: unmatched.
+
+    Because a run of equal logits is always taken from its lowest unused rank, each run is used up from its start
+    and its state is one position: the work is per run (covariate pattern) and per block of consecutive
+    participants with the same logit, not per person and comparison.
     """
-    n = values.shape[0]
-    start = int(np.searchsorted(values, t, side="left"))
-    r = free.right(start)
-    l_ = free.left(start - 1)
-    if l_ >= 0:  # the lowest-ranked unused comparison sharing the left neighbour's logit
-        l_ = free.right(int(np.searchsorted(values, values[l_], side="left")))
-    if r >= n and l_ < 0:
-        return -1
-    if r >= n:
-        return l_
-    if l_ < 0:
-        return r
-    d_left, d_right = t - values[l_], values[r] - t
-    if d_left < d_right:
-        return l_
-    if d_right < d_left:
-        return r
-    return l_ if priority[l_] < priority[r] else r
+    chosen = np.full(t_logit.shape[0], -1)
+    if values.size == 0 or sequence.size == 0:
+        return chosen
+    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+    ends = np.r_[starts[1:], values.size]
+    run_values = values[starts]
+    head = starts.copy()                  # the next unused comparison of each run
+    free = _NextFree(starts.size)        # runs with an unused comparison left
+    ordered = t_logit[sequence]
+    blocks = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    for lo, hi in zip(blocks.tolist(), np.r_[blocks[1:], sequence.size].tolist()):
+        t = float(ordered[lo])
+        start = int(np.searchsorted(run_values, t, side="left"))
+        i = lo
+        while i < hi:
+            r = free.right(start)
+            left = free.left(start - 1)
+            if r >= starts.size and left < 0:
+                break
+            d_left = t - run_values[left] if left >= 0 else np.inf
+            d_right = run_values[r] - t if r < starts.size else np.inf
+            if d_left == d_right:  # equally near on both sides: the lower rank first, one at a time
+                run = left if priority[head[left]] < priority[head[r]] else r
+                take = 1
+            else:
+                run = left if d_left < d_right else r
+                take = min(hi - i, int(ends[run] - head[run]))
+            if min(d_left, d_right) > width:
+                break  # the nearest is beyond the caliper, and stays so for this block
+            chosen[sequence[i:i + take]] = np.arange(head[run], head[run] + take)
+            head[run] += take
+            if head[run] == ends[run]:
+                free.use(run)
+            i += take
+    return chosen
 
 
 def _nearest_shared(t: float, values: np.ndarray, rng: np.random.Generator) -> int:
@@ -590,18 +612,17 @@ def match_nearest(
     else:
         sequence = rng.permutation(t_rows.size)
 
-    free = None if replace else _NextFree(values.shape[0])
-    chosen = np.full(t_rows.size, -1)
     rank = np.zeros(t_rows.size, dtype=np.int64)
-    for step, k in enumerate(sequence, start=1):
-        rank[k] = step
-        t = float(t_logit[k])
-        j = _nearest_shared(t, values, rng) if free is None else _nearest_unused(t, values, priority, free)
-        if j < 0 or abs(values[j] - t) > width:
-            continue
-        chosen[k] = j
-        if free is not None:
-            free.use(j)
+    rank[sequence] = np.arange(1, t_rows.size + 1)
+    if replace:
+        chosen = np.full(t_rows.size, -1)
+        for k in sequence:  # one random draw per participant, in row order
+            t = float(t_logit[k])
+            j = _nearest_shared(t, values, rng)
+            if j >= 0 and abs(values[j] - t) <= width:
+                chosen[k] = j
+    else:
+        chosen = _match_without_replacement(t_logit, sequence, values, priority, width)
 
     matched = chosen >= 0
     c_pos = np.where(matched, positions[np.clip(chosen, 0, None)], -1)
