@@ -683,7 +683,7 @@ def match_weights(matches: pd.DataFrame, cohort: pd.DataFrame) -> pd.Series:
     >>> match_weights(match_nearest(people, "took_part", logit="lp", caliper=None, replace=True), people).tolist()
     [1.0, 1.0, 2.0, 0.0]
     """
-    pairs = matches.loc[matches["matched"].astype(bool)]
+    pairs = matches.loc[matches["matched"].astype(bool), ["participant", "comparison"]]  # not the texts per pair
     w = pd.Series(0.0, index=cohort.index, name="weight")
     w.loc[list(pairs["participant"])] = 1.0
     uses = pd.Series(list(pairs["comparison"])).value_counts()
@@ -766,12 +766,20 @@ def matched_effect(
     need = {"participant", "comparison", "matched"}
     if not need <= set(matches.columns):
         raise KeyError(f"matches need columns {sorted(need)} (the output of match_nearest)")
-    pairs = matches.loc[matches["matched"].astype(bool)]
+    pairs = matches.loc[matches["matched"].astype(bool), ["participant", "comparison"]]  # not the texts per pair
     if pairs.empty:
         raise ValueError("no participant was matched: widen the caliper or check the common support")
-    y = pd.Series(_outcome_values(cohort, outcome), index=cohort.index)
-    y_t = y.loc[list(pairs["participant"])].to_numpy()
-    y_c = y.loc[list(pairs["comparison"])].to_numpy()
+    y_rows = _outcome_values(cohort, outcome)
+
+    def y(labels: Any) -> np.ndarray:
+        """The outcomes of the people named by index labels (positions found once, no Series per person)."""
+        where = cohort.index.get_indexer(pd.Index(list(labels)))
+        if (where < 0).any():
+            raise KeyError(f"{int((where < 0).sum())} matched people are not in the cohort's index")
+        return y_rows[where]
+
+    y_t = y(pairs["participant"])
+    y_c = y(pairs["comparison"])
     if np.isnan(y_t).any() or np.isnan(y_c).any():
         raise ValueError(f"{int(np.isnan(y_t).sum() + np.isnan(y_c).sum())} matched people have no recorded '{outcome}': "
                          "drop people without an outcome before matching")
@@ -787,7 +795,7 @@ def matched_effect(
     else:
         uses = pairs.groupby("comparison", sort=False).size()
         k = uses.to_numpy(dtype=float)
-        y_j = y.loc[list(uses.index)].to_numpy()
+        y_j = y(uses.index)
         var = p_t * (1 - p_t) / n + float((k**2 * (y_j - p_c) ** 2).sum()) / n**2
         method = ("matching with replacement: comparisons weighted by their number of uses; variance of two independent "
                   "(weighted) means with the weights fixed; Wald interval")
@@ -922,7 +930,8 @@ def _balance_cells(encoded: Mapping[str, tuple[Variable, np.ndarray]], codes: np
     """
     # Means and variances depend on a person only through their covariates, treatment and weight: sum the weights
     # (and squared weights) of each covariate pattern and treatment, then work on the patterns.
-    rows_in = np.flatnonzero(complete)
+    every = bool(complete.all())
+    rows_in = slice(None) if every else np.flatnonzero(complete)
     cell_codes: dict[str, np.ndarray] = {}
     cell_vars: dict[str, Variable] = {}
     numeric_values: dict[str, np.ndarray] = {}
@@ -936,14 +945,18 @@ def _balance_cells(encoded: Mapping[str, tuple[Variable, np.ndarray]], codes: np
             size = len(var.levels)
         cell_vars[name] = Variable(name, "categorical", tuple(range(size)))
     cell, _, patterns, _ = cell_keys(cell_codes, Design(cell_vars))
-    key = 2 * cell.astype(np.intp) + (codes[rows_in] == 1)
+    treated = codes[rows_in] == 1
+    key = 2 * cell.astype(np.intp) + treated
     size = 2 * (int(cell.max()) + 1)
     sums = []
     for sample, w in samples:
         wc = w[rows_in]
-        sums.append((sample, np.bincount(key, weights=wc, minlength=size).reshape(-1, 2),
-                     np.bincount(key, weights=wc**2, minlength=size).reshape(-1, 2),
-                     np.bincount(key[wc > 0], minlength=size).reshape(-1, 2).sum(axis=0)))
+        positive = wc > 0
+        n_t = int((positive & treated).sum())
+        # the squared weights only enter the variance of a numeric covariate
+        w2 = np.bincount(key, weights=wc**2, minlength=size) if numeric_values else np.zeros(size)
+        sums.append((sample, np.bincount(key, weights=wc, minlength=size).reshape(-1, 2), w2.reshape(-1, 2),
+                     np.array([int(positive.sum()) - n_t, n_t])))
     return patterns, numeric_values, sums
 
 

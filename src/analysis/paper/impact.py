@@ -215,9 +215,11 @@ class ImpactPaper(Paper):
         groups = self._rates(("took part", "did not take part"))
         self.pub.rates(_GROUPS, groups, keys=["group"], partition=True, population="people analysed")
         if self.matched is not None:
-            pairs = self.pairs[self.pairs["matched"].astype(bool)]
+            pairs = self.pairs.loc[self.pairs["matched"].astype(bool), ["participant", "comparison"]]
             index = self.frame.index
-            used = (index.get_indexer(pd.Index(pairs["participant"])), index.get_indexer(pd.Index(pairs["comparison"].unique())))
+            # labels as a list, so their Index takes the labels' own type: an object Index would hash every row's label
+            used = (index.get_indexer(pd.Index(pairs["participant"].tolist())),
+                    index.get_indexer(pd.Index(pairs["comparison"].unique().tolist())))
             matched = self._rates(("matched participants", "matched comparison people"), used)
             self.pub.rates(_MATCHED, matched, keys=["group"], complete=False, population="matched people")
         support = self.support_table[["group", "n", "outside_other_range", "score_min", "score_max"]].copy()
