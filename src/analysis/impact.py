@@ -62,7 +62,7 @@ from scipy.special import expit
 
 from .design import Design, Variable, binary_codes, cell_keys, encode
 from .fitting import single_threaded_blas
-from .intervals import critical_value
+from .intervals import critical_value, one_confidence_level
 from .models import FlagsModel, fit_logistic
 from .schema import OUTCOME
 
@@ -763,6 +763,7 @@ def matched_effect(
        estimate  rate_participants  rate_comparison  n_participants
     0    -0.333              0.333            0.667               3
     """
+    confidence = one_confidence_level(confidence, function="matched_effect")
     need = {"participant", "comparison", "matched"}
     if not need <= set(matches.columns):
         raise KeyError(f"matches need columns {sorted(need)} (the output of match_nearest)")
@@ -863,6 +864,7 @@ def ipw_att(
     >>> bool(e.loc[0, "lower"] < cohort.attrs["true_att"] < e.loc[0, "upper"])
     True
     """
+    confidence = one_confidence_level(confidence, function="ipw_att")
     covariates = _check_covariates(cohort, treatment, covariates)
     y_all = _outcome_values(cohort, outcome)
     recorded = ~np.isnan(y_all)
