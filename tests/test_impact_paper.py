@@ -183,3 +183,14 @@ def test_few_participants_hidden_bars_of_the_score_histogram_cannot_be_recovered
         entry = paper.pub.entries[name]
         shown = entry.published[list(entry.counts)].stack().dropna()
         assert ((shown == 0) | (shown >= threshold)).all(), name
+
+
+def test_no_single_persons_score_is_published(default_paper, default_whole):
+    """The lowest and highest propensity score are each one person's: the paper gives the span of the bands drawn."""
+    markup = str(default_whole.html())
+    support = default_paper.support_table
+    for low, high in zip(support["score_min"], support["score_max"]):  # the range as it was printed before: 0.015 to 0.456
+        assert f"{low:.3f} to" not in markup and f"to {high:.3f}" not in markup and f"to {high:.2f}<" not in markup
+    assert "Scores (bands drawn)" in markup and "each is one person" in markup
+    edges = default_paper.score_edges
+    assert f"{edges[0]:.2f} to " in markup

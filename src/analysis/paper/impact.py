@@ -436,6 +436,7 @@ class ImpactPaper(Paper):
         bands = self.pub[_BANDS]
         edges = self.score_edges
         shares: dict[str, np.ndarray] = {}
+        spans: dict[str, str] = {}
         hidden = 0
         for group, name, _ in _GROUP_CODES:
             counts = bands.loc[bands["group"] == group, "n"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
@@ -445,6 +446,9 @@ class ImpactPaper(Paper):
             total = float(self.support_table.loc[self.support_table["group"] == group, "n"].sum())
             hidden += int(np.isnan(counts).sum())
             shares[name] = counts / max(total, 1.0)
+            drawn = np.flatnonzero(np.nan_to_num(counts) > 0)
+            # the lowest and highest scores are each one person's: the range published is that of the bands drawn
+            spans[group] = f"{edges[drawn[0]]:.2f} to {edges[drawn[-1] + 1]:.2f}" if drawn.size else "not published"
         s.add(Paragraph(html("A participant can only be compared with non-participants whose scores are like theirs. The "
                              "chart shows how the scores of the two groups spread; where the participants' scores go beyond "
                              "every non-participant's, nobody is comparable.")))
@@ -454,11 +458,15 @@ class ImpactPaper(Paper):
                                       f"{tx.plural(hidden, 'bar', 'bars')} hidden by disclosure control (fewer than "
                                       f"{self.pub.threshold} people, or a bar that would reveal one) {'is' if hidden == 1 else 'are'} "
                                       "not drawn." if hidden else "Every bar has at least the disclosure threshold of people.")]))
-        sup["range"] = [f"{a:.3f} to {b:.3f}" for a, b in zip(sup["score_min"], sup["score_max"])]
+        sup["range"] = sup["group"].map(spans)
         sup["group"] = sup["group"].map({"participants": "took part", "comparison": "did not take part"})
-        s.add(self.table(sup, [Column("group", "Group"), Column("n", "People", "count"), Column("range", "Scores", "numtext"),
+        s.add(self.table(sup, [Column("group", "Group"), Column("n", "People", "count"),
+                               Column("range", "Scores (bands drawn)", "numtext"),
                                Column("outside_other_range", "Outside the other group's range", "count")],
-                         "Common support: the range of the propensity score in each group"))
+                         "Common support: the range of the propensity score in each group",
+                         notes=["Scores: from the lowest to the highest band drawn in the chart above. The lowest and highest "
+                                "scores themselves are not published: each is one person's, and a score can single out the "
+                                "characteristics of the person who has it."]))
         if self.matched is not None:
             unmatched = int(self.pairs.attrs.get("n_unmatched", 0))
             total = unmatched + int(self.pairs.attrs.get("n_matched", 0))
