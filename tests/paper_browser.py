@@ -61,6 +61,10 @@ def _check_paper(browser, page: Path, title: str, screenshots: Path) -> None:
     assert "Synthetic data, not real findings." in text
     overflow = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth;")
     assert overflow <= 0, f"{page.name} is {overflow}px wider than a 1280px window"
+    clipped = browser.execute_script(  # a table's box scrolls rather than widen the page: a reader would see it cut off
+        "return Array.from(document.querySelectorAll('.table-block')).filter(b => b.scrollWidth > b.clientWidth + 1)"
+        ".map(b => (b.querySelector('caption') || {}).innerText || '?');")
+    assert not clipped, f"{page.name}: tables wider than the page's measure: {clipped}"
     _check_counts(browser, page)
     height = browser.execute_script("return document.documentElement.scrollHeight;")
     browser.set_window_size(1280, min(int(height) + 100, 8000))

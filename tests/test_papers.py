@@ -231,3 +231,20 @@ def test_the_funnel_legend_speaks_plain_words():
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "Above the 99.8% limit" in legend and "Within the limits" in legend
     assert not any("0.001" in t or "0.025" in t for t in legend)
+
+
+def test_an_estimate_may_break_only_before_its_interval_and_a_table_too_wide_gets_the_small_type():
+    from analysis.paper.blocks import WIDE_TABLE_CHARACTERS, Column, Table
+
+    frame = pd.DataFrame({"flag": ["Domestic violence perpetrator"], "or": ["1.84 (1.56 to 2.18)"], "n": [1200]})
+    columns = [Column("flag", "Flag"), Column("or", "Odds ratio (95% interval)", "numtext"), Column("n", "People", "count")]
+    markup = str(Table(frame, columns).html())
+    assert '<td class="num wrap">1.84 <span class="nw">(1.56 to 2.18)</span></td>' in markup
+    assert '<td class="num">1,200</td>' in markup and "table-block wide" not in markup
+    # by hand: 'perpetrator' 11, '(1.56 to 2.18)' 14, 'People' 6, each + 2 = 37 characters
+    assert Table(frame, columns)._characters(Table(frame, columns).cells()) == 37 < WIDE_TABLE_CHARACTERS
+    many = pd.DataFrame({f"c{i}": ["12,345.6 (12,000.1 to 12,999.9)"] for i in range(4)})
+    three = Table(many.iloc[:, :3], [Column(f"c{i}", f"Column {i}", "numtext") for i in range(3)])
+    four = Table(many, [Column(f"c{i}", f"Column {i}", "numtext") for i in range(4)])
+    # each column needs its interval, 22 characters, + 2: three need 72 (they fit), four 96 (they do not)
+    assert "table-block wide" not in str(three.html()) and "table-block wide" in str(four.html())

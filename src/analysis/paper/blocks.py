@@ -22,6 +22,7 @@ True
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,13 @@ __all__ = ["Block", "Heading", "Paragraph", "Bullets", "Callout", "Column", "Tab
 
 WIDE_TABLE_COLUMNS: int = 7
 """A table with this many columns or more is set in a smaller type, so that it fits the page's measure."""
+
+WIDE_TABLE_CHARACTERS: int = 76
+"""A table whose columns need more characters than this (the widest word of each header, or its widest cell, plus
+two for the padding) is set in the smaller type too: about what the page's measure holds at the normal size."""
+
+_WITH_INTERVAL = re.compile(r"^(\S+) (\(.+\))$")
+"""An estimate followed by its interval in brackets, as the papers write them."""
 
 FORMATS: dict[str, Callable[[Any], str]] = {
     "text": lambda v: "" if tx.is_missing(v) else str(v),
@@ -199,6 +207,32 @@ class Table(Block):
     def _has_suppressed(self, cells: list[list[str]]) -> bool:
         return any(tx.SUPPRESSED in cell for row in cells for cell in row)
 
+    def _cell(self, j: int, value: str) -> Markup:
+        """One cell; an estimate with its interval ("1.23 (1.10 to 1.40)") may break before the interval, nowhere else."""
+        tag, scope = ("h", Markup(' scope="row"')) if j == 0 else ("d", Markup(""))
+        cls = "num" if self.columns[j].numeric else "txt"
+        split = _WITH_INTERVAL.match(value) if self.columns[j].fmt == "numtext" else None
+        if split:
+            content = html('{} <span class="nw">{}</span>', split.group(1), split.group(2))
+            return html('<t{tag} class="{cls} wrap"{scope}>{value}</t{tag}>', tag=tag, cls=cls, scope=scope, value=content)
+        return html('<t{tag} class="{cls}"{scope}>{value}</t{tag}>', tag=tag, cls=cls, scope=scope, value=value)
+
+    def _characters(self, cells: list[list[str]]) -> int:
+        """The characters a row needs: per column, its widest header word, text word or number (a number may break only
+        before its interval)."""
+        total = 0
+        for j, column in enumerate(self.columns):
+            words = [len(w) for w in str(_plain(column.header)).split()] or [0]
+            widest = max(words)
+            for row in cells:
+                if not column.numeric:  # text wraps at its spaces
+                    widest = max(widest, *(len(w) for w in row[j].split() or [""]))
+                    continue
+                split = _WITH_INTERVAL.match(row[j]) if column.fmt == "numtext" else None
+                widest = max(widest, *(len(g) for g in split.groups())) if split else max(widest, len(row[j]))
+            total += widest + 2
+        return total
+
     def html(self) -> Markup:
         cells = self.cells()
         parts = self._parts()
@@ -210,10 +244,7 @@ class Table(Block):
                      self.columns[j].fmt if isinstance(self.columns[j].fmt, str) else "custom", self.columns[j].header)
                 for j in part)
             body = Markup("").join(
-                html("<tr>{}</tr>", Markup("").join(
-                    html('<t{tag} class="{cls}"{scope}>{value}</t{tag}>',
-                         tag="h" if j == 0 else "d", scope=Markup(' scope="row"') if j == 0 else Markup(""),
-                         cls="num" if self.columns[j].numeric else "txt", value=row[j]) for j in part))
+                html("<tr>{}</tr>", Markup("").join(self._cell(j, row[j]) for j in part))
                 for row in cells)
             out.append(html('<table class="data"><caption>{}</caption><thead><tr>{}</tr></thead><tbody>{}</tbody></table>',
                             title, head, body))
@@ -223,7 +254,7 @@ class Table(Block):
                                 "or a value that would reveal one)."))
         if notes:
             out.append(html('<p class="table-note">{}</p>', Markup("<br>").join(esc(n) for n in notes)))
-        wide = " wide" if len(self.columns) >= WIDE_TABLE_COLUMNS else ""
+        wide = " wide" if len(self.columns) >= WIDE_TABLE_COLUMNS or self._characters(cells) > WIDE_TABLE_CHARACTERS else ""
         return html('<div class="table-block{}">{}</div>', wide, Markup("").join(out))
 
     def text(self) -> str:

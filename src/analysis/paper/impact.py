@@ -357,14 +357,14 @@ class ImpactPaper(Paper):
         t = self._estimates()
         t["ci"] = [tx.interval(100 * a, 100 * b, fmt=lambda v: f"{v:+.1f}") if pd.notna(a) else "[c]"
                    for a, b in zip(t["lower"], t["upper"])]
-        t["effect"] = [f"{100 * v:+.1f}" if pd.notna(v) else None for v in t["estimate"]]
+        t["effect"] = [f"{100 * v:+.1f} ({ci})" if pd.notna(v) and ci != "[c]" else None for v, ci in zip(t["estimate"], t["ci"])]
         t["method_short"] = t["key"].map({"matching": "Matching", "weighting": "Weighting"})
         s.add(self.table(t, [Column("method_short", "Method"), Column("n_participants", "Participants", "count"),
                              Column("n_comparison", "Comparison people", "count"),
                              Column("rate_participants", "Participants' rate", "pct"),
                              Column("rate_comparison", "Comparison rate", "pct"),
-                             Column("effect", "Difference (points)", "numtext"),
-                             Column("ci", f"{100 * float(t['confidence'].iloc[0]):g}% interval", "numtext")],
+                             Column("effect", f"Difference, points ({100 * float(t['confidence'].iloc[0]):g}% interval)",
+                                    "numtext")],
                          html("The effect of {} on {}: participants minus a similar comparison group", self.label,
                               self.outcome_lower),
                          notes=["Matching: propensity score matching (nearest neighbour, caliper), the mean difference within "
