@@ -255,6 +255,13 @@ def test_interval_bounds_are_lower_and_upper_and_standard_errors_se(results):
                 assert column.removesuffix("_lower") + "_upper" in columns, f"{name} has {column} without its upper bound"
 
 
+def test_numbers_are_fractions_not_percentages(results):
+    """Rule 6: no table names a column in percent or percentage points; the papers do the x100 where they print."""
+    for name, frame in results.items():
+        scaled = sorted(c for c in frame.columns if str(c).endswith(("_pct", "_pp")))
+        assert not scaled, f"{name} has {scaled}: return fractions under a plain name (docs/api.md rule 6)"
+
+
 
 # Functions that take one level but do not yet say so when given several (issue 11, rule 5): none left.
 ONE_LEVEL_LEFT: set[str] = set()
