@@ -188,7 +188,7 @@ def task_pipeline(path: str) -> dict:
         "bse": {k: float(v) for k, v in zip(fit.params.index, fit.coefficients["se"])},
         "expected_mean": float(expected.mean()),
         "joint_paf": float(paf.loc[paf["kind"] == "joint", "paf"].iloc[0]),
-        "ame_dv_pp": float(ame.loc[ame["term"] == "dv", "ame_pp"].iloc[0]),
+        "ame_dv_pp": 100 * float(ame.loc[ame["term"] == "dv", "ame"].iloc[0]),
     }
 
 

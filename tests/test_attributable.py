@@ -41,9 +41,9 @@ def test_single_flag_no_covariates_is_the_hand_formula():
     t = analysis.attributable_fractions(fit).set_index("kind")
     p = df["reoffended"].mean()
     p0 = df.loc[df["dv"] == 0, "reoffended"].mean()
-    assert t.loc["single", "predicted_pct"] == pytest.approx(100 * p)
-    assert t.loc["single", "counterfactual_pct"] == pytest.approx(100 * p0)
-    assert t.loc["single", "par_pp"] == pytest.approx(100 * (p - p0))
+    assert t.loc["single", "predicted_rate"] == pytest.approx(p)  # fractions, not percentages (rule 6)
+    assert t.loc["single", "counterfactual_rate"] == pytest.approx(p0)
+    assert t.loc["single", "par"] == pytest.approx(p - p0)
     assert t.loc["single", "paf"] == pytest.approx(1 - p0 / p)
     assert t.loc["joint", "paf"] == pytest.approx(1 - p0 / p)
     assert t.loc["shapley", "paf"] == pytest.approx(1 - p0 / p)
@@ -67,7 +67,7 @@ def test_counterfactual_matches_individual_logit_predictions():
             X0[["dv:area[Sandwell]", "dv:area[Walsall]"]] = 0.0
         B = ref.predict(X0).mean()
         row = t[(t["kind"] == "single") & (t["term"] == f)].iloc[0]
-        assert row["par_pp"] == pytest.approx(100 * (A - B), abs=1e-7)
+        assert row["par"] == pytest.approx(A - B, abs=1e-9)
         assert row["paf"] == pytest.approx(1 - B / A, abs=1e-9)
     X0 = X.copy()
     X0[[c for c in X.columns if c != "Intercept" and not c.startswith(("area", "sex"))]] = 0.0
@@ -94,7 +94,7 @@ def test_law_shapley_pafs_add_up_to_the_joint_paf(seed, n):
     joint = t[t["kind"] == "joint"].iloc[0]
     shap = t[t["kind"] == "shapley"]
     assert shap["paf"].sum() == pytest.approx(joint["paf"], abs=1e-12)
-    assert shap["par_pp"].sum() == pytest.approx(joint["par_pp"], abs=1e-10)
+    assert shap["par"].sum() == pytest.approx(joint["par"], abs=1e-12)
 
 
 def test_delta_method_interval_agrees_with_bootstrap():
@@ -118,6 +118,6 @@ def test_sentence_uses_the_numbers():
     row = t[(t["kind"] == "single") & (t["term"] == "homeless")].iloc[0]
     s = row["sentence"]
     assert s.startswith("With no one recorded as homeless, other characteristics unchanged")
-    assert f"{row['counterfactual_pct']:.1f}% instead of {row['predicted_pct']:.1f}%" in s
+    assert f"{100 * row['counterfactual_rate']:.1f}% instead of {100 * row['predicted_rate']:.1f}%" in s
     assert (t.loc[t["kind"] == "shapley", "sentence"] == "").all()
     assert "must not be added" in t.attrs["note"]

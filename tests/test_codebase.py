@@ -211,11 +211,11 @@ def results() -> dict[str, pd.DataFrame]:
         "flag_effect_by": analysis.flag_effect_by(now, "dv", "sex"),
         "hosmer_lemeshow": analysis.hosmer_lemeshow(model),
         "interaction_tests": analysis.interaction_tests(now, flags=["dv"], by="sex"),
-        "apply_disclosure_control": analysis.apply_disclosure_control(counts, count_columns=["n", "reoffenders"], labels=["area"])[0],
-        "suppress_rates": analysis.suppress_rates(counts, "reoffenders", "n", ["rate"], labels=["area"])[0],
-        "suppress_crosstab": analysis.suppress_crosstab(pd.crosstab(now["area"], now["sex"], margins=True))[0],
-        "publish_rates": analysis.publish_rates(counts, log, name="rates", labels=["area"]),
-        "publish_observed_expected": analysis.publish_observed_expected(oe, log, name="oe"),
+        "apply_disclosure_control": analysis.apply_disclosure_control(counts, count_columns=["n", "reoffenders"], labels=["area"]),
+        "suppress_rates": analysis.suppress_rates(counts, "reoffenders", "n", ["rate"], labels=["area"]),
+        "suppress_crosstab": analysis.suppress_crosstab(pd.crosstab(now["area"], now["sex"], margins=True)),
+        "publish_rates": analysis.publish_rates(counts, name="rates", labels=["area"], log=log),
+        "publish_observed_expected": analysis.publish_observed_expected(oe, name="oe", log=log),
         "oe_with_model_uncertainty": analysis.oe_with_model_uncertainty(base, now, "area"),
         "data_lag": analysis.data_lag(as_of="2024-03-31"),
         "oe_by_period": analysis.oe_by_period(cohort, before, ["sex"]),
@@ -253,6 +253,27 @@ def test_interval_bounds_are_lower_and_upper_and_standard_errors_se(results):
         for column in columns:
             if column.endswith("_lower"):
                 assert column.removesuffix("_lower") + "_upper" in columns, f"{name} has {column} without its upper bound"
+
+
+def test_a_function_that_logs_takes_log_by_keyword_and_returns_one_thing():
+    """Rule 6: one kind of return. A function that records to a DisclosureLog takes it as an optional ``log=`` and returns its result alone."""
+    for name, func in _public_functions().items():
+        parameters = inspect.signature(func).parameters
+        if "log" not in parameters:
+            continue
+        log = parameters["log"]
+        assert log.kind is inspect.Parameter.KEYWORD_ONLY and log.default is None, f"{name}: log= is keyword-only and optional"
+        returns = str(inspect.signature(func).return_annotation)
+        assert "tuple" not in returns and "DisclosureLog" not in returns, f"{name} returns {returns}: return the result alone"
+    assert {"suppress_counts", "suppress_crosstab", "suppress_rates", "apply_disclosure_control", "publish_rates",
+            "publish_observed_expected", "check_model_dof"} <= {n for n, f in _public_functions().items() if "log" in inspect.signature(f).parameters}
+
+
+def test_numbers_are_fractions_not_percentages(results):
+    """Rule 6: no table names a column in percent or percentage points; the papers do the x100 where they print."""
+    for name, frame in results.items():
+        scaled = sorted(c for c in frame.columns if str(c).endswith(("_pct", "_pp")))
+        assert not scaled, f"{name} has {scaled}: return fractions under a plain name (docs/api.md rule 6)"
 
 
 

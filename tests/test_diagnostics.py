@@ -89,6 +89,10 @@ def test_calibration_table_and_hosmer_lemeshow_by_hand(data):
     y = df["reoffended"].to_numpy()
     assert t["n"].sum() == len(df) and t["observed"].sum() == y.sum()
     assert t["expected"].sum() == pytest.approx(p.sum())
+    # fractions, not percentages (docs/api.md rule 6): the rates are the counts over n, inside their Wilson interval
+    np.testing.assert_allclose(t["observed_rate"], t["observed"] / t["n"], rtol=1e-12)
+    np.testing.assert_allclose(t["expected_rate"], t["expected"] / t["n"], rtol=1e-12)
+    assert ((t["lower"] <= t["observed_rate"]) & (t["observed_rate"] <= t["upper"]) & (t["upper"] <= 1)).all()
     # rebuild the groups from the individual predictions: group edges are the tables' expected ranges
     order = np.argsort(p, kind="stable")
     sizes = t["n"].to_numpy()
@@ -114,6 +118,7 @@ def test_vif_matches_statsmodels(data):
     v = analysis.flag_collinearity(fit, flags=FLAGS).set_index("term")
     assert v.loc["homeless", "most_correlated_with"] == "mental_health"
     assert v.loc["homeless", "correlation"] == pytest.approx(np.corrcoef(df["homeless"], df["mental_health"])[0, 1])
+    assert v.loc["homeless", "prevalence"] == pytest.approx(df["homeless"].mean())  # a fraction (rule 6)
 
 
 def test_interaction_lr_tests_match_logit_and_find_walsall(data):

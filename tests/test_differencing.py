@@ -406,7 +406,7 @@ def test_published_blanks_counts_and_rates_and_from_published_round_trip():
     t = pd.DataFrame({"area": ["A", "B", "C"], "n": [40, 200, 90], "reoffenders": [3, 80, 45]})
     t["rate"] = t["reoffenders"] / t["n"]
     log = DisclosureLog()
-    shown = publish_rates(t, log, name="by area", labels=["area"], partition=True)
+    shown = publish_rates(t, name="by area", labels=["area"], partition=True, log=log)
     table = CountTable.from_published("by area", t, shown, ("area",), ("n", "reoffenders"))
     assert hidden(table) == [("A", "reoffenders"), ("C", "reoffenders")]
     out = table.published()

@@ -77,7 +77,8 @@ def test_presets_and_threshold():
 def test_primary_suppression_by_hand():
     s = pd.Series([25, 9, 10, 0, 40], index=list("abcde"))
     t = pd.DataFrame({"group": s.index, "n": s.values})
-    safe, log = apply_disclosure_control(t, count_columns=["n"], labels=["group"], name="t")
+    log = DisclosureLog()
+    safe = apply_disclosure_control(t, count_columns=["n"], labels=["group"], name="t", log=log)
     assert safe["n"].isna().tolist() == [False, True, False, True, False]  # 9 and 0 hidden; 10 shown
     assert str(safe["n"].dtype) == "Int64"
     frame = log.to_frame()
@@ -90,8 +91,8 @@ def test_primary_suppression_by_hand():
 
 def test_zero_policy():
     t = pd.DataFrame({"n": [0, 3, 5, 20]})
-    shown, _ = apply_disclosure_control(t, count_columns=["n"], zeros="show", preset="ons")
-    hidden, _ = apply_disclosure_control(t, count_columns=["n"], zeros="suppress", preset="ons")
+    shown = apply_disclosure_control(t, count_columns=["n"], zeros="show", preset="ons")
+    hidden = apply_disclosure_control(t, count_columns=["n"], zeros="suppress", preset="ons")
     assert shown["n"].isna().tolist() == [False, True, False, False]
     assert hidden["n"].isna().tolist() == [True, True, False, False]
     with pytest.raises(ValueError):
@@ -101,7 +102,7 @@ def test_zero_policy():
 def test_visible_zero_not_preferred_as_complement():
     # with zeros shown, a visible 0 protects nothing: the next smallest cell is used
     s = pd.Series([0, 3, 20, 30, 53], index=["a", "b", "c", "d", "All"])
-    safe, _ = suppress_counts(s, zeros="show")
+    safe = suppress_counts(s, zeros="show")
     assert safe.isna().tolist() == [False, True, True, False, False]
 
 
@@ -125,7 +126,8 @@ def test_adversarial_single_cell_would_be_recoverable():
 
 
 def test_adversarial_protected_after_complementary_suppression():
-    safe, log = suppress_crosstab(ADVERSARIAL, name="area by sex")
+    log = DisclosureLog()
+    safe = suppress_crosstab(ADVERSARIAL, name="area by sex", log=log)
     assert pd.isna(safe.loc["Dudley", "Male"])
     mask = safe.isna().to_numpy()
     for k, line in itertools.chain(enumerate(mask), enumerate(mask.T)):
@@ -141,7 +143,7 @@ def test_adversarial_protected_after_complementary_suppression():
 
 def test_brute_force_tiny_table_not_uniquely_determined():
     tiny = with_margins(pd.DataFrame({"a": [2, 11], "b": [12, 10], "c": [20, 30]}, index=["x", "y"]))
-    safe, _ = suppress_crosstab(tiny)
+    safe = suppress_crosstab(tiny)
     assert lines_ok(safe) and safe.isna().to_numpy().sum() == 4
     # a single suppressed cell would be pinned down: check the brute force sees that
     naive = tiny.astype("Float64")
@@ -160,22 +162,23 @@ def test_bridge_pattern_caught_by_audit():
     rng = np.random.default_rng(3)
     for _ in range(30):
         interior = pd.DataFrame(rng.integers(0, 25, size=(4, 4)), index=list("pqrs"), columns=list("wxyz"))
-        safe, _ = suppress_crosstab(with_margins(interior))
+        safe = suppress_crosstab(with_margins(interior))
         assert lines_ok(safe)
         assert recoverable_cells(safe) == []
 
 
 def test_paired_complement_hides_fewer_cells():
     table = pd.DataFrame({"Male": [40, 3, 25], "Female": [20, 15, 30]}, index=["Dudley", "Sandwell", "Walsall"])
-    smallest, _ = suppress_crosstab(table)
-    paired, _ = suppress_crosstab(table, complement="paired")
+    smallest = suppress_crosstab(table)
+    paired = suppress_crosstab(table, complement="paired")
     assert paired.isna().sum().sum() <= smallest.isna().sum().sum()
     assert paired.isna().sum().sum() == 4
 
 
 def test_implied_margins_are_protected_but_not_returned():
     interior = ADVERSARIAL.iloc[:-1, :-1]
-    safe, log = suppress_crosstab(interior)
+    log = DisclosureLog()
+    safe = suppress_crosstab(interior, log=log)
     assert list(safe.columns) == list(interior.columns) and list(safe.index) == list(interior.index)
     published = with_margins(interior).astype("Float64")  # totals published elsewhere
     published.iloc[:-1, :-1] = published.iloc[:-1, :-1].mask(safe.isna())
@@ -194,18 +197,20 @@ def test_margins_must_add_up():
 
 def test_one_dimensional_table():
     s = pd.Series([50, 4, 30, 84], index=["A", "B", "C", "All"], name="people")
-    safe, log = suppress_counts(s, name="by area")
+    log = DisclosureLog()
+    safe = suppress_counts(s, name="by area", log=log)
     assert safe.isna().tolist() == [False, True, True, False]  # 30 is the smallest visible cell
     assert safe.name == "people"
     assert log.to_frame()["rule"].tolist() == ["primary", "secondary"]
     # a single cell against its total: the total must go
     one = pd.Series([4, 4], index=["A", "All"])
-    assert suppress_counts(one)[0].isna().all()
+    assert suppress_counts(one).isna().all()
 
 
 def test_tidy_table_with_total_row():
     t = pd.DataFrame({"area": ["A", "B", "C", "All"], "n": [50, 4, 30, 84]})
-    safe, log = apply_disclosure_control(t, count_columns=["n"], labels=["area"], total_row="All")
+    log = DisclosureLog()
+    safe = apply_disclosure_control(t, count_columns=["n"], labels=["area"], total_row="All", log=log)
     assert safe["n"].isna().tolist() == [False, True, True, False]
     assert "secondary" in log.to_frame()["rule"].tolist()
 
@@ -224,7 +229,8 @@ def test_rates_inherit_suppression_and_non_events_rule():
             "upper": [0.42, 0.38, 0.43, 0.97],
         }
     )
-    safe, log = apply_disclosure_control(t, numerator="reoffended", denominator="n", labels=["area"], name="by area")
+    log = DisclosureLog()
+    safe = apply_disclosure_control(t, numerator="reoffended", denominator="n", labels=["area"], name="by area", log=log)
     assert safe["reoffended"].isna().tolist() == [False, True, False, True]
     for col in ("rate", "lower", "upper"):
         assert safe[col].isna().tolist() == [False, True, False, True]
@@ -237,7 +243,8 @@ def test_rates_inherit_suppression_and_non_events_rule():
 def test_rates_blank_when_denominator_missing_and_at_100_percent():
     t = pd.DataFrame({"x": [20, 20, 15], "n": [pd.NA, 20, 40], "rate": [0.5, 1.0, 0.375]})
     t["n"] = t["n"].astype("Int64")
-    safe, log = suppress_rates(t, "x", "n", ["rate"])
+    log = DisclosureLog()
+    safe = suppress_rates(t, "x", "n", ["rate"], log=log)
     assert safe["rate"].isna().tolist() == [True, True, False]  # missing denominator; 100% (0 non-events)
     assert safe["x"].isna().tolist() == [False, True, False]
 
@@ -254,12 +261,13 @@ def test_round_to_base_5_by_hand():
 
 def test_rounding_after_suppression_totals_independent():
     s = pd.Series([12, 13, 3, 28, 56], index=["a", "b", "c", "d", "All"])
-    safe, log = suppress_counts(s, rounding=5)
+    log = DisclosureLog()
+    safe = suppress_counts(s, rounding=5, log=log)
     assert safe.isna().tolist() == [True, False, True, False, False]  # 3 primary, 12 is the complement
     assert safe.dropna().tolist() == [15, 30, 55]  # 13 -> 15, 28 -> 30, 56 -> 55 on its own
     assert log.to_frame()["rule"].tolist()[-1] == "rounding"
     t = pd.DataFrame({"n": [12, 13, 4]})
-    out, _ = apply_disclosure_control(t, rounding=5)
+    out = apply_disclosure_control(t, rounding=5)
     assert out["n"].isna().tolist() == [False, False, True]
     assert out["n"].dropna().tolist() == [10, 15]
 
@@ -324,7 +332,8 @@ def crosstabs(draw):
 @given(table=crosstabs(), threshold=st.sampled_from([5, 7, 10]), zeros=st.sampled_from(["suppress", "show"]),
        complement=st.sampled_from(["smallest", "paired"]))
 def test_laws_crosstab(table, threshold, zeros, complement):
-    safe, log = suppress_crosstab(table, threshold=threshold, zeros=zeros, complement=complement)
+    log = DisclosureLog()
+    safe = suppress_crosstab(table, threshold=threshold, zeros=zeros, complement=complement, log=log)
     visible = safe.to_numpy(dtype=float, na_value=np.nan)
     visible = visible[~np.isnan(visible)]
     low = 0 if zeros == "suppress" else 1
@@ -335,7 +344,7 @@ def test_laws_crosstab(table, threshold, zeros, complement):
     shown = safe.notna().to_numpy()
     assert np.array_equal(safe.to_numpy(dtype=float, na_value=np.nan)[shown], table.to_numpy(dtype=float)[shown])
     # idempotent
-    again, _ = suppress_crosstab(safe, threshold=threshold, zeros=zeros, complement=complement)
+    again = suppress_crosstab(safe, threshold=threshold, zeros=zeros, complement=complement)
     pd.testing.assert_frame_equal(again, safe)
     # the log holds one record per hidden cell, and no values
     assert (log.to_frame()["rule"].isin(["primary", "secondary"])).sum() == int(safe.isna().sum().sum())
@@ -345,11 +354,11 @@ def test_laws_crosstab(table, threshold, zeros, complement):
 @given(counts=st.lists(st.integers(0, 60), min_size=1, max_size=6), threshold=st.sampled_from([5, 7, 10]))
 def test_laws_one_dimensional(counts, threshold):
     s = pd.Series(counts + [sum(counts)], index=[f"g{i}" for i in range(len(counts))] + ["All"])
-    safe, _ = suppress_counts(s, threshold=threshold)
+    safe = suppress_counts(s, threshold=threshold)
     v = safe.dropna().astype(float)
     assert not ((v >= 0) & (v < threshold)).any()
     assert safe.isna().sum() != 1
-    again, _ = suppress_counts(safe, threshold=threshold)
+    again = suppress_counts(safe, threshold=threshold)
     pd.testing.assert_series_equal(again, safe)
 
 
@@ -361,12 +370,12 @@ def test_laws_rates(rows, threshold):
     den = [a + b for a, b in rows]
     t = pd.DataFrame({"num": num, "den": den})
     t["rate"] = [a / d if d else np.nan for a, d in zip(num, den)]
-    safe, _ = apply_disclosure_control(t, numerator="num", denominator="den", threshold=threshold)
+    safe = apply_disclosure_control(t, numerator="num", denominator="den", threshold=threshold)
     n, d = safe["num"].astype("Float64"), safe["den"].astype("Float64")
     shown = n.notna() & d.notna()
     assert ((d[shown] - n[shown]) >= threshold).all()
     assert safe.loc[~shown, "rate"].isna().all()
-    again, _ = apply_disclosure_control(safe, numerator="num", denominator="den", threshold=threshold)
+    again = apply_disclosure_control(safe, numerator="num", denominator="den", threshold=threshold)
     pd.testing.assert_frame_equal(again, safe)
 
 
@@ -374,7 +383,7 @@ def test_zero_row_pinned_by_non_negativity_is_protected():
     """Regression (found by hypothesis): a wholly hidden zero row is still pinned by the grand total."""
     table = pd.DataFrame({"c0": [0, 0, 0], "c1": [0, 0, 0], "c2": [0, 5, 5], "All": [0, 5, 5]}, index=["r0", "r1", "All"])
     assert recoverable_cells(table.astype("Float64").mask(table < 5)) != []
-    safe, _ = suppress_crosstab(table, threshold=5)
+    safe = suppress_crosstab(table, threshold=5)
     assert recoverable_cells(safe) == []
 
 
@@ -384,7 +393,7 @@ def test_publish_rates_blanks_small_groups_and_their_rates():
 
     toy = pd.DataFrame({"area": ["A"] * 5 + ["B"] * 40, "reoffended": [1, 0, 1, 0, 1] + [1, 0] * 20})
     log = DisclosureLog()
-    safe = publish_rates(rates_by(toy, "area"), log, name="by area", labels=["area"])
+    safe = publish_rates(rates_by(toy, "area"), name="by area", labels=["area"], log=log)
     a, b = safe.iloc[0], safe.iloc[1]
     assert pd.isna(a["n"]) and pd.isna(a["reoffenders"]) and pd.isna(a["rate"]) and pd.isna(a["upper"])
     assert b["n"] == 40 and b["reoffenders"] == 20 and b["rate"] == 0.5
@@ -398,7 +407,7 @@ def test_partition_protects_a_row_that_the_total_would_reveal():
                       "n": [30, 500, 100, 430], "reoffenders": [26, 200, 40, 186]})
     t["rate"] = t["reoffenders"] / t["n"]
     log = DisclosureLog()
-    safe = publish_rates(t, log, name="by flag", labels=["flag", "value"], partition_by=["flag"])
+    safe = publish_rates(t, name="by flag", labels=["flag", "value"], partition_by=["flag"], log=log)
     # homeless=1 has 4 non-reoffenders: suppressed; homeless=0 must go too, or total - it reveals it.
     assert safe["reoffenders"].isna().tolist() == [True, True, False, False]
     assert safe["rate"].isna().tolist() == [True, True, False, False]
@@ -406,5 +415,5 @@ def test_partition_protects_a_row_that_the_total_would_reveal():
     rules = log.to_frame()
     assert ((rules["rule"] == "secondary") & rules["location"].str.contains("homeless / 0")).any()
     # Without the partition the second row would stay visible (and recoverable by subtraction).
-    plain = publish_rates(t, DisclosureLog(), name="by flag", labels=["flag", "value"])
+    plain = publish_rates(t, name="by flag", labels=["flag", "value"])
     assert plain["reoffenders"].isna().tolist() == [True, False, False, False]

@@ -58,7 +58,7 @@ def test_standardised_risks_equal_an_individual_level_fit(people, flag):
     assert row["rr_lower"] == pytest.approx(r1 / r0 * np.exp(-z * se_log_rr), rel=1e-5)
     assert row["rr_upper"] == pytest.approx(r1 / r0 * np.exp(z * se_log_rr), rel=1e-5)
     assert row["rd_lower"] == pytest.approx(r1 - r0 - z * se_rd, rel=1e-5)
-    assert row["risk_difference"] == pytest.approx(model.marginal_effects.set_index("term").loc[flag, "ame_pp"] / 100, rel=1e-9)
+    assert row["risk_difference"] == pytest.approx(model.marginal_effects.set_index("term").loc[flag, "ame"], rel=1e-9)
 
 
 def test_a_flag_with_no_effect_has_an_interval_around_one():

@@ -2,7 +2,7 @@
 
 For a fitted flags model, ``A`` is the mean predicted probability over the
 people in the model and ``B`` the mean with a flag set to 0 (everything else
-as observed): ``PAR = A - B`` (percentage points) and ``PAF = 1 - B/A``
+as observed): ``PAR = A - B`` (a difference in probability) and ``PAF = 1 - B/A``
 (Greenland and Drescher 1993; Newson's ``punaf``/``regpar``). This is right
 for a common outcome such as reoffending, where the Levin/Bruzzi formulas
 built on odds ratios overstate the fraction.
@@ -92,9 +92,11 @@ def attributable_fractions(
         One row per flag with ``kind == "single"`` (that flag alone set to 0),
         one row per flag with ``kind == "shapley"`` (average over removal
         orders), and one ``kind == "joint"`` row (all flags set to 0). Columns:
-        ``term``, ``kind``, ``predicted_pct`` (A), ``counterfactual_pct`` (B),
-        ``par_pp`` with ``par_lower``/``par_upper``, ``paf`` with
-        ``paf_lower``/``paf_upper`` (fractions), ``n`` (people), ``n_flagged``,
+        ``term``, ``kind``, ``predicted_rate`` (A, the mean predicted
+        probability), ``counterfactual_rate`` (B, the mean with the flag(s) set
+        to 0), ``par`` (A - B, a difference in probability: 0.035 is 3.5
+        percentage points) with ``par_lower``/``par_upper``, ``paf`` (1 - B/A)
+        with ``paf_lower``/``paf_upper``, all fractions; ``n`` (people), ``n_flagged``,
         ``statistic``, ``method``, ``confidence`` and, for single flags, a
         plain-English ``sentence``. The Shapley rows add up to the joint row;
         the single rows must not be added.
@@ -186,11 +188,11 @@ def attributable_fractions(
         return {
             "term": term,
             "kind": kind,
-            "predicted_pct": 100 * A,
-            "counterfactual_pct": 100 * B_equiv,
-            "par_pp": 100 * e_par,
-            "par_lower": 100 * lo_par,
-            "par_upper": 100 * hi_par,
+            "predicted_rate": A,
+            "counterfactual_rate": B_equiv,
+            "par": e_par,
+            "par_lower": lo_par,
+            "par_upper": hi_par,
             "paf": e_paf,
             "paf_lower": lo_paf,
             "paf_upper": hi_paf,
@@ -237,20 +239,23 @@ def _shapley_weights(j: int, k: int, subsets: list[frozenset[int]]) -> dict[froz
 def paf_sentence(row: pd.Series | dict, label: str, confidence: float = 0.95) -> str:
     """One plain-English sentence for a PAF row (the wording of docs/methods.md, attributable fractions).
 
+    The row's rates and differences are fractions, as :func:`attributable_fractions` returns them;
+    the sentence gives them in percent and percentage points.
+
     Examples
     --------
-    >>> r = dict(predicted_pct=45.0, counterfactual_pct=41.5, par_pp=3.5, par_lower=2.1, par_upper=4.9,
+    >>> r = dict(predicted_rate=0.45, counterfactual_rate=0.415, par=0.035, par_lower=0.021, par_upper=0.049,
     ...          paf=0.0778, paf_lower=0.047, paf_upper=0.108)
     >>> paf_sentence(r, "homeless")
     'With no one recorded as homeless, other characteristics unchanged, predicted reoffending would be 41.5% instead of 45.0% (-3.5 points, 95% CI -4.9 to -2.1; PAF 7.8%, 95% CI 4.7% to 10.8%). An association, not proven cause.'
     """
-    sign = "-" if row["par_pp"] >= 0 else "+"
-    lo, hi = sorted((-row["par_upper"], -row["par_lower"]))
+    sign = "-" if row["par"] >= 0 else "+"
+    lo, hi = sorted((-100 * row["par_upper"], -100 * row["par_lower"]))
     pct = f"{confidence * 100:g}%"
     return (
         f"With no one recorded as {label}, other characteristics unchanged, predicted reoffending would be "
-        f"{row['counterfactual_pct']:.1f}% instead of {row['predicted_pct']:.1f}% "
-        f"({sign}{abs(row['par_pp']):.1f} points, {pct} CI {lo:.1f} to {hi:.1f}; "
+        f"{100 * row['counterfactual_rate']:.1f}% instead of {100 * row['predicted_rate']:.1f}% "
+        f"({sign}{abs(100 * row['par']):.1f} points, {pct} CI {lo:.1f} to {hi:.1f}; "
         f"PAF {100 * row['paf']:.1f}%, {pct} CI {100 * row['paf_lower']:.1f}% to {100 * row['paf_upper']:.1f}%). "
         "An association, not proven cause."
     )

@@ -259,7 +259,7 @@ def calibration_table(
     groups
         Number of risk groups requested (default 10).
     confidence
-        Level of the Wilson interval for each group's observed percentage.
+        Level of the Wilson interval for each group's observed rate.
     grouping
         ``"equal-size"`` (default): people are sorted by predicted probability
         and cut into ``groups`` groups of (as near as ties allow) equal size;
@@ -273,9 +273,10 @@ def calibration_table(
     Returns
     -------
     pandas.DataFrame
-        ``group`` (1 = lowest risk), ``n``, ``observed``, ``expected``,
-        ``observed_pct``, ``expected_pct``, ``lower``/``upper`` (Wilson,
-        of the observed percentage), ``grouping``, ``statistic``, ``method``,
+        ``group`` (1 = lowest risk), ``n``, ``observed``, ``expected``
+        (counts), ``observed_rate`` and ``expected_rate`` (``observed / n`` and
+        ``expected / n``, fractions), ``lower``/``upper`` (Wilson interval of
+        the observed rate), ``grouping``, ``statistic``, ``method``,
         ``confidence``.
 
     Examples
@@ -302,13 +303,13 @@ def calibration_table(
         "n": n_g[used].astype(np.int64),
         "observed": o_g[used].astype(np.int64),
         "expected": e_g[used],
-        "observed_pct": 100 * o_g[used] / n_g[used],
-        "expected_pct": 100 * e_g[used] / n_g[used],
-        "lower": 100 * ci["lower"].to_numpy(),
-        "upper": 100 * ci["upper"].to_numpy(),
+        "observed_rate": o_g[used] / n_g[used],
+        "expected_rate": e_g[used] / n_g[used],
+        "lower": ci["lower"].to_numpy(),
+        "upper": ci["upper"].to_numpy(),
         "grouping": grouping,
         "statistic": "observed_vs_expected_by_risk_group",
-        "method": f"{RISK_GROUPINGS[grouping]}; Wilson interval for the observed percentage; {_label(data)}",
+        "method": f"{RISK_GROUPINGS[grouping]}; Wilson interval for the observed rate; {_label(data)}",
         "confidence": confidence,
     })
     return out
@@ -385,7 +386,8 @@ def flag_collinearity(source: FlagsModel | pd.DataFrame, *, flags: Sequence[str]
     -------
     pandas.DataFrame
         ``term``, ``vif``, ``most_correlated_with``, ``correlation``,
-        ``prevalence_pct``, ``n``, ``statistic``, ``method``.
+        ``prevalence`` (the share of people flagged, a fraction), ``n``,
+        ``statistic``, ``method``.
 
     Examples
     --------
@@ -418,7 +420,7 @@ def flag_collinearity(source: FlagsModel | pd.DataFrame, *, flags: Sequence[str]
             "vif": float(vif[j]),
             "most_correlated_with": flags[k] if len(flags) > 1 else "",
             "correlation": float(R[j, k]) if len(flags) > 1 else np.nan,
-            "prevalence_pct": 100 * float(mean[j]),
+            "prevalence": float(mean[j]),
             "n": int(W),
             "statistic": "variance_inflation_factor",
             "method": "VIF of each flag on the other flags (diagonal of the inverse phi-correlation matrix)",
@@ -582,10 +584,10 @@ def calibration_plot(table: pd.DataFrame, *, ax: Any = None, title: str = "Calib
     >>> import analysis
     >>> people = pd.DataFrame({"homeless": [1] * 4 + [0] * 6, "reoffended": [1, 1, 1, 0] + [1, 1, 0, 0, 0, 0]})
     >>> table = calibration_table(analysis.fit_flags_model(people, flags=["homeless"], adjust=[]), groups=2)
-    >>> table[["group", "n", "observed_pct", "expected_pct"]].round(1)
-       group  n  observed_pct  expected_pct
-    0      1  6          33.3          33.3
-    1      2  4          75.0          75.0
+    >>> table[["group", "n", "observed_rate", "expected_rate"]].round(3)
+       group  n  observed_rate  expected_rate
+    0      1  6          0.333          0.333
+    1      2  4          0.750          0.750
     >>> ax = calibration_plot(table)
     >>> ax.get_xlabel(), ax.get_ylabel()
     ('Predicted reoffending (%)', 'Observed reoffending (%)')
@@ -595,12 +597,14 @@ def calibration_plot(table: pd.DataFrame, *, ax: Any = None, title: str = "Calib
 
     if ax is None:
         _, ax = plt.subplots(figsize=(5.5, 5))
-    lim = [0, max(100.0, float(table[["observed_pct", "expected_pct"]].max().max()))]
+    pct = pd.DataFrame({"expected": 100 * table["expected_rate"], "observed": 100 * table["observed_rate"],
+                        "lower": 100 * table["lower"], "upper": 100 * table["upper"]})  # the table's fractions, drawn in %
+    lim = [0, max(100.0, float(pct[["observed", "expected"]].max().max()))]
     ax.plot(lim, lim, color="grey", linestyle="--", linewidth=1, label="perfect calibration")
-    ax.errorbar(table["expected_pct"], table["observed_pct"],
-                yerr=[table["observed_pct"] - table["lower"], table["upper"] - table["observed_pct"]],
+    ax.errorbar(pct["expected"], pct["observed"],
+                yerr=[pct["observed"] - pct["lower"], pct["upper"] - pct["observed"]],
                 fmt="none", ecolor="black", elinewidth=1, capsize=2)
-    sns.scatterplot(data=table, x="expected_pct", y="observed_pct", ax=ax, s=40, color="C0", label="risk group")
+    sns.scatterplot(data=pct, x="expected", y="observed", ax=ax, s=40, color="C0", label="risk group")
     ax.set_xlim(lim)
     ax.set_ylim(lim)
     ax.set_xlabel("Predicted reoffending (%)")

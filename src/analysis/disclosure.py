@@ -35,7 +35,10 @@ here because ``acro`` pins an older pandas:
 5. **Model outputs** need residual degrees of freedom of at least 10
    (:func:`check_model_dof`).
 6. Every call records what was suppressed and why in a :class:`DisclosureLog`.
-   The log never stores the confidential value, only the rule applied.
+   The log never stores the confidential value, only the rule applied. Every
+   function takes the log as ``log=`` (a new one is made if omitted) and
+   returns only the controlled table: pass a log to keep the records, and the
+   same log to several calls to gather one report's records.
 
 Suppressed cells become ``pd.NA`` in nullable columns (``Int64`` for whole
 counts, ``Float64`` otherwise and for derived columns); the reason lives in
@@ -54,10 +57,11 @@ This module re-exports the names of the other two, so
 Examples
 --------
 >>> import pandas as pd
->>> from analysis.disclosure import suppress_crosstab
+>>> from analysis.disclosure import DisclosureLog, suppress_crosstab
 >>> table = pd.DataFrame({"Male": [40, 3, 25], "Female": [20, 15, 30]},
 ...                      index=["Dudley", "Sandwell", "Walsall"])
->>> safe, log = suppress_crosstab(table, name="area by sex", complement="paired")
+>>> log = DisclosureLog()
+>>> safe = suppress_crosstab(table, name="area by sex", complement="paired", log=log)
 >>> safe
           Male  Female
 Dudley      40      20
@@ -268,7 +272,7 @@ def suppress_crosstab(
     audit: bool = True,
     log: DisclosureLog | None = None,
     name: str = "crosstab",
-) -> tuple[pd.DataFrame, DisclosureLog]:
+) -> pd.DataFrame:
     """Primary and complementary suppression of a 2-D count table with totals.
 
     Parameters
@@ -303,21 +307,24 @@ def suppress_crosstab(
         re-apply the line rule. Default True. Missing-on-input cells are not
         audited (their values are unknown).
     log : DisclosureLog, optional
-        Log to append to; a new one is made if omitted.
+        Log the records (what was suppressed or rounded, and why) are added
+        to; pass one to keep them. As every disclosure function, this returns
+        only the controlled table (docs/api.md, rule 6).
     name : str
         Table name for the log.
 
     Returns
     -------
-    (DataFrame, DisclosureLog)
+    DataFrame
         The table with suppressed cells as ``pd.NA`` (``Int64`` columns for
-        whole counts, else ``Float64``), and the log.
+        whole counts, else ``Float64``).
 
     Examples
     --------
     >>> t = pd.DataFrame({"a": [3, 20, 23], "b": [30, 40, 70], "All": [33, 60, 93]},
     ...                  index=["x", "y", "All"])
-    >>> safe, log = suppress_crosstab(t, name="t")
+    >>> log = DisclosureLog()
+    >>> safe = suppress_crosstab(t, log=log, name="t")
     >>> safe
             a     b  All
     x    <NA>  <NA>   33
@@ -334,7 +341,7 @@ def suppress_crosstab(
     has_row_total = margins_name in crosstab.index and crosstab.index[-1] == margins_name
     has_col_total = margins_name in crosstab.columns and crosstab.columns[-1] == margins_name
     if crosstab.empty:
-        return crosstab.copy(), log
+        return crosstab.copy()
     values = _to_float(crosstab)
     integer = _whole(values)
     n_rows = values.shape[0] - int(has_row_total)
@@ -401,7 +408,7 @@ def suppress_crosstab(
         result[crosstab.columns[k]] = _nullable(out_vals[row_sel, j], suppressed[row_sel, j], integer)
     out = pd.DataFrame(result, index=crosstab.index)
     out.columns = crosstab.columns
-    return out, log
+    return out
 
 
 def _with_margins(values: np.ndarray, n_rows: int, n_cols: int, has_row_total: bool, has_col_total: bool) -> np.ndarray:
@@ -466,17 +473,18 @@ def suppress_counts(
     rounding: int | None = None,
     log: DisclosureLog | None = None,
     name: str = "counts",
-) -> tuple[pd.Series, DisclosureLog]:
+) -> pd.Series:
     """Primary and complementary suppression of a 1-D table (counts and a total).
 
     The total is the entry labelled ``total_label`` (last); if it is absent it
     is assumed to be published elsewhere and is protected anyway. Otherwise as
-    :func:`suppress_crosstab`.
+    :func:`suppress_crosstab`: returns the controlled Series, its records
+    going to ``log`` if one is given.
 
     Examples
     --------
     >>> s = pd.Series([50, 4, 30, 84], index=["A", "B", "C", "All"])
-    >>> suppress_counts(s, name="s")[0].tolist()
+    >>> suppress_counts(s, name="s").tolist()
     [50, <NA>, <NA>, 84]
     """
     threshold = resolve_threshold(threshold, preset)
@@ -484,7 +492,7 @@ def suppress_counts(
     log = DisclosureLog(default_threshold=threshold) if log is None else log
     log.note_settings(name, threshold=threshold, zeros=zeros, rounding=rounding)
     if counts.empty:
-        return counts.copy(), log
+        return counts.copy()
     has_total = len(counts) > 0 and counts.index[-1] == total_label
     values = _to_float(counts.to_frame())[:, 0]
     if has_total and not np.isnan(values).any() and not np.isclose(values[:-1].sum(), values[-1]):
@@ -514,8 +522,7 @@ def suppress_counts(
         log.add(name, "all visible cells", "rounding", f"rounded to base {int(rounding)} (half up); total rounded independently")
         integer = True
     n = len(counts)
-    out = pd.Series(_nullable(values[:n], suppressed[:n], integer), index=counts.index, name=counts.name)
-    return out, log
+    return pd.Series(_nullable(values[:n], suppressed[:n], integer), index=counts.index, name=counts.name)
 
 
 # --------------------------------------------------------------------------- tidy tables
@@ -533,7 +540,7 @@ def suppress_rates(
     labels: Sequence[str] | None = None,
     log: DisclosureLog | None = None,
     name: str = "table",
-) -> tuple[pd.DataFrame, DisclosureLog]:
+) -> pd.DataFrame:
     """Blank derived rates wherever their numerator or denominator is suppressed.
 
     The numerator is first suppressed where the non-events (``denominator -
@@ -542,13 +549,14 @@ def suppress_rates(
     reveal them. Then every column in ``derived`` (rate, lower, upper, ...) is
     set to ``pd.NA`` in each row where the numerator or the denominator is
     missing (suppressed). Counts are not otherwise suppressed here: use
-    :func:`apply_disclosure_control` for the whole treatment.
+    :func:`apply_disclosure_control` for the whole treatment. Returns the
+    table; the records go to ``log`` if one is given (as :func:`suppress_crosstab`).
 
     Examples
     --------
     >>> t = pd.DataFrame({"area": ["A", "B"], "reoffended": [20, 45], "n": [60, 50],
     ...                   "rate": [0.333, 0.9]})
-    >>> suppress_rates(t, "reoffended", "n", ["rate"], labels=["area"])[0]
+    >>> suppress_rates(t, "reoffended", "n", ["rate"], labels=["area"])
       area  reoffended   n   rate
     0    A          20  60  0.333
     1    B        <NA>  50   <NA>
@@ -576,7 +584,7 @@ def suppress_rates(
         for i in np.nonzero(blank & ~already)[0]:
             why = numerator if num_mask[i] else denominator
             log.add(name, f"row {quoted(row_label(i))}, column {quoted(col)}", "derived", f"derived: {why} is suppressed")
-    return out, log
+    return out
 
 
 def _row_labeller(table: pd.DataFrame, labels: Sequence[str] | None):
@@ -616,7 +624,7 @@ def apply_disclosure_control(
     rounding: int | None = None,
     log: DisclosureLog | None = None,
     name: str = "table",
-) -> tuple[pd.DataFrame, DisclosureLog]:
+) -> pd.DataFrame:
     """Disclosure control for a tidy table of counts with derived rate columns.
 
     Steps: (1) primary suppression of every count column; (2) if
@@ -648,15 +656,18 @@ def apply_disclosure_control(
 
     Returns
     -------
-    (DataFrame, DisclosureLog)
+    DataFrame
+        The table with suppressed counts and the values derived from them as
+        ``pd.NA``; the records are added to ``log`` if one is given.
 
     Examples
     --------
     >>> t = pd.DataFrame({"area": ["Dudley", "Sandwell", "Walsall"],
     ...                   "reoffended": [40, 6, 52], "n": [120, 30, 150],
     ...                   "rate": [0.333, 0.2, 0.347]})
-    >>> safe, log = apply_disclosure_control(t, numerator="reoffended", denominator="n",
-    ...                                      labels=["area"], rounding=5, name="by area")
+    >>> log = DisclosureLog()
+    >>> safe = apply_disclosure_control(t, numerator="reoffended", denominator="n",
+    ...                                 labels=["area"], rounding=5, log=log, name="by area")
     >>> safe
            area  reoffended    n   rate
     0    Dudley          40  120  0.333
@@ -707,14 +718,14 @@ def apply_disclosure_control(
     for j, col in enumerate(count_columns):
         out[col] = _nullable(values[:, j], suppressed[:, j], _whole(values[:, j]))
     if numerator is not None and denominator is not None and derived_columns:
-        out, log = suppress_rates(out, numerator, denominator, derived_columns, threshold=threshold,
-                                  zeros=zeros, labels=labels, log=log, name=name)
+        out = suppress_rates(out, numerator, denominator, derived_columns, threshold=threshold,
+                             zeros=zeros, labels=labels, log=log, name=name)
     if rounding:
         for j, col in enumerate(count_columns):
             out[col] = _nullable(round_to_base(values[:, j], rounding), suppressed[:, j], True)
         log.add(name, ", ".join(f"column {quoted(c)}" for c in count_columns), "rounding",
                 f"rounded to base {int(rounding)} (half up); totals rounded independently")
-    return out, log
+    return out
 
 
 # --------------------------------------------------------------------------- the package's tables
@@ -725,7 +736,6 @@ DERIVED_COLUMNS: tuple[str, ...] = ("rate", "prevalence", "share", "estimate", "
 
 def publish_rates(
     table: pd.DataFrame,
-    log: DisclosureLog,
     *,
     name: str,
     numerator: str = "reoffenders",
@@ -735,6 +745,7 @@ def publish_rates(
     partition_by: Sequence[str] | None = None,
     partition: bool = False,
     rounding: int | None = None,
+    log: DisclosureLog | None = None,
 ) -> pd.DataFrame:
     """Disclosure control for a rates table before it is shown in a report.
 
@@ -742,7 +753,8 @@ def publish_rates(
     of the package's tidy rate tables: the numerator and denominator are the
     counts, and every rate-like column present (``rate``, ``prevalence``,
     ``share``, ``estimate``, ``lower``, ``upper`` and their ``_pct`` forms)
-    inherits their suppression. Records go to ``log``.
+    inherits their suppression. Returns the table; the records go to ``log``
+    if one is given (as every disclosure function).
 
     When the rows add up to a total that is published elsewhere (areas of a
     cohort, or the flagged and unflagged rows of each flag), pass
@@ -756,19 +768,22 @@ def publish_rates(
     --------
     >>> t = pd.DataFrame({"area": ["A", "B"], "n": [40, 200], "reoffenders": [3, 80], "rate": [0.075, 0.4]})
     >>> log = DisclosureLog()
-    >>> publish_rates(t, log, name="toy", labels=["area"])["rate"].isna().tolist()
+    >>> publish_rates(t, name="toy", labels=["area"], log=log)["rate"].isna().tolist()
     [True, False]
-    >>> publish_rates(t, log, name="toy", labels=["area"], partition=True)["reoffenders"].isna().tolist()
+    >>> publish_rates(t, name="toy", labels=["area"], partition=True, log=log)["reoffenders"].isna().tolist()
     [True, True]
     """
     derived = [c for c in DERIVED_COLUMNS if c in table.columns]
+
+    if log is None:
+        log = DisclosureLog(default_threshold=threshold)
 
     def control(part: pd.DataFrame, total_row: str | None) -> pd.DataFrame:
         return apply_disclosure_control(
             part, count_columns=[numerator, denominator], numerator=numerator, denominator=denominator,
             derived_columns=derived, labels=labels, threshold=threshold, log=log, name=name, total_row=total_row,
             rounding=rounding,
-        )[0]
+        )
 
     if not (partition or partition_by):
         return control(table, None)
@@ -797,12 +812,12 @@ FROM_OBSERVED_COLUMNS: tuple[str, ...] = (
 
 def publish_observed_expected(
     table: pd.DataFrame,
-    log: DisclosureLog,
     *,
     name: str,
     labels: Sequence[str] = ("group",),
     threshold: int = 10,
     rounding: int | None = None,
+    log: DisclosureLog | None = None,
 ) -> pd.DataFrame:
     """Disclosure control for an :func:`analysis.observed_vs_expected` table.
 
@@ -810,17 +825,18 @@ def publish_observed_expected(
     from the observed count (rates, O/E and its limits, z, the comparison with
     the rest of the cohort, whose counts are the total minus the group's) is
     blanked with it, and the significance label becomes ``"suppressed"``.
-    Expected counts, which come from a model, stay visible.
+    Expected counts, which come from a model, stay visible. Returns the
+    table; the records go to ``log`` if one is given.
 
     Examples
     --------
     >>> t = pd.DataFrame({"group": ["a", "b"], "n": [30, 300], "observed": [4, 120], "expected": [5.0, 110.0],
     ...                   "ratio": [0.8, 120 / 110], "significance": ["Not significant", "Not significant"]})
-    >>> publish_observed_expected(t, DisclosureLog(), name="toy")["significance"].tolist()
+    >>> publish_observed_expected(t, name="toy")["significance"].tolist()
     ['suppressed', 'Not significant']
     """
     derived = [c for c in FROM_OBSERVED_COLUMNS if c in table.columns]
-    safe, _ = apply_disclosure_control(
+    safe = apply_disclosure_control(
         table, count_columns=["observed", "n"], numerator="observed", denominator="n", derived_columns=derived,
         labels=list(labels), threshold=threshold, log=log, name=name, rounding=rounding,
     )

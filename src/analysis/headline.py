@@ -97,13 +97,13 @@ def headline_tables(
                "ratio_upper", "significance", "ratio_method", "confidence", "expected_from"]
     tables["oe_by_area"] = pd.concat(oe, ignore_index=True)[columns] if oe else pd.DataFrame(columns=columns)
 
-    columns = ["term", "kind", "predicted_pct", "counterfactual_pct", "par_pp", "par_lower", "par_upper", "paf", "paf_lower",
+    columns = ["term", "kind", "predicted_rate", "counterfactual_rate", "par", "par_lower", "par_upper", "paf", "paf_lower",
                "paf_upper", "n", "n_flagged", "method", "confidence"]
     if results.flags and flags_paper.model_ok:
         paf = results.attributable[columns].copy()
         # pandas-stubs: .loc[row, col] may be any scalar, wider than what pd.isna is typed to take
         hidden = {f for f in results.flags if pd.isna(flags_paper.effects.set_index("flag").loc[f, "n_flagged"])}  # type: ignore[arg-type]
-        numbers = ["predicted_pct", "counterfactual_pct", "par_pp", "par_lower", "par_upper", "paf", "paf_lower", "paf_upper", "n_flagged"]
+        numbers = ["predicted_rate", "counterfactual_rate", "par", "par_lower", "par_upper", "paf", "paf_lower", "paf_upper", "n_flagged"]
         paf.loc[paf["term"].isin(hidden), numbers] = np.nan
         tables["attributable_fractions"] = paf
     else:

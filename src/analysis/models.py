@@ -288,12 +288,20 @@ class FlagsModel:
     @property
     @single_threaded_blas
     def marginal_effects(self) -> pd.DataFrame:
-        """Average marginal effect of each flag, in percentage points.
+        """Average marginal effect of each flag, a difference in probability.
 
         The mean over the people in the model of p(flag = 1) - p(flag = 0),
         everything else as observed (the discrete change averaged over the
         sample, like statsmodels ``get_margeff(at="overall", dummy=True)``),
         with a delta-method interval conditional on the covariates.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per flag: ``term``, ``ame`` (the average marginal effect, a
+            difference of two probabilities: 0.05 is 5 percentage points) with
+            ``lower``/``upper`` and ``se`` on the same scale, ``p_value``, ``n``,
+            ``statistic``, ``method``, ``confidence``.
         """
         n = self.units.trials
         N = n.sum()
@@ -312,13 +320,13 @@ class FlagsModel:
             rows.append(
                 {
                     "term": flag,
-                    "ame_pp": 100 * ame,
-                    "lower": 100 * (ame - zc * se),
-                    "upper": 100 * (ame + zc * se),
-                    "se_pp": 100 * se,
+                    "ame": ame,
+                    "lower": ame - zc * se,
+                    "upper": ame + zc * se,
+                    "se": se,
                     "p_value": float(2 * stats.norm.sf(abs(z))) if np.isfinite(z) else np.nan,
                     "n": int(N),
-                    "statistic": "average_marginal_effect_pp",
+                    "statistic": "average_marginal_effect",
                     "method": "average discrete change p(flag=1) - p(flag=0) over the people in the model; delta method; " + self.method,
                     "confidence": self.confidence,
                 }
@@ -724,7 +732,7 @@ def fit_flags_model(
     -------
     FlagsModel
         ``odds_ratios`` (tidy adjusted ORs), ``comparison`` (unadjusted and
-        adjusted side by side), ``marginal_effects`` (percentage points),
+        adjusted side by side), ``marginal_effects`` (differences in probability),
         ``predict()``, ``llf``/``aic`` (individual-level), ``separation``,
         ``method`` and ``notes``.
 

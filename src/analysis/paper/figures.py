@@ -368,7 +368,7 @@ def calibration_chart(table: Any, *, title: str | None = None) -> tuple[bytes, s
     ax = fig.add_subplot()
     calibration_plot(table, ax=ax, title=chart_text(title) if title else "")
     png = to_png(fig)
-    worst = (table["observed_pct"] - table["expected_pct"]).abs().max()
+    worst = (100 * table["observed_rate"] - 100 * table["expected_rate"]).abs().max()
     alt = (f"Calibration chart: observed against predicted percentage in {len(table)} groups of predicted risk; "
            f"the largest gap between them is {worst:.1f} percentage points.")
     return png, alt

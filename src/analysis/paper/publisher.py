@@ -103,9 +103,9 @@ class Publisher:
         (areas of the cohort); ``partition_by`` for several partitions in one
         table. Returns the controlled table (final after :meth:`audit`).
         """
-        published = publish_rates(table, self.log, name=name, numerator=numerator, denominator=denominator,
+        published = publish_rates(table, name=name, numerator=numerator, denominator=denominator,
                                   labels=list(keys), threshold=self.threshold, partition=partition,
-                                  partition_by=partition_by, rounding=self.rounding)
+                                  partition_by=partition_by, rounding=self.rounding, log=self.log)
         derived = [c for c in DERIVED_COLUMNS if c in table.columns]
         return self._register(name, table, published, keys, (denominator, numerator), derived, population, complete, "rates",
                               ("n", "events"))
@@ -113,8 +113,8 @@ class Publisher:
     def observed_expected(self, name: str, table: pd.DataFrame, keys: Sequence[str], *, population: str = "cohort",
                           complete: bool = True) -> pd.DataFrame:
         """An O/E table (one row per group; ``n`` and ``observed`` are the counts)."""
-        published = publish_observed_expected(table, self.log, name=name, labels=list(keys), threshold=self.threshold,
-                                              rounding=self.rounding)
+        published = publish_observed_expected(table, name=name, labels=list(keys), threshold=self.threshold,
+                                              rounding=self.rounding, log=self.log)
         hidden = published["observed"].isna()
         for col in ("expected", "expected_rate"):
             if col in published.columns:
@@ -133,7 +133,7 @@ class Publisher:
         ``"events"`` (people with the outcome); tables of one population constrain each other through them.
         ``group`` gathers several tables under one line of the disclosure appendix.
         """
-        published, _ = apply_disclosure_control(
+        published = apply_disclosure_control(
             table, count_columns=list(count_columns), numerator=numerator, denominator=denominator,
             derived_columns=list(derived), labels=list(keys), threshold=self.threshold, log=self.log, name=name,
             rounding=self.rounding)

@@ -174,7 +174,7 @@ class RiskFlagsPaper(Paper):
         if not paf.empty:
             joint = paf[paf["kind"] == "joint"].iloc[0]
             points.append(html("With none of the flags present, other characteristics unchanged, the model predicts {} in every 100 "
-                               "instead of {}.", f"{joint['counterfactual_pct']:.0f}", f"{joint['predicted_pct']:.0f}"))
+                               "instead of {}.", f"{100 * joint['counterfactual_rate']:.0f}", f"{100 * joint['predicted_rate']:.0f}"))
         return points[:5]
 
     @property
@@ -397,9 +397,9 @@ class RiskFlagsPaper(Paper):
                          "shapley": np.nan if hidden else 100 * shap.loc[flag, "paf"],  # type: ignore[operator]  # pandas-stubs: .loc[row, col] may be any scalar
                          "single": np.nan if hidden else 100 * single.loc[flag, "paf"],  # type: ignore[operator]  # pandas-stubs: .loc[row, col] may be any scalar
                          "ci": tx.SUPPRESSED if hidden else tx.interval(100 * single.loc[flag, "paf_lower"], 100 * single.loc[flag, "paf_upper"], tx.number),  # type: ignore[operator]  # pandas-stubs: .loc[row, col] may be any scalar
-                         "points": np.nan if hidden else single.loc[flag, "par_pp"]})
+                         "points": np.nan if hidden else 100 * single.loc[flag, "par"]})  # type: ignore[operator]  # pandas-stubs: .loc[row, col] may be any scalar
         rows.append({"label": "All flags together", "shapley": 100 * joint["paf"], "single": 100 * joint["paf"],
-                     "ci": tx.interval(100 * joint["paf_lower"], 100 * joint["paf_upper"], tx.number), "points": joint["par_pp"]})
+                     "ci": tx.interval(100 * joint["paf_lower"], 100 * joint["paf_upper"], tx.number), "points": 100 * joint["par"]})
         table = pd.DataFrame(rows)
         s.add(self.table(table, [Column("label", "Flag"), Column("shapley", "Share, averaged over orders (%)", "number1"),
                                  Column("single", "Share, flag alone (%)", "number1"), Column("ci", "95% interval", lambda v: v),
@@ -415,7 +415,7 @@ class RiskFlagsPaper(Paper):
         s.add(Paragraph(html("With none of the flags present, other characteristics unchanged, the model predicts that {} in every 100 "
                              "would have the outcome instead of {}: {} points lower, a share of {}% (95% interval {}). "
                              "These are associations, not proof that meeting a need would prevent the outcome.",
-                             f"{joint['counterfactual_pct']:.1f}", f"{joint['predicted_pct']:.1f}", f"{joint['par_pp']:.1f}",
+                             f"{100 * joint['counterfactual_rate']:.1f}", f"{100 * joint['predicted_rate']:.1f}", f"{100 * joint['par']:.1f}",
                              f"{100 * joint['paf']:.1f}", tx.interval(100 * joint["paf_lower"], 100 * joint["paf_upper"], tx.number))))
         return s
 

@@ -139,7 +139,7 @@ class SummaryPaper(Paper):
                              "in every 100 would have the outcome instead of {} (a share of {}%, 95% interval {}). The largest part "
                              "goes with {} ({} points of the {}%, averaged over the order in which flags are removed). These are "
                              "associations, not proof that meeting a need would prevent the outcome.",
-                             len(r.flags), f"{joint['counterfactual_pct']:.0f}", f"{joint['predicted_pct']:.0f}",
+                             len(r.flags), f"{100 * joint['counterfactual_rate']:.0f}", f"{100 * joint['predicted_rate']:.0f}",
                              f"{100 * joint['paf']:.0f}", tx.interval(100 * joint["paf_lower"], 100 * joint["paf_upper"], tx.number, digits=0),
                              self.quoted(r.label(top["term"])), f"{100 * top['paf']:.0f}", f"{100 * joint['paf']:.0f}")))
         return s
