@@ -240,7 +240,8 @@ class Table(Block):
         for k, part in enumerate(parts):
             title = self._title() if k == 0 else html("{} (continued)", self._title())
             head = Markup("").join(
-                html('<th scope="col" class="{}" data-kind="{}">{}</th>', "num" if self.columns[j].numeric else "txt",
+                html('<th scope="col" class="{}{}" data-kind="{}">{}</th>', "num" if self.columns[j].numeric else "txt",
+                     " nw" if " " not in _plain(self.columns[j].header).strip() else "",  # "p-value" never breaks at its hyphen
                      self.columns[j].fmt if isinstance(self.columns[j].fmt, str) else "custom", self.columns[j].header)
                 for j in part)
             body = Markup("").join(
