@@ -90,7 +90,7 @@ def test_law_array_comparison_equals_statsmodels_newcombe_and_the_closed_forms(p
     n2 = np.array([p[1] for p in pairs])
     x1 = np.floor(n1 * np.array([p[2] for p in pairs]))
     x2 = np.floor(n2 * np.array([p[3] for p in pairs]))
-    c = two_proportion_arrays(x1, n1, x2, n2, level)
+    c = two_proportion_arrays(x1, n1, x2, n2, confidence=level)
     z = stats.norm.ppf(1 - (1 - level) / 2)
     for i in range(len(pairs)):
         low, high = confint_proportions_2indep(x1[i], n1[i], x2[i], n2[i], method="newcomb", compare="diff", alpha=1 - level)

@@ -60,7 +60,7 @@ def _analysed(data, period: str | None, reference: str | None):
     from .results import analyse
 
     try:
-        return analyse(data, period, reference)
+        return analyse(data, period=period, reference_period=reference)
     except ValueError as exc:
         raise CohortError(data.quality.source, [Problem("period", str(exc), fix="pass one of the periods in the data to --period / --reference-period")]) from None
 

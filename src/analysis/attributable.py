@@ -217,9 +217,9 @@ def attributable_fractions(
     out.loc[out["kind"] == "shapley", "method"] = "average (Shapley) over removal orders; adds up to the joint PAF; " + method
     out["sentence"] = ""
     single = out["kind"] == "single"
-    out.loc[single, "sentence"] = [paf_sentence(r, labels.get(r["term"], r["term"]), level) for _, r in out[single].iterrows()]
+    out.loc[single, "sentence"] = [paf_sentence(r, labels.get(r["term"], r["term"]), confidence=level) for _, r in out[single].iterrows()]
     joint = out["kind"] == "joint"
-    out.loc[joint, "sentence"] = [paf_sentence(r, "having any of these flags", level) for _, r in out[joint].iterrows()]
+    out.loc[joint, "sentence"] = [paf_sentence(r, "having any of these flags", confidence=level) for _, r in out[joint].iterrows()]
     out.attrs["note"] = "Single-flag PAFs overlap and must not be added; the Shapley PAFs add up to the joint PAF."
     return out
 
@@ -236,7 +236,7 @@ def _shapley_weights(j: int, k: int, subsets: list[frozenset[int]]) -> dict[froz
     return weights
 
 
-def paf_sentence(row: pd.Series | dict, label: str, confidence: float = 0.95) -> str:
+def paf_sentence(row: pd.Series | dict, label: str, *, confidence: float = 0.95) -> str:
     """One plain-English sentence for a PAF row (the wording of docs/methods.md, attributable fractions).
 
     The row's rates and differences are fractions, as :func:`attributable_fractions` returns them;

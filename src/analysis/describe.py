@@ -49,7 +49,7 @@ def _label(flag: str, labels: dict[str, str] | None) -> str:
     return (labels or {}).get(flag) or FLAG_LABELS.get(flag, flag)
 
 
-def flag_prevalence(cohort: pd.DataFrame, flags: Sequence[str] | None = None, confidence: float = 0.95,
+def flag_prevalence(cohort: pd.DataFrame, *, flags: Sequence[str] | None = None, confidence: float = 0.95,
                     labels: dict[str, str] | None = None) -> pd.DataFrame:
     """Prevalence of each flag, among the people whose flag is recorded.
 
@@ -80,7 +80,7 @@ def flag_prevalence(cohort: pd.DataFrame, flags: Sequence[str] | None = None, co
     return _with_ci(counts, "flagged", "n", "prevalence", confidence)
 
 
-def flag_cooccurrence(cohort: pd.DataFrame, flags: Sequence[str] | None = None, measure: str = "conditional") -> pd.DataFrame:
+def flag_cooccurrence(cohort: pd.DataFrame, *, flags: Sequence[str] | None = None, measure: str = "conditional") -> pd.DataFrame:
     """How flags occur together, as a square table (rows and columns are flags).
 
     Parameters
@@ -94,7 +94,7 @@ def flag_cooccurrence(cohort: pd.DataFrame, flags: Sequence[str] | None = None, 
     --------
     >>> import pandas as pd
     >>> f = pd.DataFrame({"a": [1, 1, 0, 0], "b": [1, 0, 0, 0]})
-    >>> float(flag_cooccurrence(f, ["a", "b"]).loc["b", "a"])
+    >>> float(flag_cooccurrence(f, flags=["a", "b"]).loc["b", "a"])
     1.0
     """
     data = cohort[_flags(cohort, flags)].astype(float)
@@ -108,7 +108,7 @@ def flag_cooccurrence(cohort: pd.DataFrame, flags: Sequence[str] | None = None, 
     raise ValueError("measure must be 'conditional', 'joint' or 'phi'")
 
 
-def flag_combinations(cohort: pd.DataFrame, flags: Sequence[str] | None = None, top: int | None = 15,
+def flag_combinations(cohort: pd.DataFrame, *, flags: Sequence[str] | None = None, top: int | None = 15,
                       labels: dict[str, str] | None = None) -> pd.DataFrame:
     """Counts and reoffending rates of each combination of flags (an UpSet-style table).
 
@@ -131,7 +131,7 @@ def flag_combinations(cohort: pd.DataFrame, flags: Sequence[str] | None = None, 
     return grouped.head(top) if top else grouped
 
 
-def rates_by(cohort: pd.DataFrame, by: str | Sequence[str], confidence: float = 0.95) -> pd.DataFrame:
+def rates_by(cohort: pd.DataFrame, by: str | Sequence[str], *, confidence: float = 0.95) -> pd.DataFrame:
     """Proven reoffending rate by group, with Wilson intervals.
 
     Parameters
@@ -153,7 +153,7 @@ def rates_by(cohort: pd.DataFrame, by: str | Sequence[str], confidence: float = 
     return _with_ci(counts, "reoffenders", "n", "reoffending rate", confidence)
 
 
-def rates_by_flag(cohort: pd.DataFrame, flags: Sequence[str] | None = None, confidence: float = 0.95,
+def rates_by_flag(cohort: pd.DataFrame, *, flags: Sequence[str] | None = None, confidence: float = 0.95,
                   labels: dict[str, str] | None = None) -> pd.DataFrame:
     """Reoffending rate with and without each flag (people whose flag is recorded).
 
@@ -165,7 +165,7 @@ def rates_by_flag(cohort: pd.DataFrame, flags: Sequence[str] | None = None, conf
     frames = []
     for flag in _flags(cohort, flags):
         recorded = cohort[cohort[flag].notna()]
-        table = rates_by(recorded, flag, confidence).rename(columns={flag: "value"})
+        table = rates_by(recorded, flag, confidence=confidence).rename(columns={flag: "value"})
         table.insert(0, "label", _label(flag, labels))
         table.insert(0, "flag", flag)
         frames.append(table)

@@ -72,7 +72,7 @@ def _label(data: pd.DataFrame | None) -> str:
     return "apparent (the fitted data)" if data is None else "on the data supplied"
 
 
-def auc_from_counts(score: np.ndarray, events: np.ndarray, trials: np.ndarray, confidence: float = 0.95) -> dict[str, float]:
+def auc_from_counts(score: np.ndarray, events: np.ndarray, trials: np.ndarray, *, confidence: float = 0.95) -> dict[str, float]:
     """C-statistic and DeLong standard error from grouped data (score, events, trials).
 
     Ties count one half. DeLong, DeLong and Clarke-Pearson (1988): the
@@ -130,7 +130,7 @@ def discrimination(model: FlagsModel, data: pd.DataFrame | None = None, *, confi
     """
     confidence = one_confidence_level(confidence, function="discrimination")
     lp, s, n = _scored(model, data)
-    r = auc_from_counts(lp, s, n, confidence)
+    r = auc_from_counts(lp, s, n, confidence=confidence)
     return pd.DataFrame([{
         "statistic": "c_statistic",
         "estimate": r["auc"],

@@ -71,7 +71,7 @@ def headline_tables(
     """
     from .paper import SummaryPaper
 
-    results = analyse(data, period, reference_period)
+    results = analyse(data, period=period, reference_period=reference_period)
     paper = SummaryPaper(results, threshold=threshold, rounding=rounding)
     flags_paper, oe_paper = paper.flags_paper, paper.oe_paper
     tables: dict[str, pd.DataFrame] = {}

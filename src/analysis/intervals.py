@@ -199,7 +199,7 @@ TWO_PROPORTION_METHODS: dict[str, str] = {
 """The ``method`` of each statistic :func:`compare_proportions` and :func:`two_proportion_frame` return."""
 
 
-def two_proportion_frame(x1: np.ndarray, n1: np.ndarray, x2: np.ndarray, n2: np.ndarray, confidence: float = 0.95) -> pd.DataFrame:
+def two_proportion_frame(x1: np.ndarray, n1: np.ndarray, x2: np.ndarray, n2: np.ndarray, *, confidence: float = 0.95) -> pd.DataFrame:
     """:func:`two_proportion_arrays` as a long table: one row per pair and statistic.
 
     Rows follow the rules of :func:`compare_proportions`: the difference for
@@ -214,7 +214,7 @@ def two_proportion_frame(x1: np.ndarray, n1: np.ndarray, x2: np.ndarray, n2: np.
     ['difference', 'rate_ratio', 'odds_ratio', 'difference']
     """
     x1, n1, x2, n2 = (np.asarray(v) for v in (x1, n1, x2, n2))
-    c = two_proportion_arrays(x1, n1, x2, n2, confidence)
+    c = two_proportion_arrays(x1, n1, x2, n2, confidence=confidence)
     present = {"difference": np.ones(len(x1), dtype=bool),
                "rate_ratio": np.isfinite(c["rate_ratio"]) & (x1 > 0),
                "odds_ratio": np.isfinite(c["odds_ratio"])}
@@ -271,7 +271,7 @@ def compare_proportions(
     """
     frames = []
     for level in confidence_levels(confidence):
-        frame = two_proportion_frame(np.array([x1]), np.array([n1]), np.array([x2]), np.array([n2]), level)
+        frame = two_proportion_frame(np.array([x1]), np.array([n1]), np.array([x2]), np.array([n2]), confidence=level)
         frames.append(frame.assign(_order=np.arange(len(frame))))
     out = pd.concat(frames, ignore_index=True).sort_values("_order", kind="stable").reset_index(drop=True)
     out = out[["statistic", "estimate", "lower", "upper", "method", "p_value", "z", "confidence"]].copy()
@@ -281,7 +281,7 @@ def compare_proportions(
     return out
 
 
-def two_proportion_arrays(x1: np.ndarray, n1: np.ndarray, x2: np.ndarray, n2: np.ndarray, confidence: float = 0.95) -> dict[str, np.ndarray]:
+def two_proportion_arrays(x1: np.ndarray, n1: np.ndarray, x2: np.ndarray, n2: np.ndarray, *, confidence: float = 0.95) -> dict[str, np.ndarray]:
     """:func:`compare_proportions` for arrays of pairs of groups at once (one value per pair).
 
     Returns a dict of arrays: ``difference`` with Newcombe's hybrid score

@@ -154,6 +154,7 @@ def group_label(frame: pd.DataFrame, by: Sequence[str]) -> pd.Series:
 
 def resolve_expected(
     cohort: pd.DataFrame,
+    *,
     expected: str | pd.Series | pd.DataFrame | Sequence[float] | np.ndarray = "expected",
     source: str | None = None,
 ) -> tuple[np.ndarray, str]:
@@ -312,7 +313,7 @@ def compare_with_rest(
     x1, n1 = table["observed"].to_numpy(dtype=np.int64), table["n"].to_numpy(dtype=np.int64)
     frames = []
     for level in confidence_levels(confidence):
-        comp = two_proportion_frame(x1, n1, total_x - x1, total_n - n1, level)
+        comp = two_proportion_frame(x1, n1, total_x - x1, total_n - n1, confidence=level)
         pairs = comp.pop("pair").to_numpy()
         for col in by:
             comp[col] = table[col].to_numpy()[pairs]
@@ -422,7 +423,7 @@ def observed_vs_expected(
         raise KeyError(f"the cohort has no column(s) {missing}")
     if isinstance(expected, pd.Series) and expected.attrs.get("internal"):
         check_comparison(expected, by)
-    p, src = resolve_expected(cohort, expected, source)
+    p, src = resolve_expected(cohort, expected=expected, source=source)
     unscored = np.isnan(p)
     if unscored.any():
         left = int(unscored.sum()) if trials is None else int(cohort.loc[unscored, trials].sum())  # before the rows go
@@ -491,7 +492,7 @@ def observed_vs_expected(
 def _add_rest(t: pd.DataFrame, total_o: int, total_n: int, level: float) -> pd.DataFrame:
     rest_n = total_n - t["n"].to_numpy()
     rest_o = total_o - t["observed"].to_numpy()
-    comp = two_proportion_arrays(t["observed"].to_numpy(), t["n"].to_numpy(), rest_o, rest_n, level)
+    comp = two_proportion_arrays(t["observed"].to_numpy(), t["n"].to_numpy(), rest_o, rest_n, confidence=level)
     t["rest_n"] = rest_n
     t["rest_observed"] = rest_o
     with np.errstate(divide="ignore", invalid="ignore"):

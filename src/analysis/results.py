@@ -115,7 +115,7 @@ class StudyResults:
     def prevalence(self) -> pd.DataFrame:
         from .describe import flag_prevalence
 
-        return flag_prevalence(self.current, self.present_flags, labels=self.labels)
+        return flag_prevalence(self.current, flags=self.present_flags, labels=self.labels)
 
     @property
     def present_flags(self) -> list[str]:
@@ -126,7 +126,7 @@ class StudyResults:
     def rates_by_flag(self) -> pd.DataFrame:
         from .describe import rates_by_flag
 
-        return rates_by_flag(self.current, self.flags, labels=self.labels) if self.flags else pd.DataFrame()
+        return rates_by_flag(self.current, flags=self.flags, labels=self.labels) if self.flags else pd.DataFrame()
 
     def rates_by(self, by: str | list[str]) -> pd.DataFrame:
         from .describe import rates_by
@@ -417,9 +417,9 @@ class StudyResults:
 
 def analyse(
     data: StudyData,
+    *,
     period: str | None = None,
     reference_period: str | None = None,
-    *,
     confidence: float = 0.95,
 ) -> StudyResults:
     """Prepare a study's results for one period (computed lazily, each once).

@@ -572,7 +572,7 @@ _COLUMNS = [
 ]
 
 
-def generate_cohort(seed: int = DEFAULT_SEED) -> pd.DataFrame:
+def generate_cohort(*, seed: int = DEFAULT_SEED) -> pd.DataFrame:
     """Generate the two-period synthetic cohort (baseline and published period).
 
     Parameters
@@ -688,7 +688,7 @@ def write_synthetic(out_dir: str | Path = SYNTHETIC_DIR, seed: int = DEFAULT_SEE
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    cohort = generate_cohort(seed)
+    cohort = generate_cohort(seed=seed)
     tmp_csv, tmp_parquet, tmp_manifest = out / ".cohort.csv.tmp", out / ".cohort.parquet.tmp", out / ".manifest.json.tmp"
     cohort.to_csv(tmp_csv, index=False, float_format="%.6f", lineterminator="\n")
     table = pa.Table.from_pandas(cohort, preserve_index=False).replace_schema_metadata(None)

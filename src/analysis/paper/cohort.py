@@ -55,7 +55,7 @@ class CohortPaper(Paper):
                     self.pub.counts(f"people with both {r.label(a).lower()} and {r.label(b).lower()}",
                                     pd.DataFrame({a: [1], b: [1], "n": [both]}), keys=[a, b], count_columns=["n"],
                                     complete=False, group="people with each pair of flags")
-            combos = flag_combinations(cur, r.flags, top=12, labels=r.labels).drop(columns=["n_flags", "share"])
+            combos = flag_combinations(cur, flags=r.flags, top=12, labels=r.labels).drop(columns=["n_flags", "share"])
             self.pub.rates("flag combinations", combos, keys=list(r.flags), complete=False)
         for key in self.group_columns():
             self.pub.rates(f"{self.outcome_lower} by {self.group_name(key).lower()}", rates_by(cur, key), keys=[key], partition=True)

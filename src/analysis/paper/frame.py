@@ -102,7 +102,7 @@ class Paper:
         from ..cohort import open_study
 
         data = open_study(study, cohort)
-        return cls(analyse(data, period, reference_period), threshold=threshold, rounding=rounding)
+        return cls(analyse(data, period=period, reference_period=reference_period), threshold=threshold, rounding=rounding)
 
     # ----------------------------------------------------------------- to override
     def prepare(self) -> None:
