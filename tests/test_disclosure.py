@@ -64,7 +64,7 @@ def feasible_values(safe: pd.DataFrame, cell: tuple[int, int]) -> set[int]:
 def test_presets_and_threshold():
     assert PRESETS == {"strict": 10, "nhs": 7, "ons": 5}
     assert [resolve_threshold(preset=p) for p in (5, 7, 10, "ons", "nhs", "strict")] == [5, 7, 10, 5, 7, 10]
-    assert resolve_threshold(12) == 12
+    assert resolve_threshold(threshold=12) == 12
     with pytest.raises(ValueError):
         resolve_threshold(preset=6)
     with pytest.raises(ValueError):
@@ -253,10 +253,10 @@ def test_rates_blank_when_denominator_missing_and_at_100_percent():
 
 
 def test_round_to_base_5_by_hand():
-    got = round_to_base(pd.Series([10, 12, 12.5, 13, 17, 17.5, 18, 22.5, pd.NA], dtype="Float64"), 5)
+    got = round_to_base(pd.Series([10, 12, 12.5, 13, 17, 17.5, 18, 22.5, pd.NA], dtype="Float64"), base=5)
     assert got.iloc[:-1].tolist() == [10, 10, 15, 15, 15, 20, 20, 25]
     assert pd.isna(got.iloc[-1]) and str(got.dtype) == "Int64"
-    assert round_to_base(np.array([2.5, 7.4999]), 5).tolist() == [5.0, 5.0]
+    assert round_to_base(np.array([2.5, 7.4999]), base=5).tolist() == [5.0, 5.0]
 
 
 def test_rounding_after_suppression_totals_independent():

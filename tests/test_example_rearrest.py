@@ -90,7 +90,7 @@ def test_committed_files_match_their_manifest_and_a_fresh_run(tmp_path):
         assert hashlib.sha256((EXAMPLE_DIR / name).read_bytes()).hexdigest() == digest
     if manifest["numpy"] != np.__version__ or manifest["pandas"] != pd.__version__:
         pytest.skip(f"committed extract made with numpy {manifest['numpy']} / pandas {manifest['pandas']}; random streams may differ")
-    fresh = write_example(tmp_path, seed=manifest["seed"])
+    fresh = write_example(out_dir=tmp_path, seed=manifest["seed"])
     assert fresh == manifest["sha256"]
     assert (tmp_path / "extract.csv").read_bytes() == EXTRACT.read_bytes()
     assert (tmp_path / "manifest.json").read_bytes() == MANIFEST.read_bytes()

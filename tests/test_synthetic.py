@@ -84,8 +84,8 @@ def test_sandwell_18_21s_reoffend_more(current):
 
 
 def test_generation_is_deterministic(tmp_path):
-    first = write_synthetic(tmp_path / "a")
-    second = write_synthetic(tmp_path / "b")
+    first = write_synthetic(out_dir=tmp_path / "a")
+    second = write_synthetic(out_dir=tmp_path / "b")
     assert first == second
     for name in ("cohort.csv", "cohort.parquet"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
@@ -97,7 +97,7 @@ def test_committed_files_match_their_manifest_and_a_fresh_run(tmp_path):
         assert hashlib.sha256((SYNTHETIC_DIR / name).read_bytes()).hexdigest() == digest
     if manifest["numpy"] != np.__version__ or manifest["pandas"] != pd.__version__:
         pytest.skip(f"committed data made with numpy {manifest['numpy']} / pandas {manifest['pandas']}; random streams may differ")
-    fresh = write_synthetic(tmp_path)
+    fresh = write_synthetic(out_dir=tmp_path)
     assert fresh["cohort.csv"] == manifest["sha256"]["cohort.csv"]
 
 

@@ -73,7 +73,7 @@ def _checked_periods(data, period: str | None, reference: str | None) -> tuple[s
 def _threshold(args: argparse.Namespace) -> int:
     from .disclosure import resolve_threshold
 
-    return resolve_threshold(args.threshold, args.preset)
+    return resolve_threshold(threshold=args.threshold, preset=args.preset)
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -91,7 +91,7 @@ def _report(args: argparse.Namespace) -> int:
         parameters = {"study_path": str(resolved), "cohort_path": None, "period": results.period,
                       "reference_period": results.reference_period, "disclosure_threshold": threshold,
                       "disclosure_rounding": args.round_to, "results_path": str(computed)}
-        written = build_reports(papers_for(data.study), args.out, parameters, progress=not args.quiet, pdf=args.pdf)
+        written = build_reports(papers_for(data.study), args.out, parameters=parameters, progress=not args.quiet, pdf=args.pdf)
     for path in written:
         print(path)
     return 0
@@ -103,7 +103,7 @@ def _tables(args: argparse.Namespace) -> int:
     threshold = _threshold(args)
     data = _study_data(args)
     period, reference = _checked_periods(data, args.period, args.reference_period)
-    results = headline_tables(data, period, reference_period=reference, threshold=threshold, rounding=args.round_to)
+    results = headline_tables(data, period=period, reference_period=reference, threshold=threshold, rounding=args.round_to)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     frames = dict(results.tables)

@@ -96,7 +96,7 @@ def _kernel_manager_class() -> type:
     return LocalKernelManager
 
 
-def execute_notebook(source: Path, target: Path, parameters: dict[str, Any] | None = None, kernel_name: str = "python3") -> Path:
+def execute_notebook(source: Path, target: Path, *, parameters: dict[str, Any] | None = None, kernel_name: str = "python3") -> Path:
     """Run a notebook top to bottom with papermill; the executed copy is written to ``target``."""
     import papermill as pm
 
@@ -175,7 +175,7 @@ def print_pdf(html: Path, pdf: Path, *, chromium: str | None = None, timeout: in
     return pdf
 
 
-def refresh_notebook(path: Path, timeout: int = 900) -> Path:
+def refresh_notebook(path: Path, *, timeout: int = 900) -> Path:
     """Execute a notebook top to bottom in place on the default data, for committing.
 
     Cell timing metadata is dropped so that a rerun changes only what the
@@ -196,9 +196,9 @@ def refresh_notebook(path: Path, timeout: int = 900) -> Path:
 def build_reports(
     notebooks: Iterable[Path] | None = None,
     out_dir: str | Path = REPORTS_DIR,
+    *,
     parameters: dict[str, Any] | None = None,
     progress: bool = True,
-    *,
     workers: int | None = None,
     pdf: bool = False,
 ) -> list[Path]:
@@ -241,7 +241,7 @@ def build_reports(
             bar = tqdm(total=len(notebooks), desc="papers", unit="paper")
 
         def one(notebook: Path) -> Path:
-            executed = execute_notebook(notebook, staging / notebook.name, parameters)
+            executed = execute_notebook(notebook, staging / notebook.name, parameters=parameters)
             try:
                 html = export_html(executed, staging / f"{notebook.stem}.html")
             except (ValueError, OSError) as exc:  # nbconvert's errors, e.g. a template or an output it cannot read
@@ -287,7 +287,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             for path in pool.map(refresh_notebook, [Path(p) for p in paths]):
                 print(path)
         return
-    for path in build_reports(args.notebooks or None, args.out, {}):
+    for path in build_reports(args.notebooks or None, args.out, parameters={}):
         print(path)
 
 

@@ -459,7 +459,7 @@ def structure_problems(columns: list[str], study: Study) -> list[Problem]:
     if undeclared:
         problems.append(Problem(", ".join(undeclared), "declared in [flags] but not in the data",
                                 fix=f"rename a column to it in [columns], derive it in [derive], or remove it from [flags] (the file has: {have})"))
-    if not flags_in(columns, study.extra_flags):
+    if not flags_in(columns, extra=study.extra_flags):
         problems.append(Problem("(flags)", f"no risk flag column found (the file has: {have})",
                                 fix="rename a 0/1 column to one of " + ", ".join(FLAGS) + " in [columns], or declare your own in [flags]"))
     return problems
@@ -734,7 +734,7 @@ def validate_cohort(
     problems: list[Problem] = []
     out = frame.reset_index(drop=True)  # copy-on-write: columns are replaced below, the caller's frame is not touched
     problems.extend(structure_problems(list(frame.columns), study))
-    flags = flags_in(out, study.extra_flags)
+    flags = flags_in(out, extra=study.extra_flags)
 
     if OUTCOME in out:
         out[OUTCOME] = _binary(out[OUTCOME], OUTCOME, problems, allow_missing=False)
@@ -1013,7 +1013,7 @@ class StudyData:
     @property
     def flags(self) -> list[str]:
         """The flags of the study present in the data (the model's flags if the study names them)."""
-        present = flags_in(self.cohort, self.study.extra_flags)
+        present = flags_in(self.cohort, extra=self.study.extra_flags)
         if self.study.model_flags is not None:
             return [f for f in self.study.model_flags if f in present]
         return present
@@ -1021,7 +1021,7 @@ class StudyData:
     @property
     def labels(self) -> dict[str, str]:
         """The label of every flag present."""
-        return {f: self.study.flag_label(f) for f in flags_in(self.cohort, self.study.extra_flags)}
+        return {f: self.study.flag_label(f) for f in flags_in(self.cohort, extra=self.study.extra_flags)}
 
     @property
     def periods(self) -> list[str]:
@@ -1139,7 +1139,7 @@ def open_study(
     frame = frame.rename(columns=renames)
     for target, values in derived.items():
         frame[target] = values
-    typed_columns = {OUTCOME, *flags_in(frame, spec.extra_flags), *CATEGORICAL, "expected", "reoffences", "person_id",
+    typed_columns = {OUTCOME, *flags_in(frame, extra=spec.extra_flags), *CATEGORICAL, "expected", "reoffences", "person_id",
                      *([spec.impact.treatment] if spec.impact is not None else [])}
     _apply_values(frame, spec.values, problems, quality, typed=typed_columns)
     quality.period_supplied = "period" in frame.columns

@@ -42,7 +42,7 @@ def _flags(cohort: pd.DataFrame, flags: Sequence[str] | None) -> list[str]:
     """The flags asked for, or every flag the cohort holds (the six present, then its extras)."""
     if flags is not None:
         return list(flags)
-    return flags_in(cohort, cohort.attrs.get("flags", ()))
+    return flags_in(cohort, extra=cohort.attrs.get("flags", ()))
 
 
 def _label(flag: str, labels: dict[str, str] | None) -> str:

@@ -110,7 +110,7 @@ def binary_codes(series: pd.Series) -> np.ndarray | None:
     return np.where(nan, -1, values).astype(np.int8)
 
 
-def encode(series: pd.Series, name: str, reference: Any = None, levels: Sequence[Any] | None = None) -> tuple[Variable, np.ndarray]:
+def encode(series: pd.Series, name: str, *, reference: Any = None, levels: Sequence[Any] | None = None) -> tuple[Variable, np.ndarray]:
     """Integer codes (reference = 0) or float values for one column.
 
     ``levels`` fixes the coding (used to apply a fitted model to new data); codes

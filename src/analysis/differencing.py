@@ -1198,7 +1198,7 @@ def audit_differencing(
     >>> feasible_ranges(safe)["width"].min()
     np.float64(15.0)
     """
-    threshold = resolve_threshold(threshold, preset)
+    threshold = resolve_threshold(threshold=threshold, preset=preset)
     check_zero_policy(zeros)
     min_width = _min_width(min_width, threshold)
     log = DisclosureLog(default_threshold=threshold) if log is None else log

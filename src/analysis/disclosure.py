@@ -333,7 +333,7 @@ def suppress_crosstab(
     >>> sorted(log.to_frame()["rule"])
     ['primary', 'secondary', 'secondary', 'secondary']
     """
-    threshold = resolve_threshold(threshold, preset)
+    threshold = resolve_threshold(threshold=threshold, preset=preset)
     check_zero_policy(zeros)
     log = DisclosureLog(default_threshold=threshold) if log is None else log
     log.note_settings(name, threshold=threshold, zeros=zeros, rounding=rounding)
@@ -397,7 +397,7 @@ def suppress_crosstab(
 
     out_vals = full.copy()
     if rounding:
-        out_vals = np.where(suppressed, np.nan, round_to_base(full, rounding))
+        out_vals = np.where(suppressed, np.nan, round_to_base(full, base=rounding))
         log.add(name, "all visible cells", "rounding", f"rounded to base {int(rounding)} (half up); totals rounded independently")
         integer = True
 
@@ -487,7 +487,7 @@ def suppress_counts(
     >>> suppress_counts(s, name="s").tolist()
     [50, <NA>, <NA>, 84]
     """
-    threshold = resolve_threshold(threshold, preset)
+    threshold = resolve_threshold(threshold=threshold, preset=preset)
     check_zero_policy(zeros)
     log = DisclosureLog(default_threshold=threshold) if log is None else log
     log.note_settings(name, threshold=threshold, zeros=zeros, rounding=rounding)
@@ -518,7 +518,7 @@ def suppress_counts(
         log.add(name, where(k), "secondary", f"complementary suppression: protects {line}")
     integer = _whole(values)
     if rounding:
-        values = round_to_base(values, rounding)
+        values = round_to_base(values, base=rounding)
         log.add(name, "all visible cells", "rounding", f"rounded to base {int(rounding)} (half up); total rounded independently")
         integer = True
     n = len(counts)
@@ -561,7 +561,7 @@ def suppress_rates(
     0    A          20  60  0.333
     1    B        <NA>  50   <NA>
     """
-    threshold = resolve_threshold(threshold, preset)
+    threshold = resolve_threshold(threshold=threshold, preset=preset)
     check_zero_policy(zeros)
     log = DisclosureLog(default_threshold=threshold) if log is None else log
     if name not in log.settings:
@@ -676,7 +676,7 @@ def apply_disclosure_control(
     >>> log.to_frame()[["location", "rule"]].values.tolist()[:2]
     [["row 'Sandwell', column 'reoffended'", 'primary'], ["row 'Sandwell', column 'rate'", 'derived']]
     """
-    threshold = resolve_threshold(threshold, preset)
+    threshold = resolve_threshold(threshold=threshold, preset=preset)
     check_zero_policy(zeros)
     log = DisclosureLog(default_threshold=threshold) if log is None else log
     log.note_settings(name, threshold=threshold, zeros=zeros, rounding=rounding)
@@ -722,7 +722,7 @@ def apply_disclosure_control(
                              zeros=zeros, labels=labels, log=log, name=name)
     if rounding:
         for j, col in enumerate(count_columns):
-            out[col] = _nullable(round_to_base(values[:, j], rounding), suppressed[:, j], True)
+            out[col] = _nullable(round_to_base(values[:, j], base=rounding), suppressed[:, j], True)
         log.add(name, ", ".join(f"column {quoted(c)}" for c in count_columns), "rounding",
                 f"rounded to base {int(rounding)} (half up); totals rounded independently")
     return out

@@ -41,7 +41,7 @@ _ZERO_POLICIES = ("suppress", "show")
 # --------------------------------------------------------------------------- primary suppression
 
 
-def resolve_threshold(threshold: int = 10, preset: str | int | None = None) -> int:
+def resolve_threshold(*, threshold: int = 10, preset: str | int | None = None) -> int:
     """The small-count threshold from ``threshold`` or a ``preset``.
 
     ``preset`` may be a name in :data:`PRESETS` (``"strict"`` 10, ``"nhs"`` 7,
@@ -49,7 +49,7 @@ def resolve_threshold(threshold: int = 10, preset: str | int | None = None) -> i
 
     Examples
     --------
-    >>> resolve_threshold(preset="nhs"), resolve_threshold(preset=5), resolve_threshold(12)
+    >>> resolve_threshold(preset="nhs"), resolve_threshold(preset=5), resolve_threshold(threshold=12)
     (7, 5, 12)
     """
     if preset is not None:
@@ -102,17 +102,17 @@ def non_events_rule_text(numerator: str, denominator: str, threshold: int, zeros
 
 
 @overload
-def round_to_base(values: pd.Series, base: int = 5) -> pd.Series: ...
+def round_to_base(values: pd.Series, *, base: int = 5) -> pd.Series: ...
 @overload
-def round_to_base(values: np.ndarray | Sequence[float] | float, base: int = 5) -> np.ndarray: ...
-def round_to_base(values: object, base: int = 5) -> pd.Series | np.ndarray:
+def round_to_base(values: np.ndarray | Sequence[float] | float, *, base: int = 5) -> np.ndarray: ...
+def round_to_base(values: object, *, base: int = 5) -> pd.Series | np.ndarray:
     """Round half up to the nearest multiple of ``base`` (missing stays missing).
 
     ``base * floor(x / base + 1/2)``: 12 -> 10, 12.5 -> 15, 13 -> 15, 17.5 -> 20.
 
     Examples
     --------
-    >>> round_to_base(pd.Series([12, 13, 17.5, None]), 5).tolist()
+    >>> round_to_base(pd.Series([12, 13, 17.5, None]), base=5).tolist()
     [10, 15, 20, <NA>]
     """
     if int(base) != base or base < 1:

@@ -65,7 +65,7 @@ def loglik(successes: np.ndarray, trials: np.ndarray, eta: np.ndarray) -> float:
     return float(-(successes * np.logaddexp(0.0, -eta)).sum() - ((trials - successes) * np.logaddexp(0.0, eta)).sum())
 
 
-def irls(X: np.ndarray, s: np.ndarray, n: np.ndarray, offset: np.ndarray | None, start: np.ndarray | None = None,
+def irls(X: np.ndarray, s: np.ndarray, n: np.ndarray, offset: np.ndarray | None, *, start: np.ndarray | None = None,
           tol: float = 1e-12, maxiter: int = 60) -> tuple[np.ndarray, np.ndarray, bool, int]:
     """Newton-Raphson (= IRLS) for the binomial logit on cells; returns beta, cov, converged, iterations."""
     p_ = X.shape[1]
@@ -111,7 +111,7 @@ def irls(X: np.ndarray, s: np.ndarray, n: np.ndarray, offset: np.ndarray | None,
     return beta, cov, converged, it
 
 
-def finite_maximum(beta: np.ndarray, cov: np.ndarray, converged: bool, iterations: int, bound: float = 12.0) -> bool:
+def finite_maximum(beta: np.ndarray, cov: np.ndarray, converged: bool, iterations: int, *, bound: float = 12.0) -> bool:
     """Whether a Newton fit plainly reached a finite maximum, so the separation LP need not run.
 
     Under complete or quasi-complete separation the likelihood has no maximum:

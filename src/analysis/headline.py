@@ -40,8 +40,8 @@ class HeadlineTables:
 
 def headline_tables(
     data: StudyData,
-    period: str | None = None,
     *,
+    period: str | None = None,
     reference_period: str | None = None,
     threshold: int = 10,
     rounding: int | None = None,

@@ -227,7 +227,7 @@ def resolve_expected(
     return p, str(source or label or "supplied probabilities")
 
 
-def significance_label(lower: np.ndarray | pd.Series, upper: np.ndarray | pd.Series, null: float = 1.0) -> np.ndarray:
+def significance_label(lower: np.ndarray | pd.Series, upper: np.ndarray | pd.Series, *, null: float = 1.0) -> np.ndarray:
     """"Higher than expected", "Lower than expected" or "Not significant" from an interval against ``null``.
 
     Examples

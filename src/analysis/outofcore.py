@@ -417,7 +417,7 @@ def _cells(con: Any, path: Path, spec: Study, policy: str) -> pd.DataFrame:
         raise CohortError(source, renamed)
     origin = {renames.get(name, name): name for name in file_types}  # study name -> file column
     problems.extend(_mapping_problems(origin, spec))
-    flags = flags_in(list(origin), spec.extra_flags)
+    flags = flags_in(list(origin), extra=spec.extra_flags)
     categorical = [c for c in CATEGORICAL if c in origin]
     date, treatment, date_problems, treatment_problems = _named_columns(spec, origin, flags)
     binary = [c for c in (OUTCOME, *flags) if c in origin] + ([treatment] if treatment else [])

@@ -159,7 +159,7 @@ def ordered_levels(column: str, values: Iterable[object]) -> list[str]:
     return sorted(levels, key=age_band_key if column == "age_band" else natural_key)
 
 
-def flags_in(frame: object, extra: Iterable[str] = ()) -> list[str]:
+def flags_in(frame: object, *, extra: Iterable[str] = ()) -> list[str]:
     """The flags a cohort holds: the six canonical ones present, then any extras present.
 
     Examples

@@ -202,7 +202,7 @@ def _published() -> pd.DataFrame:
     return load_published()
 
 
-def calibration_targets(period: str = PUBLISHED_PERIOD) -> list[Target]:
+def calibration_targets(*, period: str = PUBLISHED_PERIOD) -> list[Target]:
     """The published CRC rates that the synthetic published period reproduces.
 
     Read from ``data/published`` (CRC areas, risk flags and the Dudley women
@@ -672,7 +672,7 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def write_synthetic(out_dir: str | Path = SYNTHETIC_DIR, seed: int = DEFAULT_SEED) -> dict[str, str]:
+def write_synthetic(*, out_dir: str | Path = SYNTHETIC_DIR, seed: int = DEFAULT_SEED) -> dict[str, str]:
     """Write ``cohort.csv``, ``cohort.parquet`` and ``manifest.json`` to ``out_dir``.
 
     Files are written to temporary names and renamed only when all are
@@ -722,7 +722,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", default=str(SYNTHETIC_DIR), help="output folder (default: data/synthetic)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
     args = parser.parse_args(argv)
-    checksums = write_synthetic(args.out, args.seed)
+    checksums = write_synthetic(out_dir=args.out, seed=args.seed)
     for name, digest in checksums.items():
         print(f"{Path(args.out) / name}  sha256 {digest}")
 

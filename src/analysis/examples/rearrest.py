@@ -423,7 +423,7 @@ def _supervision_level(rng: np.random.Generator, risk_score: np.ndarray) -> np.n
     return levels[index]
 
 
-def generate_extract(seed: int = DEFAULT_SEED) -> pd.DataFrame:
+def generate_extract(*, seed: int = DEFAULT_SEED) -> pd.DataFrame:
     """Generate the synthetic rearrest extract, as the case-management system would export it.
 
     Parameters
@@ -593,7 +593,7 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def write_example(out_dir: str | Path = EXAMPLE_DIR, seed: int = DEFAULT_SEED) -> dict[str, str]:
+def write_example(*, out_dir: str | Path = EXAMPLE_DIR, seed: int = DEFAULT_SEED) -> dict[str, str]:
     """Write ``extract.csv`` and ``manifest.json`` to ``out_dir``.
 
     The CSV is written as the case-management system would export it:
@@ -619,7 +619,7 @@ def write_example(out_dir: str | Path = EXAMPLE_DIR, seed: int = DEFAULT_SEED) -
     --------
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     sums = write_example(tmp)
+    ...     sums = write_example(out_dir=tmp)
     ...     first = (Path(tmp) / "extract.csv").read_text(encoding="utf-8").splitlines()[0]
     >>> list(sums)
     ['extract.csv']
@@ -628,7 +628,7 @@ def write_example(out_dir: str | Path = EXAMPLE_DIR, seed: int = DEFAULT_SEED) -
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    extract = generate_extract(seed)
+    extract = generate_extract(seed=seed)
     tmp_csv, tmp_manifest = out / ".extract.csv.tmp", out / ".manifest.json.tmp"
     extract.to_csv(
         tmp_csv, sep=";", decimal=",", float_format="%.2f", index=False, lineterminator="\n", encoding="utf-8"
@@ -661,7 +661,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", default=str(EXAMPLE_DIR), help="output folder (default: examples/rearrest)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
     args = parser.parse_args(argv)
-    checksums = write_example(args.out, args.seed)
+    checksums = write_example(out_dir=args.out, seed=args.seed)
     for name, digest in checksums.items():
         print(f"{Path(args.out) / name}  sha256 {digest}")
 
