@@ -134,17 +134,6 @@ def test_options_are_keyword_only():
 # option by position. Everything else in the package takes its options by keyword. This set may only
 # shrink; each entry is checked to still take those options by position.
 MODULE_POSITIONAL_OPTIONS_LEFT: dict[str, set[str]] = {
-    # The paper's number formatting: ``tx.pct(v, 0)``, ``tx.interval(lo, hi, tx.pct)`` and
-    # ``tx.join_words(items, "or")`` are called positionally from some sixty places across the papers;
-    # not changed in time.
-    "analysis.paper.text.number": {"digits"},
-    "analysis.paper.text.pct": {"digits"},
-    "analysis.paper.text.ratio": {"digits"},
-    "analysis.paper.text.points": {"digits"},
-    "analysis.paper.text.interval": {"fmt"},
-    "analysis.paper.text.join_words": {"conjunction"},
-    "analysis.paper.text.join_html": {"sep"},
-    "analysis.paper.text.plural": {"many"},
     # Arguments with a default that are data rather than options, not in INPUTS: whether they belong
     # there (and stay positional) or become keyword-only is not decided yet.
     "analysis.__main__.main": {"argv"},  # the command line, as every ``main(argv=None)``

@@ -183,7 +183,7 @@ class CohortPaper(Paper):
         for name, expression in q.derived.items():
             facts.append(html("{} was derived as <code>{}</code>.", tx.capitalise(r.label(name) if name in r.labels else name), expression))
         if r.has_area:
-            facts.append(html("{}: {}.", tx.capitalise(tx.plural(len(r.areas), study.area_label, study.area_plural)),
+            facts.append(html("{}: {}.", tx.capitalise(tx.plural(len(r.areas), study.area_label, many=study.area_plural)),
                               tx.join_words(r.areas) if len(r.areas) <= 30 else f"{r.areas[0]} to {r.areas[-1]}"))
         else:
             facts.append(html("The extract has no {} column, so nothing in this series compares {}.", study.area_label, study.area_plural))

@@ -455,7 +455,7 @@ class ImpactPaper(Paper):
         s.add(self.figure(fg.score_histogram(edges, shares),
                           "Propensity scores of the people who took part and of those who did not",
                           notes=[html("Share of each group in each band of the score. {}",
-                                      f"{tx.plural(hidden, 'bar', 'bars')} hidden by disclosure control (fewer than "
+                                      f"{tx.plural(hidden, 'bar', many='bars')} hidden by disclosure control (fewer than "
                                       f"{self.pub.threshold} people, or a bar that would reveal one) {'is' if hidden == 1 else 'are'} "
                                       "not drawn." if hidden else "Every bar has at least the disclosure threshold of people.")]))
         sup["range"] = sup["group"].map(spans)

@@ -392,7 +392,7 @@ class KpiPaper(Paper):
                         "gives.", self.unit, self.unit)
         else:
             items = [html("{} ({})", p, rule) for p, rule in zip(flagged["period"], flagged["rule"])]
-            text = html("special cause variation at {}: {}.", tx.plural(len(flagged), self.unit, self.units),
+            text = html("special cause variation at {}: {}.", tx.plural(len(flagged), self.unit, many=self.units),
                         tx.join_html(items, sep="; "))
         return who + text if out.spec.by else Markup(tx.capitalise(str(text)))
 
@@ -413,10 +413,10 @@ class KpiPaper(Paper):
         for chart in flagged:
             points = chart[chart["special_cause"]]
             items.append(html("{}, {} ({})", self._group_name(out.spec.by, chart["group"].iloc[0]),
-                              tx.plural(len(points), self.unit, self.units),
+                              tx.plural(len(points), self.unit, many=self.units),
                               tx.join_html([html("{}: {}", p, rule) for p, rule in zip(points["period"], points["rule"])], sep="; ")))
         others = len(out.charts) - len(flagged)
-        rest = html(" The other {} show none.", tx.plural(others, one, many)) if others else html("")
+        rest = html(" The other {} show none.", tx.plural(others, one, many=many)) if others else html("")
         return html("Special cause variation in {} of the {} {} charted: {}.{}", len(flagged), len(out.charts), many,
                     tx.join_html(items, sep="; "), rest)
 
@@ -457,7 +457,7 @@ class KpiPaper(Paper):
                 later = [p for p in self.levels if pd.Period(p, freq=self.freq).end_time.normalize() > lag["cutoff"]]
                 if later:
                     text += html(" The data hold {} after it ({}): their outcomes may be incomplete, so a fall in them may be "
-                                 "the lag, not an improvement.", tx.plural(len(later), self.unit, self.units), tx.join_words(later))
+                                 "the lag, not an improvement.", tx.plural(len(later), self.unit, many=self.units), tx.join_words(later))
                 else:
                     text += html(" Every {} charted here is complete.", self.unit)
             return text
@@ -506,7 +506,7 @@ class KpiPaper(Paper):
                     counts = pd.Series([r["variation"] for r in m.readings]).value_counts()
                     label, plural = self._by_words(m.spec.by)
                     out.append(html("{}: in the latest {}, {}.", m.name, self.unit,
-                                    tx.join_words([f"{variation_phrase(cast(str, v))} in {tx.plural(int(k), label, plural)}"
+                                    tx.join_words([f"{variation_phrase(cast(str, v))} in {tx.plural(int(k), label, many=plural)}"
                                                    for v, k in counts.items()])))
             elif m.readings:
                 r = m.readings[0]
@@ -636,7 +636,7 @@ class KpiPaper(Paper):
         for group, n in m.groups_without_chart:
             who_g = html("{}: ", self._group_name(spec.by, group)) if spec.by else html("")
             s.add(Paragraph(html("{}{} with rates that may be published, fewer than the {} a chart needs; no limits or "
-                                 "special causes are read.", who_g, tx.plural(n, self.unit, self.units), MIN_POINTS)))
+                                 "special causes are read.", who_g, tx.plural(n, self.unit, many=self.units), MIN_POINTS)))
         assert m.table is not None  # a measure without a problem has its published table
         table = self.pub[m.table].copy()
         rules = {}

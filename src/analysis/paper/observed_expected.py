@@ -376,8 +376,8 @@ class ObservedExpectedPaper(Paper):
         pub["actual"] = pub["area"].map(t["observed_rate"])
         pub["expected_here"] = pub["area"].map(t["expected_rate"])
         s.add(self.table(pub, [Column("area", tx.capitalise(self.study.area_label)),
-                               Column("expected_rate", "Published expected (%)", lambda v: tx.number(v, 2) + "%"),
-                               Column("actual_rate", "Published actual (%)", lambda v: tx.number(v, 2) + "%"),
+                               Column("expected_rate", "Published expected (%)", lambda v: tx.number(v, digits=2) + "%"),
+                               Column("actual_rate", "Published actual (%)", lambda v: tx.number(v, digits=2) + "%"),
                                Column("expected_here", f"Expected here ({SOURCE_NAMES[source].lower()}) (%)", "pct"),
                                Column("actual", "Actual here (%)", "pct")],
                          "Published figures and the extract's, by " + self.study.area_label,

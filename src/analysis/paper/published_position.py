@@ -93,7 +93,7 @@ class PublishedPositionPaper(Paper):
             n, x = int(v[f"{key}_offenders"]), int(v[f"{key}_reoffenders"])
             ci = proportion_ci(x, n, confidence=0.95).iloc[0]
             rows.append({"period": label, "n": n, "x": x, "published": v[f"{key}_rate"], "rate": ci["estimate"],
-                         "ci": tx.interval(ci["lower"], ci["upper"], tx.pct)})
+                         "ci": tx.interval(ci["lower"], ci["upper"], fmt=tx.pct)})
         t = pd.DataFrame(rows)
         s.add(self.table(t, [Column("period", "Cohort"), Column("n", "Offenders", "count"), Column("x", "Reoffenders", "count"),
                              Column("published", "Published rate (%)", lambda x: f"{x:.1f}%"), Column("rate", "Rate from the counts (%)", "pct"),
@@ -143,7 +143,7 @@ class PublishedPositionPaper(Paper):
         for label, key in (("January to December 2015", "yjb_2015"), ("January to December 2014", "yjb_2014")):
             n, x, r = int(v[f"{key}_cohort"]), int(v[f"{key}_reoffenders"]), int(v[f"{key}_reoffences"])
             ci = proportion_ci(x, n, confidence=0.95).iloc[0]
-            rows.append({"period": label, "n": n, "x": x, "rate": ci["estimate"], "ci": tx.interval(ci["lower"], ci["upper"], tx.pct),
+            rows.append({"period": label, "n": n, "x": x, "rate": ci["estimate"], "ci": tx.interval(ci["lower"], ci["upper"], fmt=tx.pct),
                          "per": r / x, "published": v[f"{key}_reoffences_per_reoffender"]})
         t = pd.DataFrame(rows)
         s.add(self.table(t, [Column("period", "Cohort"), Column("n", "Young people", "count"), Column("x", "Reoffenders", "count"),

@@ -137,7 +137,7 @@ class RiskFlagsPaper(Paper):
             return [("no-flags", "No flag can be analysed")]
         out = [("adjusted", f"Each flag and {self.outcome_lower}, allowing for the case mix")]
         if r.interaction_by:
-            out.append(("differences", "Does the association differ by " + tx.join_words([self._by_name(b) for b in r.interaction_by], "or") + "?"))
+            out.append(("differences", "Does the association differ by " + tx.join_words([self._by_name(b) for b in r.interaction_by], conjunction="or") + "?"))
         out += [("fit", "How well the model fits"), ("attributable", f"How much {self.outcome_lower} the flags account for")]
         if not r.oe_by_flag.empty:
             out.append(("expected", "People with each flag against what their case mix predicts"))
@@ -270,7 +270,7 @@ class RiskFlagsPaper(Paper):
         out = eff.copy()
 
         def cell(est, lo, hi, fmt):
-            return tx.SUPPRESSED if tx.is_missing(est) else f"{fmt(est)} ({tx.interval(lo, hi, fmt)})"
+            return tx.SUPPRESSED if tx.is_missing(est) else f"{fmt(est)} ({tx.interval(lo, hi, fmt=fmt)})"
 
         out["rd"] = [cell(e, a, b, tx.points) for e, a, b in zip(eff["risk_difference"], eff["rd_lower"], eff["rd_upper"])]
         out["rr"] = [cell(e, a, b, tx.ratio) for e, a, b in zip(eff["risk_ratio"], eff["rr_lower"], eff["rr_upper"])]
@@ -290,7 +290,7 @@ class RiskFlagsPaper(Paper):
         tests["by_label"] = tests["by"].map(self._by_name)
         s.add(Paragraph(html("Each flag's association was allowed to differ across each {} in turn, and the model compared with "
                              "the one without the difference (a likelihood-ratio test). With {} tests, p-values are adjusted "
-                             "by the Holm method.", tx.join_words([self._by_name(b) for b in r.interaction_by], "and each"), len(tests))))
+                             "by the Holm method.", tx.join_words([self._by_name(b) for b in r.interaction_by], conjunction="and each"), len(tests))))
         s.add(self.table(tests, [Column("flag_label", "Flag"), Column("by_label", "Differs by"), Column("lr", "Chi-squared", "number1"),
                                  Column("df", "Degrees of freedom", "count"), Column("p_value", "p-value", "p"),
                                  Column("p_holm", "Holm-adjusted p", "p")],
@@ -322,7 +322,7 @@ class RiskFlagsPaper(Paper):
         s = Section([self.heading("fit")])
         rows = []
         auc = r.discrimination.iloc[0]
-        rows.append({"statistic": "C-statistic (same people)", "estimate": auc["estimate"], "ci": tx.interval(auc["lower"], auc["upper"], lambda v: f"{v:.3f}"),
+        rows.append({"statistic": "C-statistic (same people)", "estimate": auc["estimate"], "ci": tx.interval(auc["lower"], auc["upper"], fmt=lambda v: f"{v:.3f}"),
                      "reading": "0.5 is chance, 1 is perfect"})
         hl = r.hosmer_lemeshow.iloc[0]
         rows.append({"statistic": "Hosmer-Lemeshow (same people)", "estimate": hl["estimate"], "ci": f"p = {tx.p_value(hl['p_value'])}",
@@ -333,7 +333,7 @@ class RiskFlagsPaper(Paper):
             for key, name, reading in (("calibration_in_the_large", "Calibration-in-the-large (baseline model, this period)", "0 is ideal; above 0, more than predicted"),
                                        ("calibration_slope", "Calibration slope (baseline model, this period)", "1 is ideal; below 1, predictions too extreme")):
                 rows.append({"statistic": name, "estimate": c.loc[key, "estimate"],
-                             "ci": tx.interval(c.loc[key, "lower"], c.loc[key, "upper"], lambda v: f"{v:.3f}"), "reading": reading})
+                             "ci": tx.interval(c.loc[key, "lower"], c.loc[key, "upper"], fmt=lambda v: f"{v:.3f}"), "reading": reading})
         table = pd.DataFrame(rows)
         s.add(self.table(table, [Column("statistic", "Measure"), Column("estimate", "Estimate", "ratio3"), Column("ci", "95% interval or test", lambda v: v),
                                  Column("reading", "How to read it")], "How well the model fits", max_columns=4))
@@ -396,10 +396,10 @@ class RiskFlagsPaper(Paper):
             rows.append({"label": r.label(flag),
                          "shapley": np.nan if hidden else 100 * shap.loc[flag, "paf"],  # type: ignore[operator]  # pandas-stubs: .loc[row, col] may be any scalar
                          "single": np.nan if hidden else 100 * single.loc[flag, "paf"],  # type: ignore[operator]  # pandas-stubs: .loc[row, col] may be any scalar
-                         "ci": tx.SUPPRESSED if hidden else tx.interval(100 * single.loc[flag, "paf_lower"], 100 * single.loc[flag, "paf_upper"], tx.number),  # type: ignore[operator]  # pandas-stubs: .loc[row, col] may be any scalar
+                         "ci": tx.SUPPRESSED if hidden else tx.interval(100 * single.loc[flag, "paf_lower"], 100 * single.loc[flag, "paf_upper"], fmt=tx.number),  # type: ignore[operator]  # pandas-stubs: .loc[row, col] may be any scalar
                          "points": np.nan if hidden else 100 * single.loc[flag, "par"]})  # type: ignore[operator]  # pandas-stubs: .loc[row, col] may be any scalar
         rows.append({"label": "All flags together", "shapley": 100 * joint["paf"], "single": 100 * joint["paf"],
-                     "ci": tx.interval(100 * joint["paf_lower"], 100 * joint["paf_upper"], tx.number), "points": 100 * joint["par"]})
+                     "ci": tx.interval(100 * joint["paf_lower"], 100 * joint["paf_upper"], fmt=tx.number), "points": 100 * joint["par"]})
         table = pd.DataFrame(rows)
         s.add(self.table(table, [Column("label", "Flag"), Column("shapley", "Share, averaged over orders (%)", "number1"),
                                  Column("single", "Share, flag alone (%)", "number1"), Column("ci", "95% interval", lambda v: v),
@@ -416,7 +416,7 @@ class RiskFlagsPaper(Paper):
                              "would have the outcome instead of {}: {} points lower, a share of {}% (95% interval {}). "
                              "These are associations, not proof that meeting a need would prevent the outcome.",
                              f"{100 * joint['counterfactual_rate']:.1f}", f"{100 * joint['predicted_rate']:.1f}", f"{100 * joint['par']:.1f}",
-                             f"{100 * joint['paf']:.1f}", tx.interval(100 * joint["paf_lower"], 100 * joint["paf_upper"], tx.number))))
+                             f"{100 * joint['paf']:.1f}", tx.interval(100 * joint["paf_lower"], 100 * joint["paf_upper"], fmt=tx.number))))
         return s
 
     def expected(self) -> Section:

@@ -113,7 +113,7 @@ class SummaryPaper(Paper):
         s = Section([self.heading("differences")])
         s.add(Paragraph(html("Of {} tests of whether a flag's association differs by {}, these survive the Holm correction for "
                              "multiple testing:", len(self.results.interaction_tests),
-                             tx.join_words([self.flags_paper._by_name(b) for b in self.results.interaction_by], "or"))))
+                             tx.join_words([self.flags_paper._by_name(b) for b in self.results.interaction_by], conjunction="or"))))
         s.add(Bullets(found))
         return s
 
@@ -140,7 +140,7 @@ class SummaryPaper(Paper):
                              "goes with {} ({} points of the {}%, averaged over the order in which flags are removed). These are "
                              "associations, not proof that meeting a need would prevent the outcome.",
                              len(r.flags), f"{100 * joint['counterfactual_rate']:.0f}", f"{100 * joint['predicted_rate']:.0f}",
-                             f"{100 * joint['paf']:.0f}", tx.interval(100 * joint["paf_lower"], 100 * joint["paf_upper"], tx.number, digits=0),
+                             f"{100 * joint['paf']:.0f}", tx.interval(100 * joint["paf_lower"], 100 * joint["paf_upper"], fmt=tx.number, digits=0),
                              self.quoted(r.label(top["term"])), f"{100 * top['paf']:.0f}", f"{100 * joint['paf']:.0f}")))
         return s
 
@@ -184,8 +184,8 @@ class SummaryPaper(Paper):
             citl, slope = c.loc["calibration_in_the_large"], c.loc["calibration_slope"]
             items.append(html("<strong>Calibration.</strong> The same model fitted on {} and applied to {} has calibration-in-the-large "
                               "{} (95% interval {}) and slope {} (95% interval {}): {}.", self.period_of(r.reference_period),
-                              self.period_of(), f"{citl['estimate']:+.3f}", tx.interval(citl["lower"], citl["upper"], lambda v: f"{v:+.3f}"),
-                              f"{slope['estimate']:.3f}", tx.interval(slope["lower"], slope["upper"], lambda v: f"{v:.3f}"),
+                              self.period_of(), f"{citl['estimate']:+.3f}", tx.interval(citl["lower"], citl["upper"], fmt=lambda v: f"{v:+.3f}"),
+                              f"{slope['estimate']:.3f}", tx.interval(slope["lower"], slope["upper"], fmt=lambda v: f"{v:.3f}"),
                               RiskFlagsPaper._calibration_words(c)))
         elif r.flags:
             items.append(html("<strong>Calibration.</strong> There is no baseline period, so the model could not be checked on other people."))

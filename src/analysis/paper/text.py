@@ -85,7 +85,7 @@ def html(template: str, *args: Any, **kwargs: Any) -> Markup:
     return Markup(template).format(*args, **kwargs)
 
 
-def join_html(parts: Iterable[Any], sep: str = " ") -> Markup:
+def join_html(parts: Iterable[Any], *, sep: str = " ") -> Markup:
     """Join fragments, escaping any that are not already markup."""
     return Markup(sep).join(esc(p) for p in parts)
 
@@ -97,14 +97,14 @@ def count(value: Any) -> str:
     return f"{int(round(float(value))):,}"
 
 
-def number(value: Any, digits: int = 1) -> str:
+def number(value: Any, *, digits: int = 1) -> str:
     """A number to ``digits`` decimal places with thousands separators; ``[c]`` when missing."""
     if is_missing(value):
         return SUPPRESSED
     return f"{float(value):,.{digits}f}"
 
 
-def pct(value: Any, digits: int = 1) -> str:
+def pct(value: Any, *, digits: int = 1) -> str:
     """A fraction as a percentage: 0.4236 -> "42.4%"; ``[c]`` when suppressed."""
     if is_missing(value):
         return SUPPRESSED
@@ -118,7 +118,7 @@ def per100(value: Any) -> str:
     return f"{100 * float(value):.0f}"
 
 
-def ratio(value: Any, digits: int = 2) -> str:
+def ratio(value: Any, *, digits: int = 2) -> str:
     """A ratio to two decimal places."""
     if is_missing(value):
         return SUPPRESSED
@@ -127,7 +127,7 @@ def ratio(value: Any, digits: int = 2) -> str:
     return f"{float(value):.{digits}f}"
 
 
-def points(value: Any, digits: int = 1, *, signed: bool = True) -> str:
+def points(value: Any, *, digits: int = 1, signed: bool = True) -> str:
     """A difference of fractions in percentage points: 0.023 -> "+2.3"."""
     if is_missing(value):
         return SUPPRESSED
@@ -141,12 +141,12 @@ def p_value(value: Any) -> str:
     return "<0.001" if float(value) < 0.001 else f"{float(value):.3f}"
 
 
-def interval(lower: Any, upper: Any, fmt=ratio, **kwargs: Any) -> str:
+def interval(lower: Any, upper: Any, *, fmt=ratio, **kwargs: Any) -> str:
     """"a to b" with the given format; ``[c]`` when either end is suppressed.
 
     Examples
     --------
-    >>> interval(0.41679, 0.50382, pct)
+    >>> interval(0.41679, 0.50382, fmt=pct)
     '41.7% to 50.4%'
     """
     if is_missing(lower) or is_missing(upper):
@@ -154,12 +154,12 @@ def interval(lower: Any, upper: Any, fmt=ratio, **kwargs: Any) -> str:
     return f"{fmt(lower, **kwargs)} to {fmt(upper, **kwargs)}"
 
 
-def join_words(items: Iterable[Any], conjunction: str = "and") -> str:
+def join_words(items: Iterable[Any], *, conjunction: str = "and") -> str:
     """"a, b and c".
 
     Examples
     --------
-    >>> join_words(["a"]), join_words(["a", "b"]), join_words(["a", "b", "c"], "or")
+    >>> join_words(["a"]), join_words(["a", "b"]), join_words(["a", "b", "c"], conjunction="or")
     ('a', 'a and b', 'a, b or c')
     """
     items = [str(i) for i in items]
@@ -168,12 +168,12 @@ def join_words(items: Iterable[Any], conjunction: str = "and") -> str:
     return ", ".join(items[:-1]) + f" {conjunction} " + items[-1]
 
 
-def plural(n: int, word: str, many: str | None = None) -> str:
+def plural(n: int, word: str, *, many: str | None = None) -> str:
     """"1 area", "2 areas" (with thousands separators).
 
     Examples
     --------
-    >>> plural(1, "area"), plural(1200, "person", "people")
+    >>> plural(1, "area"), plural(1200, "person", many="people")
     ('1 area', '1,200 people')
     """
     return f"{n:,} {word if n == 1 else (many or word + 's')}"
