@@ -81,7 +81,7 @@ FLOOR_RUNNER = """
 import sys
 from pathlib import Path
 from analysis.build import build_reports
-build_reports([Path(p) for p in sys.argv[2:]], sys.argv[1], parameters={}, progress=False)
+build_reports(notebooks=[Path(p) for p in sys.argv[2:]], out_dir=sys.argv[1], parameters={}, progress=False)
 """
 
 

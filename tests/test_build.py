@@ -104,7 +104,7 @@ def test_an_export_failure_is_one_build_error_and_nothing_written(tmp_path, monk
     monkeypatch.setattr(build, "execute_notebook", lambda source, target, parameters=None: target)
     monkeypatch.setattr(build, "export_html", broken_export)
     with pytest.raises(build.BuildError, match=r"02_cohort ran but could not be exported to HTML: ValueError: No template"):
-        build.build_reports([Path("02_cohort.ipynb")], tmp_path, progress=False)
+        build.build_reports(notebooks=[Path("02_cohort.ipynb")], out_dir=tmp_path, progress=False)
     assert earlier.read_text(encoding="utf-8") == "earlier report" and not list(tmp_path.glob(".*.tmp"))
 
 

@@ -131,21 +131,9 @@ def test_options_are_keyword_only():
 
 
 # Public functions of every module (not only what ``import analysis`` offers) that still take an
-# option by position. Everything else in the package takes its options by keyword. This set may only
-# shrink; each entry is checked to still take those options by position.
-MODULE_POSITIONAL_OPTIONS_LEFT: dict[str, set[str]] = {
-    # Arguments with a default that are data rather than options, not in INPUTS: whether they belong
-    # there (and stay positional) or become keyword-only is not decided yet.
-    "analysis.__main__.main": {"argv"},  # the command line, as every ``main(argv=None)``
-    "analysis.build.discover_notebooks": {"directory"},  # the folder searched
-    "analysis.build.papers_for": {"directory"},
-    "analysis.build.build_reports": {"notebooks", "out_dir"},  # what is built and where
-    "analysis.cohort.expected_problem": {"examples"},  # the offending values quoted
-    "analysis.cohort.reoffences_problem": {"examples"},
-    "analysis.design.cell_keys": {"y"},  # the outcome, when there is one
-    "analysis.examples.rearrest.true_att": {"extract"},  # the extract (as ``cohort`` in synthetic.true_att)
-    "analysis.paper.figures.dot_plot": {"lower", "upper"},  # the intervals drawn, beside the values
-}
+# option by position, as {"module.function": {parameters}}. It is empty: every public function of the
+# package takes its options by keyword. It may only shrink; an entry that no longer deviates fails.
+MODULE_POSITIONAL_OPTIONS_LEFT: dict[str, set[str]] = {}
 
 
 def _module_public_functions() -> dict[str, object]:

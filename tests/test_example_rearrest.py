@@ -305,7 +305,7 @@ def test_the_housing_programme_changes_no_other_column_and_embeds_a_known_effect
     assert hashlib.sha256(without).hexdigest() == PRE_IMPACT_EXTRACT_SHA256
     raw = pd.read_csv(EXTRACT, sep=";", decimal=",", keep_default_na=False)
     assert set(raw["Housing_Programme"]) == {"Y", "N"}
-    assert true_att(raw)["att"] == pytest.approx(TRUE_ATT, abs=1e-12)
+    assert true_att(extract=raw)["att"] == pytest.approx(TRUE_ATT, abs=1e-12)
     assert IMPACT_COVARIATES == ("sex", "age_band", "substance_misuse", "unemployed")
 
 

@@ -204,8 +204,8 @@ def test_the_kpi_notebook_joins_a_report_only_when_the_study_has_a_kpi_section(t
 
     for name in ("01_published_position", "02_cohort", "06_kpi_tracking"):
         (tmp_path / f"{name}.ipynb").write_text("{}", encoding="utf-8")
-    assert [p.stem for p in papers_for(Study(), tmp_path)] == ["02_cohort"]
-    assert [p.stem for p in papers_for(Study(kpi=Kpi()), tmp_path)] == ["02_cohort", "06_kpi_tracking"]
+    assert [p.stem for p in papers_for(Study(), directory=tmp_path)] == ["02_cohort"]
+    assert [p.stem for p in papers_for(Study(kpi=Kpi()), directory=tmp_path)] == ["02_cohort", "06_kpi_tracking"]
 
 
 @pytest.mark.parametrize("frequency", ["month", "quarter", "year", "financial quarter", "financial year"])

@@ -91,7 +91,7 @@ def _report(args: argparse.Namespace) -> int:
         parameters = {"study_path": str(resolved), "cohort_path": None, "period": results.period,
                       "reference_period": results.reference_period, "disclosure_threshold": threshold,
                       "disclosure_rounding": args.round_to, "results_path": str(computed)}
-        written = build_reports(papers_for(data.study), args.out, parameters=parameters, progress=not args.quiet, pdf=args.pdf)
+        written = build_reports(notebooks=papers_for(data.study), out_dir=args.out, parameters=parameters, progress=not args.quiet, pdf=args.pdf)
     for path in written:
         print(path)
     return 0
@@ -153,7 +153,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(*, argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit status."""
     from .build import BuildError
 

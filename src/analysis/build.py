@@ -44,19 +44,19 @@ class BuildError(RuntimeError):
     """A paper could not be built; the message names the paper and the reason (no traceback for the analyst)."""
 
 
-def discover_notebooks(directory: str | Path = NOTEBOOK_DIR) -> list[Path]:
+def discover_notebooks(*, directory: str | Path = NOTEBOOK_DIR) -> list[Path]:
     """The numbered notebooks (``NN_name.ipynb``) in a folder, in order."""
     return sorted(p for p in Path(directory).glob("[0-9][0-9]_*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 
 
-def papers_for(study: Any, directory: str | Path = NOTEBOOK_DIR) -> list[Path]:
+def papers_for(study: Any, *, directory: str | Path = NOTEBOOK_DIR) -> list[Path]:
     """The notebooks a study's report holds.
 
     The published position (01) only when the study names a published
     reference; KPI tracking (06) only when the study has a ``[kpi]`` section;
     the impact of an intervention (07) only when it has an ``[impact]`` section.
     """
-    notebooks = discover_notebooks(directory)
+    notebooks = discover_notebooks(directory=directory)
     if not getattr(study, "published", None):
         notebooks = [p for p in notebooks if not p.name.startswith("01_")]
     if getattr(study, "kpi", None) is None:
@@ -194,9 +194,9 @@ def refresh_notebook(path: Path, *, timeout: int = 900) -> Path:
 
 
 def build_reports(
+    *,
     notebooks: Iterable[Path] | None = None,
     out_dir: str | Path = REPORTS_DIR,
-    *,
     parameters: dict[str, Any] | None = None,
     progress: bool = True,
     workers: int | None = None,
@@ -287,7 +287,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             for path in pool.map(refresh_notebook, [Path(p) for p in paths]):
                 print(path)
         return
-    for path in build_reports(args.notebooks or None, args.out, parameters={}):
+    for path in build_reports(notebooks=args.notebooks or None, out_dir=args.out, parameters={}):
         print(path)
 
 

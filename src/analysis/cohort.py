@@ -435,7 +435,7 @@ def category_missing_problem(column: str, n_rows: int, rows: tuple[int, ...]) ->
                        "or drop the rows with [filter] keep")
 
 
-def expected_problem(kind: str, n_rows: int, rows: tuple[int, ...], examples: tuple[str, ...] = ()) -> Problem:
+def expected_problem(kind: str, n_rows: int, rows: tuple[int, ...], *, examples: tuple[str, ...] = ()) -> Problem:
     """The supplied expected probability: ``kind`` is ``"not_number"``, ``"outside"`` or ``"missing"``."""
     if kind == "not_number":
         return Problem("expected", "values are not numbers", n_rows, rows, examples, "give the expected probability as a number between 0 and 1")
@@ -496,7 +496,7 @@ def treatment_not_own_column_problem(treatment: str) -> Problem:
                    fix="name the column marking who took part in the intervention, a column of its own")
 
 
-def reoffences_problem(kind: str, n_rows: int, rows: tuple[int, ...], examples: tuple[str, ...] = ()) -> Problem:
+def reoffences_problem(kind: str, n_rows: int, rows: tuple[int, ...], *, examples: tuple[str, ...] = ()) -> Problem:
     """``reoffences``: ``kind`` is ``"not_count"`` (not whole numbers >= 0) or ``"disagrees"`` (with the outcome)."""
     if kind == "not_count":
         return Problem("reoffences", "values are not whole numbers >= 0", n_rows, rows, examples, "give the count of proven re-offences per person")
@@ -835,9 +835,9 @@ def _check_expected(out: pd.DataFrame, problems: list[Problem]) -> None:
     not_number = np.isnan(values) & ~missing
     outside = (values < 0) | (values > 1)
     if not_number.any():
-        problems.append(expected_problem("not_number", int(np.count_nonzero(not_number)), _rows(not_number), _examples(raw, not_number)))
+        problems.append(expected_problem("not_number", int(np.count_nonzero(not_number)), _rows(not_number), examples=_examples(raw, not_number)))
     if outside.any():
-        problems.append(expected_problem("outside", int(np.count_nonzero(outside)), _rows(outside), _examples(raw, outside)))
+        problems.append(expected_problem("outside", int(np.count_nonzero(outside)), _rows(outside), examples=_examples(raw, outside)))
     if missing.any():
         problems.append(expected_problem("missing", int(np.count_nonzero(missing)), _rows(missing)))
     out["expected"] = expected.astype(float)
@@ -850,7 +850,7 @@ def _check_reoffences(out: pd.DataFrame, problems: list[Problem]) -> None:
     values = counts.to_numpy(dtype=float, na_value=np.nan)
     bad = ~missing & (np.isnan(values) | (values < 0) | (values % 1 != 0))
     if bad.any():
-        problems.append(reoffences_problem("not_count", int(np.count_nonzero(bad)), _rows(bad), _examples(raw, bad)))
+        problems.append(reoffences_problem("not_count", int(np.count_nonzero(bad)), _rows(bad), examples=_examples(raw, bad)))
     else:
         if OUTCOME in out:
             y = out[OUTCOME].to_numpy(dtype=float, na_value=np.nan)

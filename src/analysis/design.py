@@ -243,7 +243,7 @@ class Units:
 _CHUNK = 1 << 20
 
 
-def cell_keys(codes: Mapping[str, np.ndarray], design: Design, y: np.ndarray | None = None
+def cell_keys(codes: Mapping[str, np.ndarray], design: Design, *, y: np.ndarray | None = None
                ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray | None]:
     """Each row's covariate pattern as one cell: (inverse into cells, trials, cell codes, successes).
 
@@ -300,7 +300,7 @@ def make_units(codes: dict[str, np.ndarray], y: np.ndarray, design: Design, offs
     yy = y if rows is None else y[rows]
     n_in = ok.shape[0]
     if design.grouped and offset is None and design.variables:
-        inv, trials, data, successes = cell_keys(sub, design, yy)
+        inv, trials, data, successes = cell_keys(sub, design, y=yy)
         if rows is None:
             inverse = inv
         else:

@@ -710,7 +710,7 @@ def _resolved(con: Any, path: Path, spec: Study, origin: dict[str, str], reading
             examples = () if item.kind == "missing" else tuple(dict.fromkeys(str(r[0]).strip() for r in con.execute(
                 f"SELECT _x, min(_row) AS first FROM {rows_source} WHERE {condition} GROUP BY 1 ORDER BY first "
                 f"LIMIT {_EXAMPLE_VALUES}").fetchall()))[:MAX_EXAMPLES]
-            out.append(expected_problem(item.kind, item.count, rows, examples))
+            out.append(expected_problem(item.kind, item.count, rows, examples=examples))
             continue
         if item.select is not None:
             rows_source, condition = f"(SELECT {item.select}, {row} AS _row FROM {scan})", cast(str, item.condition)  # given with select
@@ -740,7 +740,7 @@ def _problem(con: Any, item: _Pending, rows_source: str, condition: str, spec: S
         return person_twice_problem(item.count, rows, examples)
     examples = _value_examples(con, rows_source, condition, item.column, spec, typed=item.kind != "date")
     if item.kind == "not_count":
-        return reoffences_problem("not_count", item.count, rows, examples)
+        return reoffences_problem("not_count", item.count, rows, examples=examples)
     return (date_problem if item.kind == "date" else not_binary_problem)(item.column, item.count, rows, examples)
 
 

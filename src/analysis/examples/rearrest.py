@@ -550,7 +550,7 @@ def housing_programme(extract: pd.DataFrame, *, seed: int = DEFAULT_SEED) -> np.
     return participation(patterns, frame["reoffended"].to_numpy(), eta, IMPACT_MOVE_SHARE, rng)
 
 
-def true_att(extract: pd.DataFrame | None = None) -> dict[str, float]:
+def true_att(*, extract: pd.DataFrame | None = None) -> dict[str, float]:
     """The effect embedded in the example among the people the study keeps, by exact stratification.
 
     See :func:`analysis.synthetic.exact_att`.
@@ -634,7 +634,7 @@ def write_example(*, out_dir: str | Path = EXAMPLE_DIR, seed: int = DEFAULT_SEED
         tmp_csv, sep=";", decimal=",", float_format="%.2f", index=False, lineterminator="\n", encoding="utf-8"
     )
     checksums = {"extract.csv": _sha256(tmp_csv)}
-    truth = true_att(extract)
+    truth = true_att(extract=extract)
     manifest = {
         "generator": "python -m analysis.examples.rearrest",
         "seed": seed,

@@ -204,8 +204,8 @@ class CohortPaper(Paper):
                          "People with each flag", notes=["Intervals: Wilson score, 95%."]))
         shown = t.dropna(subset=["rate"])
         if len(shown):
-            s.add(self.figure(fg.dot_plot(shown["label"], shown["rate"].astype(float), shown["lower"].astype(float),
-                                          shown["upper"].astype(float), xlabel="People flagged (%), 95% interval", percent=True),
+            s.add(self.figure(fg.dot_plot(shown["label"], shown["rate"].astype(float), lower=shown["lower"].astype(float),
+                                          upper=shown["upper"].astype(float), xlabel="People flagged (%), 95% interval", percent=True),
                               "How common each flag is"))
         return s
 
@@ -270,7 +270,7 @@ class CohortPaper(Paper):
                          notes=["Crude rates: no allowance for case mix or the other flags. Intervals: Wilson score, 95%."]))
         shown = table.dropna(subset=["rate"])
         if len(shown):
-            s.add(self.figure(fg.dot_plot(shown["label"], shown["rate"].astype(float), shown["lower"].astype(float), shown["upper"].astype(float),
+            s.add(self.figure(fg.dot_plot(shown["label"], shown["rate"].astype(float), lower=shown["lower"].astype(float), upper=shown["upper"].astype(float),
                                           series=shown["status"], xlabel=f"{self.outcome} (%), 95% interval", percent=True),
                               f"{self.outcome} with and without each flag"))
         gaps = self._gaps()
@@ -295,8 +295,8 @@ class CohortPaper(Paper):
                              f"{self.outcome} by {name.lower()}"))
             shown = t.dropna(subset=["rate"])
             if len(shown) > 1:
-                s.add(self.figure(fg.dot_plot(shown[key].astype(str), shown["rate"].astype(float), shown["lower"].astype(float),
-                                              shown["upper"].astype(float), xlabel=f"{self.outcome} (%), 95% interval", percent=True),
+                s.add(self.figure(fg.dot_plot(shown[key].astype(str), shown["rate"].astype(float), lower=shown["lower"].astype(float),
+                                              upper=shown["upper"].astype(float), xlabel=f"{self.outcome} (%), 95% interval", percent=True),
                                   f"{self.outcome} by {name.lower()}"))
         name = f"{self.outcome_lower} by {self.study.area_label} and age band"
         if name in self.pub:

@@ -10,7 +10,7 @@ and captions them.
 
 Examples
 --------
->>> png, alt = dot_plot(["A", "B"], [0.4, 0.55], [0.35, 0.5], [0.45, 0.6], xlabel="Rate (%)", percent=True)
+>>> png, alt = dot_plot(["A", "B"], [0.4, 0.55], lower=[0.35, 0.5], upper=[0.45, 0.6], xlabel="Rate (%)", percent=True)
 >>> png[:4] == b"\\x89PNG", alt
 (True, 'Dot chart of 2 values with 95% intervals: highest B (55.0%), lowest A (40.0%).')
 """
@@ -76,9 +76,9 @@ def _fmt(value: float, percent: bool) -> str:
 def dot_plot(
     labels: Labels,
     values: Floats,
+    *,
     lower: Floats | None = None,
     upper: Floats | None = None,
-    *,
     series: Labels | None = None,
     xlabel: str = "",
     percent: bool = False,

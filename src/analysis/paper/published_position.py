@@ -129,7 +129,7 @@ class PublishedPositionPaper(Paper):
                                 Column("reoffending_rate", "Published rate (%)", lambda x: f"{x:.1f}%"),
                                 Column("rate", "Rate from the counts (%)", "pct"), Column("lower", "95% interval from", "pct"),
                                 Column("upper", "to", "pct")], "Reoffending by index offence, April 2015 to March 2016 (MoJ)"))
-        s.add(self.figure(fg.dot_plot(wide["offence"], wide["rate"], wide["lower"], wide["upper"], percent=True,
+        s.add(self.figure(fg.dot_plot(wide["offence"], wide["rate"], lower=wide["lower"], upper=wide["upper"], percent=True,
                                       xlabel="Proven reoffending (%), 95% Wilson interval"),
                           "Reoffending by index offence, April 2015 to March 2016 (MoJ)"))
         return s

@@ -255,8 +255,8 @@ class RiskFlagsPaper(Paper):
             hi = list(shown["unadjusted_upper"]) + list(shown["or_upper"])
             s.add(self.figure(fg.forest_plot(labels, est, lo, hi, series=series, xlabel="Odds ratio (log scale), 95% interval"),
                               "Odds ratio of each flag, before and after allowing for the case mix and the other flags"))
-            s.add(self.figure(fg.dot_plot(shown["label"], shown["risk_difference"].astype(float), shown["rd_lower"].astype(float),
-                                          shown["rd_upper"].astype(float), xlabel="Difference in percentage points, 95% interval",
+            s.add(self.figure(fg.dot_plot(shown["label"], shown["risk_difference"].astype(float), lower=shown["rd_lower"].astype(float),
+                                          upper=shown["rd_upper"].astype(float), xlabel="Difference in percentage points, 95% interval",
                                           percent=True, reference=0.0),
                               "Adjusted difference in percentage points: how many more people in every 100 with each flag"))
         s.add(Bullets([effect_sentence(row, self.event, self.quoted(row["label"])) for row in eff.to_dict("records")]))

@@ -150,8 +150,8 @@ class SummaryPaper(Paper):
         if r.flags and self.flags_paper.model_ok:
             eff = self.flags_paper.effects.dropna(subset=["risk_difference"])
             if len(eff):
-                s.add(self.figure(fg.dot_plot(eff["label"], eff["risk_difference"].astype(float), eff["rd_lower"].astype(float),
-                                              eff["rd_upper"].astype(float), xlabel="Difference in percentage points, 95% interval",
+                s.add(self.figure(fg.dot_plot(eff["label"], eff["risk_difference"].astype(float), lower=eff["rd_lower"].astype(float),
+                                              upper=eff["rd_upper"].astype(float), xlabel="Difference in percentage points, 95% interval",
                                               percent=True, reference=0.0),
                                   "How many more people in every 100 with each flag have the outcome, allowing for case mix and the other flags"))
         if len(r.areas) >= 2:
