@@ -221,14 +221,19 @@ NOT_RESULTS = {"load_cohort", "validate_cohort", "load_published", "cohort_cells
 OLD_NAMES = {"ci_lower", "ci_upper", "std_error"}
 
 
-@pytest.fixture(scope="module")
-def results() -> dict[str, pd.DataFrame]:
-    """Every public table function's result on a small two-period cohort (200 people a period), by name."""
+def _small_cohort() -> tuple[str, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """A valid two-period cohort of 200 people a period: (the first period, the cohort, its first and second period)."""
     before, after = "2014-10/2015-09", "2015-10/2016-09"
     rows = pd.concat([make_rows(200, seed=1).assign(period=before), make_rows(200, seed=2).assign(period=after)], ignore_index=True)
     rows["person_id"] = [f"P{i:04d}" for i in range(len(rows))]
     cohort = analysis.validate_cohort(rows)
-    base, now = cohort[cohort["period"] == before], cohort[cohort["period"] == after]
+    return before, cohort, cohort[cohort["period"] == before], cohort[cohort["period"] == after]
+
+
+@pytest.fixture(scope="module")
+def results() -> dict[str, pd.DataFrame]:
+    """Every public table function's result on a small two-period cohort (200 people a period), by name."""
+    before, cohort, base, now = _small_cohort()
     model = analysis.fit_flags_model(now)
     oe = analysis.observed_vs_expected(now, "area")
     counts = now.groupby("area", observed=True)["reoffended"].agg(n="size", reoffenders="sum").reset_index()
@@ -329,11 +334,7 @@ ONE_LEVEL_LEFT: set[str] = set()
 
 def test_several_confidence_levels_are_honoured_or_refused_with_a_clear_error():
     """Rule 5 over every public function with a ``confidence`` argument: one row per level, or a ValueError."""
-    before, after = "2014-10/2015-09", "2015-10/2016-09"
-    rows = pd.concat([make_rows(200, seed=1).assign(period=before), make_rows(200, seed=2).assign(period=after)], ignore_index=True)
-    rows["person_id"] = [f"P{i:04d}" for i in range(len(rows))]
-    cohort = analysis.validate_cohort(rows)
-    base, now = cohort[cohort["period"] == before], cohort[cohort["period"] == after]
+    before, cohort, base, now = _small_cohort()
     model = analysis.fit_flags_model(now)
     oe = analysis.observed_vs_expected(now, "area")
     sim = analysis.simulate_intervention(n=300, seed=1)
