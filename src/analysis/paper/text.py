@@ -60,7 +60,14 @@ SUPPRESSED = "[c]"
 
 
 def is_missing(value: Any) -> bool:
-    """True for None, NaN and pandas' NA."""
+    """True for None, NaN and pandas' NA.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> is_missing(None), is_missing(float("nan")), is_missing(pd.NA), is_missing(0), is_missing("")
+    (True, True, True, False, False)
+    """
     if value is None:
         return True
     try:
@@ -70,7 +77,13 @@ def is_missing(value: Any) -> bool:
 
 
 def esc(value: Any) -> Markup:
-    """The value as escaped HTML text (Markup passes through unchanged)."""
+    """The value as escaped HTML text (Markup passes through unchanged).
+
+    Examples
+    --------
+    >>> str(esc("A & <B>")), str(esc(None)), str(esc(Markup("<em>x</em>")))
+    ('A &amp; &lt;B&gt;', '', '<em>x</em>')
+    """
     return escape("" if value is None else value)
 
 
@@ -86,40 +99,76 @@ def html(template: str, *args: Any, **kwargs: Any) -> Markup:
 
 
 def join_html(parts: Iterable[Any], *, sep: str = " ") -> Markup:
-    """Join fragments, escaping any that are not already markup."""
+    """Join fragments, escaping any that are not already markup.
+
+    Examples
+    --------
+    >>> str(join_html(["a<b", Markup("<br>"), "c"], sep=""))
+    'a&lt;b<br>c'
+    """
     return Markup(sep).join(esc(p) for p in parts)
 
 
 def count(value: Any) -> str:
-    """A count with thousands separators; ``[c]`` when suppressed."""
+    """A count with thousands separators; ``[c]`` when suppressed.
+
+    Examples
+    --------
+    >>> count(1234567), count(2.6), count(float("nan"))
+    ('1,234,567', '3', '[c]')
+    """
     if is_missing(value):
         return SUPPRESSED
     return f"{int(round(float(value))):,}"
 
 
 def number(value: Any, *, digits: int = 1) -> str:
-    """A number to ``digits`` decimal places with thousands separators; ``[c]`` when missing."""
+    """A number to ``digits`` decimal places with thousands separators; ``[c]`` when missing.
+
+    Examples
+    --------
+    >>> number(1234.567), number(0.5, digits=3), number(None)
+    ('1,234.6', '0.500', '[c]')
+    """
     if is_missing(value):
         return SUPPRESSED
     return f"{float(value):,.{digits}f}"
 
 
 def pct(value: Any, *, digits: int = 1) -> str:
-    """A fraction as a percentage: 0.4236 -> "42.4%"; ``[c]`` when suppressed."""
+    """A fraction as a percentage: 0.4236 -> "42.4%"; ``[c]`` when suppressed.
+
+    Examples
+    --------
+    >>> pct(0.4236), pct(0.05, digits=0), pct(None)
+    ('42.4%', '5%', '[c]')
+    """
     if is_missing(value):
         return SUPPRESSED
     return f"{100 * float(value):.{digits}f}%"
 
 
 def per100(value: Any) -> str:
-    """A fraction as a whole number of every 100: 0.4236 -> "42"."""
+    """A fraction as a whole number of every 100: 0.4236 -> "42".
+
+    Examples
+    --------
+    >>> per100(0.4236), per100(0.999), per100(None)
+    ('42', '100', '[c]')
+    """
     if is_missing(value):
         return SUPPRESSED
     return f"{100 * float(value):.0f}"
 
 
 def ratio(value: Any, *, digits: int = 2) -> str:
-    """A ratio to two decimal places."""
+    """A ratio to two decimal places.
+
+    Examples
+    --------
+    >>> ratio(1.1622), ratio(0.5, digits=1), ratio(float("inf")), ratio(None)
+    ('1.16', '0.5', 'infinite', '[c]')
+    """
     if is_missing(value):
         return SUPPRESSED
     if math.isinf(float(value)):
@@ -128,14 +177,26 @@ def ratio(value: Any, *, digits: int = 2) -> str:
 
 
 def points(value: Any, *, digits: int = 1, signed: bool = True) -> str:
-    """A difference of fractions in percentage points: 0.023 -> "+2.3"."""
+    """A difference of fractions in percentage points: 0.023 -> "+2.3".
+
+    Examples
+    --------
+    >>> points(0.023), points(-0.0149), points(0.023, signed=False)
+    ('+2.3', '-1.5', '2.3')
+    """
     if is_missing(value):
         return SUPPRESSED
     return f"{100 * float(value):+.{digits}f}" if signed else f"{100 * float(value):.{digits}f}"
 
 
 def p_value(value: Any) -> str:
-    """A p-value: "<0.001" below 0.001, else three decimal places."""
+    """A p-value: "<0.001" below 0.001, else three decimal places.
+
+    Examples
+    --------
+    >>> p_value(0.0004), p_value(0.04567), p_value(None)
+    ('<0.001', '0.046', '[c]')
+    """
     if is_missing(value):
         return SUPPRESSED
     return "<0.001" if float(value) < 0.001 else f"{float(value):.3f}"
@@ -196,10 +257,22 @@ def with_article(noun: str) -> str:
 
 
 def capitalise(text: str) -> str:
-    """The first letter in capitals, the rest as written ("PUMA" stays "PUMA")."""
+    """The first letter in capitals, the rest as written ("PUMA" stays "PUMA").
+
+    Examples
+    --------
+    >>> capitalise("area"), capitalise("PUMA"), capitalise("")
+    ('Area', 'PUMA', '')
+    """
     return text[:1].upper() + text[1:] if text else text
 
 
 def chart_text(text: Any) -> str:
-    """A label for matplotlib: dollar signs shown as written, not read as mathematics."""
+    """A label for matplotlib: dollar signs shown as written, not read as mathematics.
+
+    Examples
+    --------
+    >>> print(chart_text("Costs in $ and $$"))
+    Costs in \\$ and \\$\\$
+    """
     return str(text).replace("$", r"\$")
