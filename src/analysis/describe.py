@@ -61,6 +61,17 @@ def flag_prevalence(cohort: pd.DataFrame, *, flags: Sequence[str] | None = None,
     pandas.DataFrame
         ``flag``, ``label``, ``n`` (recorded), ``flagged``, ``not_recorded``,
         ``prevalence``, ``lower``, ``upper``, ``statistic``, ``method``, ``confidence``.
+
+    Examples
+    --------
+    Two flags on four people: ``a`` is set for 2 of 4, ``b`` for 1 of 4.
+
+    >>> import pandas as pd
+    >>> toy = pd.DataFrame({"a": [1, 1, 0, 0], "b": [1, 0, 0, 0], "reoffended": [1, 1, 0, 1]})
+    >>> flag_prevalence(toy, flags=["a", "b"])[["flag", "n", "flagged", "prevalence"]]
+      flag  n  flagged  prevalence
+    0    a  4        2        0.50
+    1    b  4        1        0.25
     """
     not_recorded = cohort.attrs.get("not_recorded", {})
     rows = []
@@ -118,6 +129,19 @@ def flag_combinations(cohort: pd.DataFrame, *, flags: Sequence[str] | None = Non
         One row per combination present, largest first: a 0/1 column per flag,
         ``n_flags``, ``combination`` (labels joined by " + ", or "none"), ``n``,
         ``share`` and ``rate`` (proportion reoffending).
+
+    Examples
+    --------
+    Of four people, two have neither flag (one of them reoffends), one has ``a`` only
+    and one both; each of the last two reoffends.
+
+    >>> import pandas as pd
+    >>> toy = pd.DataFrame({"a": [1, 1, 0, 0], "b": [1, 0, 0, 0], "reoffended": [1, 1, 0, 1]})
+    >>> flag_combinations(toy, flags=["a", "b"])[["combination", "n", "share", "rate"]]
+      combination  n  share  rate
+    0        none  2   0.50   0.5
+    1           a  1   0.25   1.0
+    2       a + b  1   0.25   1.0
     """
     keys = _flags(cohort, flags)
     grouped = cohort.groupby(keys, observed=True)[OUTCOME].agg(n="size", reoffenders="sum").reset_index()
@@ -144,6 +168,19 @@ def rates_by(cohort: pd.DataFrame, by: str | Sequence[str], *, confidence: float
     pandas.DataFrame
         The group columns, ``n``, ``reoffenders``, ``rate``, ``lower``, ``upper``,
         ``statistic``, ``method``, ``confidence``.
+
+    Examples
+    --------
+    Group A has 1 reoffender of 2. Its Wilson 95% interval is centred on
+    (1 + 1.96**2/2) / (2 + 1.96**2) = 0.5 with half-width
+    1.96 * sqrt(0.25/2 + 1.96**2/16) / (1 + 1.96**2/2) = 0.405, so 0.095 to 0.905.
+
+    >>> import pandas as pd
+    >>> toy = pd.DataFrame({"area": ["A", "A", "B", "B"], "reoffended": [1, 0, 1, 1]})
+    >>> rates_by(toy, "area")[["area", "n", "reoffenders", "rate", "lower", "upper"]].round(3)
+      area  n  reoffenders  rate  lower  upper
+    0    A  2            1   0.5  0.095  0.905
+    1    B  2            2   1.0  0.342  1.000
     """
     keys = [by] if isinstance(by, str) else list(by)
     counts = cohort.groupby(keys, observed=True, sort=True)[OUTCOME].agg(n="size", reoffenders="sum").reset_index()
@@ -161,6 +198,17 @@ def rates_by_flag(cohort: pd.DataFrame, *, flags: Sequence[str] | None = None, c
     -------
     pandas.DataFrame
         ``flag``, ``label``, ``value`` (1 flagged, 0 not), then the columns of :func:`rates_by`.
+
+    Examples
+    --------
+    Without flag ``a`` one of two people reoffends; with it, both do.
+
+    >>> import pandas as pd
+    >>> toy = pd.DataFrame({"a": [1, 1, 0, 0], "reoffended": [1, 1, 0, 1]})
+    >>> rates_by_flag(toy, flags=["a"])[["flag", "value", "n", "reoffenders", "rate"]]
+      flag  value  n  reoffenders  rate
+    0    a      0  2            1   0.5
+    1    a      1  2            2   1.0
     """
     frames = []
     for flag in _flags(cohort, flags):
@@ -179,6 +227,15 @@ def data_quality(cohort: pd.DataFrame) -> pd.DataFrame:
 
     Flags report the rows that were *not recorded* in the source file and the
     policy applied to them (``cohort.attrs["missing_flags"]``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> toy = pd.DataFrame({"age": [20, 35, None], "area": pd.Categorical(["A", "B", "A"])})
+    >>> data_quality(toy)[["column", "type", "rows", "missing", "distinct", "min", "max"]]
+      column      type  rows  missing  distinct   min   max
+    0    age   float64     3        1         2  20.0  35.0
+    1   area  category     3        0         2   NaN   NaN
     """
     not_recorded = cohort.attrs.get("not_recorded", {})
     policy = cohort.attrs.get("missing_flags", "")

@@ -118,5 +118,11 @@ class DisclosureLog:
 
 
 def quoted(label: object) -> str:
-    """A label in single quotes, as the disclosure log writes cell and table names."""
+    """A label in single quotes, as the disclosure log writes cell and table names.
+
+    Examples
+    --------
+    >>> quoted("Walsall"), quoted(3)
+    ("'Walsall'", "'3'")
+    """
     return f"'{label}'"

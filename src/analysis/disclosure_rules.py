@@ -66,13 +66,32 @@ def resolve_threshold(*, threshold: int = 10, preset: str | int | None = None) -
 
 
 def check_zero_policy(zeros: str) -> None:
-    """Raise a ValueError unless ``zeros`` is a known policy for zero counts (``"suppress"`` or ``"show"``)."""
+    """Raise a ValueError unless ``zeros`` is a known policy for zero counts (``"suppress"`` or ``"show"``).
+
+    Examples
+    --------
+    >>> check_zero_policy("show")  # a known policy: nothing happens
+    >>> check_zero_policy("hide")
+    Traceback (most recent call last):
+    ...
+    ValueError: zeros must be one of ('suppress', 'show'), not 'hide'
+    """
     if zeros not in _ZERO_POLICIES:
         raise ValueError(f"zeros must be one of {_ZERO_POLICIES}, not {zeros!r}")
 
 
 def is_small(values: np.ndarray, threshold: int, zeros: str) -> np.ndarray:
-    """Primary rule on a float array (NaN -> False)."""
+    """Primary rule on a float array (NaN -> False).
+
+    Examples
+    --------
+    Below 10 is small; zeros count as small only under ``"suppress"``; NaN never does.
+
+    >>> import numpy as np
+    >>> values = np.array([0.0, 3.0, 10.0, np.nan])
+    >>> is_small(values, 10, "suppress").tolist(), is_small(values, 10, "show").tolist()
+    ([True, True, False, False], [False, True, False, False])
+    """
     with np.errstate(invalid="ignore"):
         small = values < threshold
         if zeros == "show":
@@ -81,7 +100,13 @@ def is_small(values: np.ndarray, threshold: int, zeros: str) -> np.ndarray:
 
 
 def primary_rule_text(threshold: int, zeros: str) -> str:
-    """The primary suppression rule in words, as the disclosure log states it."""
+    """The primary suppression rule in words, as the disclosure log states it.
+
+    Examples
+    --------
+    >>> primary_rule_text(10, "suppress"), primary_rule_text(10, "show")
+    ('primary: count < 10 (zeros included)', 'primary: count between 1 and 9')
+    """
     if zeros == "suppress":
         return f"primary: count < {threshold} (zeros included)"
     return f"primary: count between 1 and {threshold - 1}"
