@@ -444,6 +444,19 @@ def analyse(
     ------
     ValueError
         When ``period`` or ``reference_period`` is not in the data.
+
+    Examples
+    --------
+    Six people in two periods, written to a temporary file: the latest period (2016) is
+    reported against the one before, and period 2016 holds one person in A and two in B.
+
+    >>> import pathlib, tempfile, analysis
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "cohort.csv"
+    >>> _ = path.write_text("person_id,area,period,dv,reoffended\\n1,A,2015,1,1\\n2,A,2015,0,0\\n"
+    ...                     "3,B,2015,0,1\\n4,B,2016,1,1\\n5,A,2016,0,0\\n6,B,2016,1,1\\n")
+    >>> results = analyse(analysis.open_study(cohort=path))
+    >>> results.period, results.reference_period, results.period_counts("area").to_dict()
+    ('2016', '2015', {'A': 1, 'B': 2})
     """
     periods = data.periods
     period = str(period) if period is not None else latest_period(periods)
