@@ -408,13 +408,26 @@ def _filter(frame: pd.DataFrame, expression: str | None, problems: list[Problem]
 
 
 def not_binary_problem(column: str, n_rows: int, rows: tuple[int, ...], examples: tuple[str, ...]) -> Problem:
-    """A 0/1 column (the outcome or a flag) holds other values."""
+    """A 0/1 column (the outcome or a flag) holds other values.
+
+    Examples
+    --------
+    >>> p = not_binary_problem("dv", 2, (3, 7), ("Y", "N"))
+    >>> p.column, p.message, p.rows, p.fix
+    ('dv', 'values are not 0/1', (3, 7), 'recode them in the study file, e.g. [values.dv] Y = 1 and N = 0')
+    """
     return Problem(column, "values are not 0/1", n_rows, rows, examples,
                    f"recode them in the study file, e.g. [values.{column}] Y = 1 and N = 0")
 
 
 def binary_missing_problem(column: str, n_rows: int, rows: tuple[int, ...]) -> Problem:
-    """The outcome, or a flag under ``missing_flags = "error"``, is missing."""
+    """The outcome, or a flag under ``missing_flags = "error"``, is missing.
+
+    Examples
+    --------
+    >>> binary_missing_problem("reoffended", 1, (4,)).message, binary_missing_problem("dv", 1, (4,)).message
+    ('the outcome is missing', 'values are missing')
+    """
     return Problem(
         column,
         "values are missing" if column != OUTCOME else "the outcome is missing",
@@ -429,14 +442,31 @@ def binary_missing_problem(column: str, n_rows: int, rows: tuple[int, ...]) -> P
 
 
 def category_missing_problem(column: str, n_rows: int, rows: tuple[int, ...]) -> Problem:
-    """A categorical column (area, sex, age band, offence group, period) has blanks."""
+    """A categorical column (area, sex, age band, offence group, period) has blanks.
+
+    Examples
+    --------
+    >>> p = category_missing_problem("area", 2, (0, 5))
+    >>> p.column, p.message, p.n_rows
+    ('area', 'values are missing', 2)
+    """
     return Problem(column, "values are missing", n_rows, rows,
                    fix=f"every row needs a {column}: recode blanks in the study file, e.g. [values.{column}] \"\" = \"Not recorded\", "
                        "or drop the rows with [filter] keep")
 
 
 def expected_problem(kind: str, n_rows: int, rows: tuple[int, ...], *, examples: tuple[str, ...] = ()) -> Problem:
-    """The supplied expected probability: ``kind`` is ``"not_number"``, ``"outside"`` or ``"missing"``."""
+    """The supplied expected probability: ``kind`` is ``"not_number"``, ``"outside"`` or ``"missing"``.
+
+    Examples
+    --------
+    >>> expected_problem("outside", 1, (2,), examples=("42",)).message
+    'probabilities are outside [0, 1]'
+    >>> expected_problem("negative", 1, (2,))
+    Traceback (most recent call last):
+    ...
+    ValueError: kind must be 'not_number', 'outside' or 'missing', not 'negative'
+    """
     if kind == "not_number":
         return Problem("expected", "values are not numbers", n_rows, rows, examples, "give the expected probability as a number between 0 and 1")
     if kind == "outside":
@@ -449,7 +479,16 @@ def expected_problem(kind: str, n_rows: int, rows: tuple[int, ...], *, examples:
 
 
 def structure_problems(columns: list[str], study: Study) -> list[Problem]:
-    """Problems with the columns themselves: no outcome, declared flags absent, no flag at all."""
+    """Problems with the columns themselves: no outcome, declared flags absent, no flag at all.
+
+    Examples
+    --------
+    A file with an area and a flag but no outcome column:
+
+    >>> from analysis.study import Study
+    >>> [(p.column, p.message) for p in structure_problems(["area", "dv"], Study())]
+    [('reoffended', 'the outcome column is missing (the file has: area, dv)')]
+    """
     problems: list[Problem] = []
     have = ", ".join(map(str, columns[:15])) + (" ..." if len(columns) > 15 else "")
     if OUTCOME not in columns:
@@ -466,38 +505,77 @@ def structure_problems(columns: list[str], study: Study) -> list[Problem]:
 
 
 def columns_held(columns: list[str] | pd.Index) -> str:
-    """The extract's first columns, for a fix that names what the file has."""
+    """The extract's first columns, for a fix that names what the file has.
+
+    Examples
+    --------
+    >>> columns_held(["area", "dv"])
+    'area, dv'
+    >>> columns_held([f"c{i}" for i in range(16)]).endswith("c14 ...")  # the first 15, then "..."
+    True
+    """
     columns = [str(c) for c in columns]
     return ", ".join(columns[:15]) + (" ..." if len(columns) > 15 else "")
 
 
 def date_absent_problem(column: str, have: str) -> Problem:
-    """The ``[kpi] date`` column is not in the data; ``have``: :func:`columns_held` of the data."""
+    """The ``[kpi] date`` column is not in the data; ``have``: :func:`columns_held` of the data.
+
+    Examples
+    --------
+    >>> date_absent_problem("start", "area, dv").message
+    '[kpi] date names a column the data do not have'
+    """
     return Problem(column, "[kpi] date names a column the data do not have",
                    fix=f"rename the extract's date column to {column!r} in [columns], or name one of its columns (the file has: {have})")
 
 
 def date_problem(column: str, n_rows: int, rows: tuple[int, ...], examples: tuple[str, ...]) -> Problem:
-    """Values of the ``[kpi] date`` column are not dates in the form YYYY-MM-DD."""
+    """Values of the ``[kpi] date`` column are not dates in the form YYYY-MM-DD.
+
+    Examples
+    --------
+    >>> p = date_problem("start", 1, (3,), ("31/12/2020",))
+    >>> p.column, p.examples
+    ('start', ('31/12/2020',))
+    """
     return Problem(column, "values of the [kpi] date column are not dates in the form YYYY-MM-DD", n_rows, rows, examples,
                    "write the dates as YYYY-MM-DD, or build the column in [derive] with date(...) (docs/expressions.md)")
 
 
 def treatment_absent_problem(treatment: str, have: str) -> Problem:
-    """The ``[impact] treatment`` column is not in the data; ``have``: :func:`columns_held` of the data."""
+    """The ``[impact] treatment`` column is not in the data; ``have``: :func:`columns_held` of the data.
+
+    Examples
+    --------
+    >>> treatment_absent_problem("took_part", "area, dv").message
+    '[impact] treatment names a column the data do not have'
+    """
     return Problem(treatment, "[impact] treatment names a column the data do not have",
                    fix=f"rename the extract's column marking who took part to {treatment!r} in [columns], or name "
                        f"one of its columns (the file has: {have})")
 
 
 def treatment_not_own_column_problem(treatment: str) -> Problem:
-    """The ``[impact] treatment`` is the outcome or a flag."""
+    """The ``[impact] treatment`` is the outcome or a flag.
+
+    Examples
+    --------
+    >>> treatment_not_own_column_problem("dv").message
+    '[impact] treatment is the outcome or a flag'
+    """
     return Problem(treatment, "[impact] treatment is the outcome or a flag",
                    fix="name the column marking who took part in the intervention, a column of its own")
 
 
 def reoffences_problem(kind: str, n_rows: int, rows: tuple[int, ...], *, examples: tuple[str, ...] = ()) -> Problem:
-    """``reoffences``: ``kind`` is ``"not_count"`` (not whole numbers >= 0) or ``"disagrees"`` (with the outcome)."""
+    """``reoffences``: ``kind`` is ``"not_count"`` (not whole numbers >= 0) or ``"disagrees"`` (with the outcome).
+
+    Examples
+    --------
+    >>> reoffences_problem("not_count", 1, (0,), examples=("-1",)).message
+    'values are not whole numbers >= 0'
+    """
     if kind == "not_count":
         return Problem("reoffences", "values are not whole numbers >= 0", n_rows, rows, examples, "give the count of proven re-offences per person")
     if kind == "disagrees":
@@ -507,7 +585,14 @@ def reoffences_problem(kind: str, n_rows: int, rows: tuple[int, ...], *, example
 
 
 def person_twice_problem(n_rows: int, rows: tuple[int, ...], examples: tuple[str, ...]) -> Problem:
-    """The same ``person_id`` appears more than once in a period."""
+    """The same ``person_id`` appears more than once in a period.
+
+    Examples
+    --------
+    >>> p = person_twice_problem(2, (4, 9), ("17",))
+    >>> p.column, p.n_rows
+    ('person_id, period', 2)
+    """
     return Problem("person_id, period", "the same person appears more than once in a period", n_rows, rows, examples,
                    "keep one row per person and cohort period (the first index event in the period)")
 
@@ -979,13 +1064,25 @@ def model_problems(columns: list[str], flags: list[str], study: Study, column_pr
 
 
 def model_column_kind_problem(name: str, key: str) -> Problem:
-    """A column ``[model] adjust`` or ``expected`` names is neither numeric nor categorical."""
+    """A column ``[model] adjust`` or ``expected`` names is neither numeric nor categorical.
+
+    Examples
+    --------
+    >>> model_column_kind_problem("score", "adjust").column
+    'score'
+    """
     return Problem(name, f"[model] {key}: the column is neither numeric nor one of {', '.join(CATEGORICAL)}",
                    fix="give numbers (e.g. a risk score), or rename it to a categorical column")
 
 
 def model_column_missing_problem(name: str, key: str, n_rows: int, rows: tuple[int, ...]) -> Problem:
-    """A numeric column ``[model] adjust`` or ``expected`` names has missing values."""
+    """A numeric column ``[model] adjust`` or ``expected`` names has missing values.
+
+    Examples
+    --------
+    >>> model_column_missing_problem("score", "adjust", 1, (6,)).message
+    '[model] adjust: values are missing'
+    """
     return Problem(name, f"[model] {key}: values are missing", n_rows, rows, fix="recode them in [values], or drop the rows with [filter] keep")
 
 
@@ -1168,7 +1265,18 @@ def open_study(
 
 
 def rename_problems(renames: dict[str, str], columns: pd.Index) -> list[Problem]:
-    """What is wrong with the study's ``[columns]`` renames of a file with these columns (nothing: an empty list)."""
+    """What is wrong with the study's ``[columns]`` renames of a file with these columns (nothing: an empty list).
+
+    Examples
+    --------
+    ``Sex`` and ``Area`` are both renamed to ``area``, which the file already has:
+
+    >>> import pandas as pd
+    >>> [p.message for p in rename_problems({"Area": "area", "Sex": "area"}, pd.Index(["Area", "Sex", "area"]))]
+    ['several columns are renamed to the same name', 'a column is renamed to a name the file already has']
+    >>> rename_problems({"Area": "area"}, pd.Index(["Area", "dv"]))
+    []
+    """
     problems: list[Problem] = []
     not_there = [k for k in renames if k not in columns]
     if not_there:

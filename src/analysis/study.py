@@ -484,6 +484,16 @@ def study_from_mapping(spec: Mapping[str, Any], *, source: str | None = None) ->
     CohortError
         Listing every problem with the file: unknown sections or keys, wrong
         types, unknown policies.
+
+    Examples
+    --------
+    >>> study_from_mapping({"study": {"title": "Rearrest"}}).title
+    'Rearrest'
+    >>> study_from_mapping({"stduy": {}})
+    Traceback (most recent call last):
+    ...
+    analysis.errors.CohortError: The cohort 'study file' cannot be used: 1 problem found.
+      1. (study file): unknown section(s) [stduy]. Fix: use only [study], [columns], [values], [derive], [filter], [flags], [model], [kpi], [impact], [options] (docs/study-file.md)
     """
     problems: list[Problem] = []
     name = source or "study file"
