@@ -87,13 +87,27 @@ class Variable:
 
 
 def narrow_codes(codes: np.ndarray, n_levels: int) -> np.ndarray:
-    """Codes in the narrowest signed integer type (memory matters at millions of rows)."""
+    """Codes in the narrowest signed integer type (memory matters at millions of rows).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> narrow_codes(np.array([0, 2, 1]), 3).dtype, narrow_codes(np.array([0, 200]), 201).dtype
+    (dtype('int8'), dtype('int16'))
+    """
     dtype = np.int8 if n_levels < 127 else (np.int16 if n_levels < 32_000 else np.int32)
     return codes.astype(dtype, copy=False)
 
 
 def binary_codes(series: pd.Series) -> np.ndarray | None:
-    """0/1 codes (-1 missing) when the column is 0/1, else None. Fast for plain integer columns."""
+    """0/1 codes (-1 missing) when the column is 0/1, else None. Fast for plain integer columns.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> binary_codes(pd.Series([0, 1, None])).tolist(), binary_codes(pd.Series([0, 2]))
+    ([0, 1, -1], None)
+    """
     dtype = series.dtype
     if pd.api.types.is_bool_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype) and not series.hasnans:
         return series.to_numpy(dtype=bool).astype(np.int8)
@@ -115,6 +129,17 @@ def encode(series: pd.Series, name: str, *, reference: Any = None, levels: Seque
 
     ``levels`` fixes the coding (used to apply a fitted model to new data); codes
     of values outside them are -1.
+
+    Examples
+    --------
+    A 0/1 column is binary, numbers are numeric, anything else categorical (levels sorted, the reference first):
+
+    >>> import pandas as pd
+    >>> encode(pd.Series([0, 1, 1]), "dv")
+    (Variable(name='dv', kind='binary', levels=(0, 1)), array([0, 1, 1], dtype=int8))
+    >>> var, codes = encode(pd.Series(["A", "B", "C"]), "area", reference="B")
+    >>> var.levels, codes.tolist()
+    (('B', 'A', 'C'), [1, 0, 2])
     """
     if levels is not None:
         kind = "binary" if tuple(levels) == (0, 1) else "categorical"
@@ -149,7 +174,14 @@ def encode(series: pd.Series, name: str, *, reference: Any = None, levels: Seque
 
 
 def codes_for(series: pd.Series, levels: tuple[Any, ...]) -> np.ndarray:
-    """Codes of ``series`` against ``levels`` (position), -1 when missing or unknown."""
+    """Codes of ``series`` against ``levels`` (position), -1 when missing or unknown.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> codes_for(pd.Series(["B", "Z", None]), ("A", "B")).tolist()  # Z is unknown, None missing
+    [1, -1, -1]
+    """
     if isinstance(series.dtype, pd.CategoricalDtype):
         cats = list(series.cat.categories)
         position = {lv: i for i, lv in enumerate(levels)}
@@ -207,6 +239,13 @@ class Design:
 
 
 def parse_interactions(interactions: Iterable[Any]) -> list[tuple[str, str]]:
+    """Interactions as (variable, variable) pairs, from ``"dv:area"`` strings or pairs.
+
+    Examples
+    --------
+    >>> parse_interactions(["dv:area", ("mental_health", "sex")])
+    [('dv', 'area'), ('mental_health', 'sex')]
+    """
     out = []
     for item in interactions:
         pair = tuple(item.split(":")) if isinstance(item, str) else tuple(item)
@@ -251,6 +290,19 @@ def cell_keys(codes: Mapping[str, np.ndarray], design: Design, *, y: np.ndarray 
     patterns is moderate, ``np.unique`` on the stacked codes otherwise. Rows
     are processed in chunks of about a million, so temporary arrays stay
     small at millions of rows. Codes must be valid (>= 0).
+
+    Examples
+    --------
+    Five rows (dv, area) = (0, A), (1, A), (1, B), (0, B), (1, B) fall in four cells,
+    numbered (0, A), (0, B), (1, A), (1, B); the last holds two rows, one of them a reoffender.
+
+    >>> import numpy as np, pandas as pd
+    >>> f = pd.DataFrame({"dv": [0, 1, 1, 0, 1], "area": ["A", "A", "B", "B", "B"], "reoffended": [0, 1, 1, 0, 0]})
+    >>> (dv, dv_codes), (area, area_codes) = encode(f["dv"], "dv"), encode(f["area"], "area")
+    >>> design = Design({"dv": dv, "area": area})
+    >>> inverse, trials, cells, successes = cell_keys({"dv": dv_codes, "area": area_codes}, design, y=f["reoffended"].to_numpy())
+    >>> inverse.tolist(), trials.tolist(), successes.tolist()
+    ([0, 2, 3, 1, 3], [1, 1, 1, 2], [0.0, 0.0, 1.0, 1.0])
     """
     names = list(design.variables)
     sizes = [len(design.variables[v].levels) for v in names]
@@ -295,6 +347,21 @@ def cell_keys(codes: Mapping[str, np.ndarray], design: Design, *, y: np.ndarray 
 
 
 def make_units(codes: dict[str, np.ndarray], y: np.ndarray, design: Design, offset: np.ndarray | None, ok: np.ndarray) -> Units:
+    """The units a model is fitted on, from the rows where ``ok``: covariate-pattern cells when the design is grouped and
+    there is no offset, else the rows themselves.
+
+    Examples
+    --------
+    The four cells of :func:`cell_keys`' example (every term is categorical, so the fit is grouped):
+
+    >>> import numpy as np, pandas as pd
+    >>> f = pd.DataFrame({"dv": [0, 1, 1, 0, 1], "area": ["A", "A", "B", "B", "B"], "reoffended": [0, 1, 1, 0, 0]})
+    >>> (dv, dv_codes), (area, area_codes) = encode(f["dv"], "dv"), encode(f["area"], "area")
+    >>> design = Design({"dv": dv, "area": area})
+    >>> units = make_units({"dv": dv_codes, "area": area_codes}, f["reoffended"].to_numpy(), design, None, np.ones(5, dtype=bool))
+    >>> units.grouped, units.trials.tolist(), units.successes.tolist()
+    (True, [1.0, 1.0, 1.0, 2.0], [0.0, 0.0, 1.0, 1.0])
+    """
     rows = np.flatnonzero(ok) if not ok.all() else None
     sub = {k: (v if rows is None else v[rows]) for k, v in codes.items()}
     yy = y if rows is None else y[rows]
@@ -322,7 +389,18 @@ def make_units(codes: dict[str, np.ndarray], y: np.ndarray, design: Design, offs
 
 
 def encode_with(frame: pd.DataFrame, design: Design) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Codes of ``frame``'s columns against a fitted design's levels; ok = all known."""
+    """Codes of ``frame``'s columns against a fitted design's levels; ok = all known.
+
+    Examples
+    --------
+    Area ``Z`` was not in the fitted data, so its row is not ok:
+
+    >>> import pandas as pd
+    >>> area, _ = encode(pd.Series(["A", "B"]), "area")
+    >>> codes, ok = encode_with(pd.DataFrame({"area": ["B", "Z"]}), Design({"area": area}))
+    >>> codes["area"].tolist(), ok.tolist()
+    ([1, -1], [True, False])
+    """
     data: dict[str, np.ndarray] = {}
     ok = np.ones(len(frame), dtype=bool)
     for name, var in design.variables.items():
@@ -338,6 +416,14 @@ def encode_with(frame: pd.DataFrame, design: Design) -> tuple[dict[str, np.ndarr
 
 
 def outcome_codes(frame: pd.DataFrame, outcome: str) -> np.ndarray:
+    """The 0/1 outcome as int8 codes, or as floats with NaN where it is missing; a ValueError unless it is 0/1.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> outcome_codes(pd.DataFrame({"r": [0, 1, 1]}), "r").tolist(), outcome_codes(pd.DataFrame({"r": [1.0, None]}), "r").tolist()
+    ([0, 1, 1], [1.0, nan])
+    """
     codes = binary_codes(frame[outcome])
     if codes is None:
         raise ValueError(f"'{outcome}' must be 0/1")
