@@ -45,6 +45,14 @@ def single_threaded_blas(func: Any) -> Any:
     machine a multi-threaded BLAS spends far longer waiting for its threads
     than computing (measured: 15x slower fits), so the numerical work is kept
     on one thread.
+
+    Examples
+    --------
+    >>> @single_threaded_blas
+    ... def add_one(a):
+    ...     return a + 1
+    >>> add_one(1), add_one.__name__
+    (2, 'add_one')
     """
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -60,14 +68,37 @@ def single_threaded_blas(func: Any) -> Any:
 
 
 def loglik(successes: np.ndarray, trials: np.ndarray, eta: np.ndarray) -> float:
-    """Individual-level Bernoulli log-likelihood from cells (no binomial coefficients)."""
+    """Individual-level Bernoulli log-likelihood from cells (no binomial coefficients).
+
+    Examples
+    --------
+    At eta = 0 every probability is 1/2, so eight people give 8 log(1/2) = -5.545:
+
+    >>> import numpy as np
+    >>> round(loglik(np.array([1.0, 3.0]), np.array([4.0, 4.0]), np.zeros(2)), 3)
+    -5.545
+    """
     # log p = -log(1 + exp(-eta)), log(1-p) = -log(1 + exp(eta))
     return float(-(successes * np.logaddexp(0.0, -eta)).sum() - ((trials - successes) * np.logaddexp(0.0, eta)).sum())
 
 
 def irls(X: np.ndarray, s: np.ndarray, n: np.ndarray, offset: np.ndarray | None, *, start: np.ndarray | None = None,
           tol: float = 1e-12, maxiter: int = 60) -> tuple[np.ndarray, np.ndarray, bool, int]:
-    """Newton-Raphson (= IRLS) for the binomial logit on cells; returns beta, cov, converged, iterations."""
+    """Newton-Raphson (= IRLS) for the binomial logit on cells; returns beta, cov, converged, iterations.
+
+    Examples
+    --------
+    1 of 4 reoffend without the flag and 3 of 4 with it, so the intercept is log(1/3) = -1.0986
+    and the flag's log odds ratio log(3) - log(1/3) = 2.1972; its standard error is
+    sqrt(1/1 + 1/3 + 1/3 + 1/1) = 1.633 (Woolf).
+
+    >>> import numpy as np
+    >>> X = np.array([[1.0, 0.0], [1.0, 1.0]])  # Intercept, dv: one cell without the flag, one with it
+    >>> n = np.array([4.0, 4.0])
+    >>> beta, cov, converged, iterations = irls(X, np.array([1.0, 3.0]), n, None)
+    >>> beta.round(4).tolist(), np.sqrt(np.diag(cov)).round(4).tolist(), converged
+    ([-1.0986, 2.1972], [1.1547, 1.633], True)
+    """
     p_ = X.shape[1]
     off = 0.0 if offset is None else offset
     if start is None:
@@ -121,6 +152,17 @@ def finite_maximum(beta: np.ndarray, cov: np.ndarray, converged: bool, iteration
     ``bound`` (on the log-odds scale, an odds ratio of 160,000) is not
     separated; anything else goes to the exact linear programme
     (:func:`detect_separation`). ``tests/test_models.py`` checks both routes.
+
+    Examples
+    --------
+    The fit of :func:`irls`' example is finite; with 0 of 4 without the flag the
+    coefficients run off towards infinity (about 30 on the log-odds scale, above ``bound``).
+
+    >>> import numpy as np
+    >>> X = np.array([[1.0, 0.0], [1.0, 1.0]])  # Intercept, dv: one cell without the flag, one with it
+    >>> n = np.array([4.0, 4.0])
+    >>> finite_maximum(*irls(X, np.array([1.0, 3.0]), n, None)), finite_maximum(*irls(X, np.array([0.0, 3.0]), n, None))
+    (True, False)
     """
     if not converged or not np.all(np.isfinite(beta)):
         return False
@@ -146,6 +188,21 @@ def detect_separation(X: np.ndarray, successes: np.ndarray, trials: np.ndarray, 
     pandas.DataFrame
         One row per coefficient whose maximum-likelihood estimate is infinite:
         ``term``, ``direction`` (``"+inf"``/``"-inf"``); empty when there is none.
+
+    Examples
+    --------
+    With 0 of 4 reoffending without the flag, no one without it reoffends, so the intercept's
+    estimate is minus infinity and the flag's plus infinity; 1 of 4 and 3 of 4 is not separated.
+
+    >>> import numpy as np
+    >>> X = np.array([[1.0, 0.0], [1.0, 1.0]])  # Intercept, dv: one cell without the flag, one with it
+    >>> n = np.array([4.0, 4.0])
+    >>> detect_separation(X, np.array([0.0, 3.0]), n, ["Intercept", "dv"])
+            term direction
+    0  Intercept      -inf
+    1         dv      +inf
+    >>> detect_separation(X, np.array([1.0, 3.0]), n, ["Intercept", "dv"]).empty
+    True
     """
     empty = pd.DataFrame({"term": pd.Series(dtype=object), "direction": pd.Series(dtype=object)})
     mixed = (successes > 0) & (successes < trials)
@@ -171,7 +228,21 @@ def detect_separation(X: np.ndarray, successes: np.ndarray, trials: np.ndarray, 
 
 
 def firth_fit(X: np.ndarray, s: np.ndarray, n: np.ndarray, offset: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, bool, Any]:
-    """Firth-penalised logistic regression on cells with ``firthmodels`` (frequency weights)."""
+    """Firth-penalised logistic regression on cells with ``firthmodels`` (frequency weights).
+
+    Examples
+    --------
+    On the separated cells of :func:`detect_separation`'s example the estimates stay finite. With
+    one binary covariate (a saturated model) Firth's penalty adds 1/2 to every count: the intercept
+    is log(0.5/4.5) = -2.1972 and the flag's coefficient log(3.5/1.5) - log(0.5/4.5) = 3.0445.
+
+    >>> import numpy as np
+    >>> X = np.array([[1.0, 0.0], [1.0, 1.0]])  # Intercept, dv: one cell without the flag, one with it
+    >>> n = np.array([4.0, 4.0])
+    >>> beta, cov, converged, model = firth_fit(X, np.array([0.0, 3.0]), n, None)
+    >>> beta.round(4).tolist(), converged
+    ([-2.1972, 3.0445], True)
+    """
     from firthmodels import FirthLogisticRegression
 
     has1 = s > 0
