@@ -439,6 +439,17 @@ def read_extract(
     CohortError
         The file is missing, empty, of an unknown type or cannot be parsed;
         the message says how to fix it.
+
+    Examples
+    --------
+    A tab-delimited file is recognised as such; text stays text (categoricals) until the cohort is validated:
+
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "extract.csv"
+    >>> _ = path.write_text("area\\treoffended\\nDudley\\t1\\nWalsall\\t0\\n", encoding="utf-8")
+    >>> frame, info = read_extract(path)
+    >>> info.describe(), frame["area"].tolist()
+    ('a CSV file, tab-delimited, UTF-8; 2 rows and 2 columns', ['Dudley', 'Walsall'])
     """
     path = Path(path)
     source = str(path)

@@ -42,7 +42,14 @@ DISCLOSURE_MIME = "application/vnd.analysis.disclosure+json"
 
 
 def version_text() -> str:
-    """The package version and, inside a git checkout, the commit: "analysis 0.2.0 (commit 1a2b3c4)"."""
+    """The package version and, inside a git checkout, the commit: "analysis 0.2.0 (commit 1a2b3c4)".
+
+    Examples
+    --------
+    >>> from analysis import __version__
+    >>> version_text().startswith(f"analysis {__version__}")  # then " (commit ...)" inside a git checkout
+    True
+    """
     from .. import __version__
 
     here = Path(__file__).resolve().parent

@@ -34,6 +34,20 @@ def effect_sentence(row: Any, event: str, label: str) -> Any:
 
     ``row`` is a row of the published effects table (see :class:`RiskFlagsPaper`): values that are
     suppressed read as such.
+
+    Examples
+    --------
+    A flag whose adjusted difference, +12 points, has an interval (+5 to +19) clear of zero;
+    then one whose crude rate is suppressed (its label is escaped, as every label is):
+
+    >>> row = {"rate_flagged": 0.62, "rate_unflagged": 0.41, "risk_difference": 0.12, "rd_lower": 0.05, "rd_upper": 0.19,
+    ...        "risk_ratio": 1.3, "rr_lower": 1.1, "rr_upper": 1.52, "odds_ratio": 1.71}
+    >>> print(effect_sentence(row, "reoffended", "Domestic violence"))  # doctest: +NORMALIZE_WHITESPACE
+    For every 100 people with the flag <strong>Domestic violence</strong>, 62 reoffended, against 41 in every 100
+    without it. Allowing for the case mix and the other flags, the flag goes with <strong>12 more</strong> in every
+    100 (95% interval +5.0 to +19.0 points): a risk 1.30 times as high (95% interval 1.10 to 1.52; odds ratio 1.71).
+    >>> print(effect_sentence(dict(row, rate_flagged=float("nan")), "reoffended", "DV <5"))
+    <strong>DV &lt;5</strong>: too few people to publish (see the disclosure appendix).
     """
     if tx.is_missing(row["rate_flagged"]) or tx.is_missing(row["odds_ratio"]):
         return html("<strong>{}</strong>: too few people to publish (see the disclosure appendix).", label)
