@@ -52,7 +52,14 @@ def _figure(rows: int, *, width: float = WIDTH_IN, per_row: float = 0.42, extra:
 
 
 def to_png(fig: Any) -> bytes:
-    """The figure as PNG bytes (tight bounding box, 100 dpi)."""
+    """The figure as PNG bytes (tight bounding box, 100 dpi).
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> to_png(plt.figure(figsize=(1, 1)))[:4] == b"\\x89PNG"
+    True
+    """
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight", metadata={"Software": None})
     return buffer.getvalue()
@@ -147,6 +154,14 @@ def forest_plot(
     """Estimates with intervals on a log scale against a reference line (1 = no difference).
 
     ``ylabel`` names the rows when they are codes ("Residence area" over 1, 2, 3).
+
+    Examples
+    --------
+    Only ``dv``'s interval (1.2 to 1.9) lies wholly above 1; ``mh``'s (0.6 to 1.1) straddles it:
+
+    >>> png, alt = forest_plot(["dv", "mh"], [1.5, 0.8], [1.2, 0.6], [1.9, 1.1])
+    >>> png[:4] == b"\\x89PNG", alt
+    (True, 'Forest chart of odds ratios with 95% intervals for 2 rows. Interval wholly above 1: dv. None lies wholly below 1.')
     """
     labels = [str(x) for x in labels]
     est = np.asarray(estimates, dtype=float)
@@ -194,7 +209,16 @@ def forest_plot(
 
 def heatmap(matrix: Any, *, row_labels: Sequence[Any], col_labels: Sequence[Any], value_label: str, fmt: str = "{:.0f}",
             cmap: str = "Blues", what: str = "values", skip_diagonal: bool = False) -> tuple[bytes, str]:
-    """A labelled grid of numbers: missing cells marked [c]; with ``skip_diagonal``, the diagonal shown as a dash."""
+    """A labelled grid of numbers: missing cells marked [c]; with ``skip_diagonal``, the diagonal shown as a dash.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> png, alt = heatmap(np.array([[1.0, 0.5], [0.25, np.nan]]), row_labels=["a", "b"], col_labels=["a", "b"],
+    ...                    value_label="Share", fmt="{:.2f}")
+    >>> alt
+    'Grid of values: 2 rows by 2 columns; highest 1.00 for a and a; 1 cells suppressed.'
+    """
     values = np.asarray(matrix, dtype=float).copy()
     diagonal = np.zeros(values.shape, dtype=bool)
     if skip_diagonal:
@@ -229,7 +253,14 @@ def heatmap(matrix: Any, *, row_labels: Sequence[Any], col_labels: Sequence[Any]
 def bar_chart(labels: Labels, values: Floats, *, xlabel: str, highlight: Sequence[bool] | None = None,
               percent: bool = False, what: str = "values", lower: Floats | None = None,
               upper: Floats | None = None) -> tuple[bytes, str]:
-    """Horizontal bars, largest first as given; ``highlight`` colours some bars differently (e.g. a total)."""
+    """Horizontal bars, largest first as given; ``highlight`` colours some bars differently (e.g. a total).
+
+    Examples
+    --------
+    >>> png, alt = bar_chart(["A", "B"], [0.3, 0.2], xlabel="Share", percent=True)
+    >>> alt
+    'Bar chart of values for 2 rows: largest A (30.0%), smallest B (20.0%).'
+    """
     labels = [str(x) for x in labels]
     vals = np.asarray(values, dtype=float)
     fig = _figure(len(labels))
@@ -323,6 +354,18 @@ def funnel_chart(units: Any, *, kind: str = "ratio", target: Any = None, method:
     ``label_all``, where there is room: no two labels overlap
     (:func:`place_labels`). ``xlabel`` replaces the
     x axis's generic words with the study's own.
+
+    Examples
+    --------
+    Three areas whose observed counts are near expected (30 against 25, 50 against 52, 20 against 23;
+    the 95% limits at 25 expected are roughly 25 +/- 2 sqrt(25) = 15 to 35) all lie inside the limits:
+
+    >>> import pandas as pd
+    >>> units = pd.DataFrame({"group": ["A", "B", "C"], "observed": [30, 50, 20], "expected": [25.0, 52.0, 23.0]})
+    >>> png, alt = funnel_chart(units)
+    >>> print(alt)  # doctest: +NORMALIZE_WHITESPACE
+    Funnel plot of 3 units: each unit's observed/expected ratio against its size, with 95% and 99.8% control limits.
+    Every point lies within the limits.
     """
     from ..funnel import funnel_plot, funnel_units
 
@@ -361,7 +404,20 @@ def funnel_chart(units: Any, *, kind: str = "ratio", target: Any = None, method:
 
 
 def calibration_chart(table: Any, *, title: str | None = None) -> tuple[bytes, str]:
-    """Observed against predicted by tenth of predicted risk (see :func:`analysis.diagnostics.calibration_plot`)."""
+    """Observed against predicted by tenth of predicted risk (see :func:`analysis.diagnostics.calibration_plot`).
+
+    Examples
+    --------
+    A model of one flag predicts each group's own rate (3 of 4 and 2 of 6), so the largest gap is 0:
+
+    >>> import pandas as pd, analysis
+    >>> from analysis.diagnostics import calibration_table
+    >>> people = pd.DataFrame({"homeless": [1] * 4 + [0] * 6, "reoffended": [1, 1, 1, 0] + [1, 1, 0, 0, 0, 0]})
+    >>> table = calibration_table(analysis.fit_flags_model(people, flags=["homeless"], adjust=[]), groups=2)
+    >>> png, alt = calibration_chart(table)
+    >>> alt
+    'Calibration chart: observed against predicted percentage in 2 groups of predicted risk; the largest gap between them is 0.0 percentage points.'
+    """
     from ..diagnostics import calibration_plot
 
     fig = _figure(10, per_row=0.45, extra=1.0, width=6.5)
