@@ -96,6 +96,15 @@ def dot_plot(
 
     The interval bars are drawn at exactly the dots' positions (each series
     is offset by the same amount for both).
+
+    Examples
+    --------
+    Two areas, each with a rate in two periods:
+
+    >>> png, alt = dot_plot(["A", "A", "B", "B"], [0.4, 0.45, 0.55, 0.5], series=["2015", "2016", "2015", "2016"],
+    ...                     xlabel="Rate", percent=True)
+    >>> alt
+    'Dot chart of 2 rows, each with 2 values (2015, 2016): highest B (2015, 55.0%), lowest A (2015, 40.0%).'
     """
     labels = [str(x) for x in labels]
     values = np.asarray(values, dtype=float)
