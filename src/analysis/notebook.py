@@ -11,6 +11,7 @@ Examples
 >>> import pandas as pd
 >>> pd.get_option("display.precision")
 3
+>>> pd.reset_option("^display")  # leave later examples in this process with pandas' own display
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def setup(*, seed: int = SEED) -> None:
     >>> setup()
     >>> pd.get_option("display.precision"), tuple(matplotlib.rcParams["figure.figsize"])
     (3, (8.0, 4.5))
+    >>> pd.reset_option("^display")  # leave later examples in this process with pandas' own display
     """
     pd.set_option("display.precision", 3)
     pd.set_option("display.max_columns", 30)
