@@ -45,16 +45,33 @@ def _flags(cohort: pd.DataFrame, flags: Sequence[str] | None) -> list[str]:
     return flags_in(cohort, extra=cohort.attrs.get("flags", ()))
 
 
+def _people(cohort: pd.DataFrame, trials: str | None) -> pd.Series:
+    """How many people each row stands for: 1 for a person, the ``trials`` column for a cell."""
+    if trials is None:
+        return pd.Series(1, index=cohort.index, dtype="int64")
+    return cohort[trials].astype("int64")
+
+
 def _label(flag: str, labels: dict[str, str] | None) -> str:
     return (labels or {}).get(flag) or FLAG_LABELS.get(flag, flag)
 
 
+def _counts(cohort: pd.DataFrame, keys: list[str], trials: str | None) -> pd.DataFrame:
+    """People (``n``) and people with the outcome (``reoffenders``) by ``keys``, from rows or from cells."""
+    grouped = cohort.groupby(keys, observed=True, sort=True)
+    if trials is None:
+        return grouped[OUTCOME].agg(["size", "sum"]).set_axis(["n", "reoffenders"], axis=1)
+    return grouped[[trials, OUTCOME]].sum().rename(columns={trials: "n", OUTCOME: "reoffenders"}).astype("int64")
+
+
 def flag_prevalence(cohort: pd.DataFrame, *, flags: Sequence[str] | None = None, confidence: float = 0.95,
-                    labels: dict[str, str] | None = None) -> pd.DataFrame:
+                    labels: dict[str, str] | None = None, trials: str | None = None) -> pd.DataFrame:
     """Prevalence of each flag, among the people whose flag is recorded.
 
     ``flags`` defaults to every flag the cohort holds; ``labels`` maps a flag to its label
-    (default: the six flags' labels, else the name).
+    (default: the six flags' labels, else the name). ``trials`` names the column
+    counting the people of each row when the cohort is given as cells (one row per
+    pattern of values, see :mod:`analysis.cells`); by default each row is a person.
 
     Returns
     -------
@@ -75,15 +92,16 @@ def flag_prevalence(cohort: pd.DataFrame, *, flags: Sequence[str] | None = None,
     """
     not_recorded = cohort.attrs.get("not_recorded", {})
     rows = []
+    people = _people(cohort, trials)
     for flag in _flags(cohort, flags):
         values = cohort[flag]
         rows.append(
             {
                 "flag": flag,
                 "label": _label(flag, labels),
-                "n": int(values.notna().sum()),
-                "flagged": int((values == 1).sum()),
-                "not_recorded": int(not_recorded.get(flag, values.isna().sum())),
+                "n": int(people[values.notna()].sum()),
+                "flagged": int(people[values == 1].sum()),
+                "not_recorded": int(not_recorded.get(flag, people[values.isna()].sum())),
             }
         )
     counts = pd.DataFrame(rows)
@@ -120,8 +138,11 @@ def flag_cooccurrence(cohort: pd.DataFrame, *, flags: Sequence[str] | None = Non
 
 
 def flag_combinations(cohort: pd.DataFrame, *, flags: Sequence[str] | None = None, top: int | None = 15,
-                      labels: dict[str, str] | None = None) -> pd.DataFrame:
+                      labels: dict[str, str] | None = None, trials: str | None = None) -> pd.DataFrame:
     """Counts and reoffending rates of each combination of flags (an UpSet-style table).
+
+    ``trials``: the column counting each row's people when the cohort is given as cells
+    (the outcome column then counts the people with the outcome).
 
     Returns
     -------
@@ -144,7 +165,7 @@ def flag_combinations(cohort: pd.DataFrame, *, flags: Sequence[str] | None = Non
     2       a + b  1   0.25   1.0
     """
     keys = _flags(cohort, flags)
-    grouped = cohort.groupby(keys, observed=True)[OUTCOME].agg(n="size", reoffenders="sum").reset_index()
+    grouped = _counts(cohort, keys, trials).reset_index()
     grouped["n_flags"] = grouped[keys].sum(axis=1).astype(int)
     grouped["combination"] = [
         " + ".join(_label(f, labels) for f in keys if row[f] == 1) or "none" for _, row in grouped.iterrows()
@@ -155,13 +176,17 @@ def flag_combinations(cohort: pd.DataFrame, *, flags: Sequence[str] | None = Non
     return grouped.head(top) if top else grouped
 
 
-def rates_by(cohort: pd.DataFrame, by: str | Sequence[str], *, confidence: float = 0.95) -> pd.DataFrame:
+def rates_by(cohort: pd.DataFrame, by: str | Sequence[str], *, confidence: float = 0.95, trials: str | None = None) -> pd.DataFrame:
     """Proven reoffending rate by group, with Wilson intervals.
 
     Parameters
     ----------
     by
         One column or several; groups are listed in category order.
+    trials
+        The column counting each row's people when the cohort is given as cells
+        (the outcome column then counts the people with the outcome); by default
+        each row is a person.
 
     Returns
     -------
@@ -183,7 +208,7 @@ def rates_by(cohort: pd.DataFrame, by: str | Sequence[str], *, confidence: float
     1    B  2            2   1.0  0.342  1.000
     """
     keys = [by] if isinstance(by, str) else list(by)
-    counts = cohort.groupby(keys, observed=True, sort=True)[OUTCOME].agg(n="size", reoffenders="sum").reset_index()
+    counts = _counts(cohort, keys, trials).reset_index()
     counts = counts[counts["n"] > 0]
     counts["reoffenders"] = counts["reoffenders"].astype(int)
     counts["rate"] = counts["reoffenders"] / counts["n"]
@@ -191,8 +216,10 @@ def rates_by(cohort: pd.DataFrame, by: str | Sequence[str], *, confidence: float
 
 
 def rates_by_flag(cohort: pd.DataFrame, *, flags: Sequence[str] | None = None, confidence: float = 0.95,
-                  labels: dict[str, str] | None = None) -> pd.DataFrame:
+                  labels: dict[str, str] | None = None, trials: str | None = None) -> pd.DataFrame:
     """Reoffending rate with and without each flag (people whose flag is recorded).
+
+    ``trials``: as in :func:`rates_by`.
 
     Returns
     -------
@@ -213,7 +240,7 @@ def rates_by_flag(cohort: pd.DataFrame, *, flags: Sequence[str] | None = None, c
     frames = []
     for flag in _flags(cohort, flags):
         recorded = cohort[cohort[flag].notna()]
-        table = rates_by(recorded, flag, confidence=confidence).rename(columns={flag: "value"})
+        table = rates_by(recorded, flag, confidence=confidence, trials=trials).rename(columns={flag: "value"})
         table.insert(0, "label", _label(flag, labels))
         table.insert(0, "flag", flag)
         frames.append(table)

@@ -34,10 +34,9 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit
 
-from .design import encode_with, make_units, outcome_codes
 from .fitting import irls, single_threaded_blas
 from .intervals import critical_value, one_confidence_level, proportion_ci
-from .models import DEFAULT_ADJUST, FlagsModel, fit_logistic, lr_test
+from .models import DEFAULT_ADJUST, FlagsModel, fit_logistic, lr_test, units_on
 from .schema import FLAGS, OUTCOME
 
 __all__ = [
@@ -54,16 +53,13 @@ __all__ = [
 ]
 
 
-def _scored(model: FlagsModel, data: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(linear predictor, successes, trials) per cell, for the fitted data or for ``data``."""
+def _scored(model: FlagsModel, data: pd.DataFrame | None, trials: str | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(linear predictor, successes, trials) per cell, for the fitted data or for ``data`` (rows, or cells with ``trials``)."""
     if data is None:
         return model.linear_predictor(), model.units.successes, model.units.trials
     if model.units.offset is not None:
         raise ValueError("a model with an offset can only be assessed on its own data")
-    codes, ok = encode_with(data, model.design)
-    y = outcome_codes(data, model.outcome)
-    ok &= ~np.isnan(y)
-    units = make_units(codes, y, model.design, None, ok)
+    units = units_on(data, model.design, outcome=model.outcome, trials=trials)
     lp = model.design.matrix(units.data, model.keep) @ model.params.to_numpy()
     return lp, units.successes, units.trials
 
@@ -145,8 +141,13 @@ def discrimination(model: FlagsModel, data: pd.DataFrame | None = None, *, confi
 
 
 @single_threaded_blas
-def calibration(model: FlagsModel, data: pd.DataFrame | None = None, *, confidence: float = 0.95) -> pd.DataFrame:
+def calibration(model: FlagsModel, data: pd.DataFrame | None = None, *, confidence: float = 0.95,
+                trials: str | None = None) -> pd.DataFrame:
     """Calibration-in-the-large and calibration slope.
+
+    ``data`` (default: the fitted data) may be rows, or cells of people when
+    ``trials`` names the column counting them (the outcome then counts those
+    with the outcome); both give the same result.
 
     Calibration-in-the-large is the intercept ``a`` of ``logit P(y) = a + lp``
     (the linear predictor as an offset; 0 is perfect, > 0 means more
@@ -178,7 +179,7 @@ def calibration(model: FlagsModel, data: pd.DataFrame | None = None, *, confiden
     1         calibration_slope     0.774     1.0
     """
     confidence = one_confidence_level(confidence, function="calibration")
-    lp, s, n = _scored(model, data)
+    lp, s, n = _scored(model, data, trials)
     zc = critical_value(confidence)
     ones = np.ones((lp.shape[0], 1))
     a, cov_a, _, _ = irls(ones, s, n, lp)
@@ -213,16 +214,20 @@ RISK_GROUPINGS: dict[str, str] = {
 def _risk_groups(p: np.ndarray, n: np.ndarray, groups: int, grouping: str) -> np.ndarray:
     """Group number (0-based) of each cell, given predictions ``p`` sorted ascending and people per cell ``n``.
 
-    ``"equal-size"``: a cell goes in group ``floor(groups x m / N)``, m the
-    midpoint of its people in the sorted order. ``"quantile"``: breaks at the
+    ``"equal-size"``: the cells with one prediction (one cell, or several
+    when the model has a numeric term and scores each person) go together in
+    group ``floor(groups x m / N)``, m the midpoint of their people in the
+    sorted order, so people with the same prediction are never split. ``"quantile"``: breaks at the
     type-7 quantiles of the N people's predictions at 0, 1/groups, ..., 1
     (duplicates removed); a cell goes in the interval ``(b_k, b_k+1]`` that
     holds its prediction, the first interval also holding ``b_0``.
     """
     N = n.sum()
     if grouping == "equal-size":
-        mid = np.cumsum(n) - n / 2
-        return np.minimum((mid / N * groups).astype(int), groups - 1)
+        tie = np.cumsum(np.r_[True, p[1:] != p[:-1]]) - 1 if p.size else np.zeros(0, dtype=int)
+        n_tie = np.bincount(tie, weights=n)
+        mid = np.cumsum(n_tie) - n_tie / 2
+        return np.minimum((mid / N * groups).astype(int), groups - 1)[tie]
     cum = np.cumsum(n)
     probs = np.minimum(np.arange(groups + 1) * (1 / groups), 1.0)  # R: seq(0, 1, 1/g)
     index = 1 + (N - 1) * probs  # 1-based position, as R's quantile(type = 7)
@@ -247,6 +252,7 @@ def calibration_table(
     groups: int = 10,
     confidence: float = 0.95,
     grouping: str = "equal-size",
+    trials: str | None = None,
 ) -> pd.DataFrame:
     """Observed and predicted reoffending by group (tenth) of predicted risk.
 
@@ -269,6 +275,8 @@ def calibration_table(
         ``ResourceSelection::hoslem.test`` does (``cut(p, unique(quantile(p,
         seq(0, 1, 1/g))), include.lowest = TRUE)``). The two differ when many
         people share a prediction; empty groups are dropped.
+    trials
+        The column counting each row's people when ``data`` is given as cells.
 
     Returns
     -------
@@ -287,7 +295,7 @@ def calibration_table(
     confidence = one_confidence_level(confidence, function="calibration_table")
     if grouping not in RISK_GROUPINGS:
         raise ValueError(f"grouping must be one of {list(RISK_GROUPINGS)}, not {grouping!r}")
-    lp, s, n = _scored(model, data)
+    lp, s, n = _scored(model, data, trials)
     p = expit(lp)
     order = np.argsort(p, kind="stable")
     p, s, n = p[order], s[order], n[order]
@@ -437,12 +445,15 @@ def interaction_tests(
     adjust: Sequence[str] = DEFAULT_ADJUST,
     outcome: str = OUTCOME,
     base: FlagsModel | None = None,
+    trials: str | None = None,
 ) -> pd.DataFrame:
     """Likelihood-ratio tests of flag x area, flag x age band (and any ``by``) interactions.
 
     Each test adds one interaction (the flag with every non-reference level
     of ``by``) to the adjusted main-effects model and compares the
     individual-level likelihoods. With 12 tests, read the Holm-adjusted p-value.
+    ``trials`` names the column counting each row's people when the cohort is
+    given as cells (as in :func:`analysis.fit_flags_model`).
 
     Returns
     -------
@@ -473,11 +484,11 @@ def interaction_tests(
         if b not in terms:
             terms.append(b)
     if base is None:
-        base = fit_logistic(cohort, terms, outcome=outcome, firth=False, flags=flags, check_separation=False)
+        base = fit_logistic(cohort, terms, outcome=outcome, firth=False, flags=flags, check_separation=False, trials=trials)
     rows = []
     for b in by:
         for f in flags:
-            full = fit_logistic(cohort, terms, outcome=outcome, interactions=[(f, b)], firth=False, flags=flags)
+            full = fit_logistic(cohort, terms, outcome=outcome, interactions=[(f, b)], firth=False, flags=flags, trials=trials)
             t = lr_test(base, full)
             rows.append({"flag": f, "by": b, "lr": t["lr"], "df": t["df"], "p_value": t["p_value"], "n": full.nobs,
                          "separation": ", ".join(full.separation["term"])})
@@ -499,11 +510,12 @@ def flag_effect_by(
     adjust: Sequence[str] = DEFAULT_ADJUST,
     outcome: str = OUTCOME,
     confidence: float = 0.95,
+    trials: str | None = None,
 ) -> pd.DataFrame:
     """A flag's adjusted odds ratio within each level of ``by``, from the model with their interaction.
 
     ``OR_level = exp(b_flag + b_flag:by[level])`` with a Wald interval from
-    the coefficients' covariance.
+    the coefficients' covariance. ``trials``: as in :func:`interaction_tests`.
 
     Returns
     -------
@@ -531,7 +543,8 @@ def flag_effect_by(
     terms = [*flags, *[a for a in adjust if a not in flags]]
     if by not in terms:
         terms.append(by)
-    model = fit_logistic(cohort, terms, outcome=outcome, interactions=[(flag, by)], flags=flags, confidence=confidence)
+    model = fit_logistic(cohort, terms, outcome=outcome, interactions=[(flag, by)], flags=flags, confidence=confidence,
+                         trials=trials)
     columns = ["flag", "by", "level", "odds_ratio", "lower", "upper", "p_value", "n", "n_flagged", "statistic", "method", "confidence"]
     if by not in model.design.variables or flag not in model.design.variables:
         return pd.DataFrame(columns=columns)  # one value in the data: nothing to compare

@@ -54,6 +54,7 @@ def oe_with_model_uncertainty(
     outcome: str = OUTCOME,
     internal: bool | None = None,
     confidence: float = 0.95,
+    trials: str | None = None,
 ) -> pd.DataFrame:
     """O/E by group with an interval that includes the case-mix model's own uncertainty.
 
@@ -71,6 +72,10 @@ def oe_with_model_uncertainty(
         ``fit_on`` and ``predict_on`` are the same frame (or equal frames).
     confidence
         Confidence level of the interval.
+    trials
+        When both frames are cells of people, the column counting each cell's
+        people (the outcome then counts those with the outcome). The result is
+        the same as from the people.
 
     Returns
     -------
@@ -104,7 +109,7 @@ def oe_with_model_uncertainty(
     keys = [by] if isinstance(by, str) else list(by)
     if internal is None:
         internal = fit_on is predict_on or (fit_on.shape == predict_on.shape and fit_on.equals(predict_on))
-    model = fit_logistic(fit_on, list(casemix), outcome=outcome, firth=False)
+    model = fit_logistic(fit_on, list(casemix), outcome=outcome, firth=False, trials=trials)
     data, ok = encode_with(predict_on, model.design)
     rows = np.flatnonzero(ok)
     scored = predict_on.iloc[rows]
@@ -117,7 +122,8 @@ def oe_with_model_uncertainty(
     cell = cell_keys.groupby(list(cell_keys.columns), sort=False).ngroup().to_numpy()
     first = np.full(int(cell.max()) + 1 if cell.size else 0, -1, dtype=np.int64)
     first[cell[::-1]] = np.arange(cell.size)[::-1]  # the first row of each cell
-    people = np.bincount(cell, minlength=first.size).astype(float)
+    weights = None if trials is None else predict_on[trials].to_numpy(dtype=float)[rows]
+    people = np.bincount(cell, weights=weights, minlength=first.size).astype(float)
     y_cell = np.bincount(cell, weights=predict_on[outcome].to_numpy(dtype=float)[rows], minlength=first.size)
     X = model.design.matrix({k: v[rows][first] for k, v in data.items()}, model.keep)
     p = expit(X @ model.params.to_numpy())

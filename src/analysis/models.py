@@ -46,6 +46,7 @@ __all__ = [
     "FlagsModel",
     "fit_flags_model",
     "fit_logistic",
+    "units_on",
     "DEFAULT_ADJUST",
 ]
 
@@ -525,6 +526,33 @@ def _cell_units(codes: dict[str, np.ndarray], successes: np.ndarray, trials: np.
                      None, inverse, True)
     inverse[rows] = np.arange(rows.size)
     return Units(sub, n.astype(float), s.astype(float), None, inverse, True)
+
+
+def units_on(frame: pd.DataFrame, design: Design, *, outcome: str = OUTCOME, trials: str | None = None) -> Units:
+    """A fitted design's units on other data: its rows, or its cells when ``trials`` names their counts.
+
+    Rows (or cells) with a missing outcome, a missing term or a level the
+    design has not seen are left out, as when scoring.
+
+    Examples
+    --------
+    The same four people as rows and as two cells give the same units:
+
+    >>> rows = pd.DataFrame({"dv": [1, 1, 0, 0], "reoffended": [1, 0, 0, 0]})
+    >>> cells = pd.DataFrame({"dv": [1, 0], "reoffended": [1, 0], "n": [2, 2]})
+    >>> design = fit_logistic(rows, ["dv"], firth=False).design
+    >>> a, b = units_on(rows, design), units_on(cells, design, trials="n")
+    >>> a.trials.tolist(), a.successes.tolist(), b.trials.tolist(), b.successes.tolist()
+    ([2.0, 2.0], [0.0, 1.0], [2.0, 2.0], [0.0, 1.0])
+    """
+    codes, ok = encode_with(frame, design)
+    if trials is None:
+        y = outcome_codes(frame, outcome)
+        ok &= ~np.isnan(y)
+        return make_units(codes, y, design, None, ok)
+    s, n = _cell_counts(frame, outcome, trials)
+    ok &= ~np.isnan(s) & ~np.isnan(n) & (np.nan_to_num(n) > 0)
+    return _cell_units(codes, s, n, design, ok)
 
 
 def _fit_units(design: Design, units: Units, *, firth: bool | str, confidence: float, flags: Sequence[str],

@@ -61,6 +61,7 @@ def expected_from(
     casemix: Sequence[str] = DEFAULT_EXPECTED_CASEMIX,
     column: str = "expected",
     outcome: str = OUTCOME,
+    trials: str | None = None,
 ) -> pd.Series:
     """Expected probabilities for one period from one of the three sources, described.
 
@@ -86,7 +87,10 @@ def expected_from(
     column
         The supplied column (``source="supplied"``).
     outcome
-        The 0/1 outcome column.
+        The 0/1 outcome column (with ``trials``: the people with the outcome in each cell).
+    trials
+        When the cohort is cells of people, the column counting each cell's
+        people; the probabilities are then per cell (the same for each of its people).
 
     Returns
     -------
@@ -106,7 +110,7 @@ def expected_from(
     if source not in EXPECTED_SOURCES:
         raise ValueError(f"source must be one of {list(EXPECTED_SOURCES)}, not {source!r}")
     # only the columns the model or the supplied values need are copied for the period's rows (5M rows: 100s of MiB)
-    needed = {part.strip() for term in casemix for part in str(term).split(":")} | {outcome, "period", column}
+    needed = {part.strip() for term in casemix for part in str(term).split(":")} | {outcome, "period", column, *([trials] if trials else [])}
     cohort = cohort[[c for c in cohort.columns if c in needed]]
     target = cohort if period is None else cohort[rows_in_period(cohort, period)]
     if target.empty:
@@ -132,7 +136,7 @@ def expected_from(
             raise ValueError(f"no rows in reference period {reference_period!r}")
     else:
         fit_on = target
-    out = expected_probabilities(fit_on, target, casemix=list(casemix), outcome=outcome)
+    out = expected_probabilities(fit_on, target, casemix=list(casemix), outcome=outcome, trials=trials)
     out.attrs["source"] = source
     return out
 
@@ -244,13 +248,14 @@ def _as_list(by: str | Sequence[str]) -> list[str]:
     return [by] if isinstance(by, str) else list(by)
 
 
-def _totals(cohort: pd.DataFrame, by: list[str], outcome: str, p: np.ndarray, trials: str | None = None) -> pd.DataFrame:
+def _totals(cohort: pd.DataFrame, by: list[str], outcome: str, p: np.ndarray, trials: str | None = None,
+            variance: str | None = None) -> pd.DataFrame:
     work = cohort[by].copy()
     work["_y"] = pd.to_numeric(cohort[outcome]).astype(float).to_numpy()
     n = np.ones(len(cohort)) if trials is None else pd.to_numeric(cohort[trials]).to_numpy(dtype=float)
     work["_n"] = n
     work["_p"] = n * p
-    work["_v"] = n * p * (1 - p)
+    work["_v"] = n * (p * (1 - p) if variance is None else pd.to_numeric(cohort[variance]).to_numpy(dtype=float))
     keep = work[by].notna().all(axis=1) & work["_y"].notna()
     work = work[keep]
     grouped = work.groupby(by, observed=True, sort=True, dropna=True)
@@ -344,6 +349,7 @@ def observed_vs_expected(
     compare_rest: bool = True,
     source: str | None = None,
     trials: str | None = None,
+    variance: str | None = None,
 ) -> pd.DataFrame:
     """Observed against expected reoffending for each group, with intervals and a significance label.
 
@@ -392,6 +398,11 @@ def observed_vs_expected(
         people in each cell; ``outcome`` then counts those who reoffended, E
         is the sum of ``trials x p`` and the variance of ``trials x p(1-p)``:
         the table is the one from the people.
+    variance
+        With ``trials``, when the people of a cell had different probabilities
+        (supplied per person, then averaged per cell: see :mod:`analysis.cells`),
+        the column holding the mean of their ``p(1-p)``, so that the variance is
+        the people's ``sum p(1-p)``; default ``p(1-p)`` of the cell's ``p``.
 
     Returns
     -------
@@ -430,7 +441,9 @@ def observed_vs_expected(
         cohort = cohort.loc[~unscored]
         p = p[~unscored]
         src += f" ({left:,} {'rows' if trials is None else 'people'} without an expected probability left out)"
-    table = _totals(cohort, by, outcome, p, trials)
+    if variance is not None and trials is None:
+        raise ValueError("variance= is for cells of people: give trials= too")
+    table = _totals(cohort, by, outcome, p, trials, variance)
     if table.empty:
         raise ValueError("no rows with the grouping columns recorded")
     table.insert(len(by), "group", group_label(table, by))
