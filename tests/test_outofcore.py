@@ -24,10 +24,15 @@ def rows() -> pd.DataFrame:
     return make_rows(3000, seed=4)
 
 
+def with_variance(cohort: pd.DataFrame) -> pd.DataFrame:
+    """The rows with ``_v = p(1-p)`` of their expected probability (summed per cell as ``expected_variance_sum``)."""
+    return cohort.assign(_v=cohort["expected"] * (1 - cohort["expected"]))
+
+
 def groupby_cells(cohort: pd.DataFrame) -> pd.DataFrame:
     keys = [c for c in ("area", "sex", "age_band", "offence_group", "period") if c in cohort] + [f for f in FLAGS if f in cohort]
-    return cohort.groupby(keys, observed=True, sort=True, as_index=False).agg(
-        n=("reoffended", "size"), reoffended=("reoffended", "sum"), expected_sum=("expected", "sum"))
+    return cohort.assign(_v=cohort["expected"] * (1 - cohort["expected"])).groupby(keys, observed=True, sort=True, as_index=False).agg(
+        n=("reoffended", "size"), reoffended=("reoffended", "sum"), expected_sum=("expected", "sum"), expected_variance_sum=("_v", "sum"))
 
 
 def assert_cells_equal(cells: pd.DataFrame, cohort: pd.DataFrame) -> None:
@@ -216,8 +221,9 @@ def test_cells_carry_the_treatment_and_count_as_a_groupby_of_the_rows(rows, tmp_
     # and the cohort load_cohort reads from the same file, grouped by every key of the cells
     cohort = analysis.load_cohort(path, study=IMPACT_STUDY)
     keys = ["area", "sex", "age_band", "offence_group", "period", *FLAGS, "took_part"]
-    reference = cohort.groupby(keys, observed=True, sort=True, dropna=False, as_index=False).agg(
-        n=("reoffended", "size"), reoffended=("reoffended", "sum"), expected_sum=("expected", "sum"))
+    reference = with_variance(cohort).groupby(keys, observed=True, sort=True, dropna=False, as_index=False).agg(
+        n=("reoffended", "size"), reoffended=("reoffended", "sum"), expected_sum=("expected", "sum"),
+        expected_variance_sum=("_v", "sum"))
     pd.testing.assert_frame_equal(cells, reference, check_dtype=False, check_exact=False, rtol=0, atol=1e-9)
     on_cells = analysis.fit_flags_model(cells, trials="n")
     np.testing.assert_allclose(on_cells.params, analysis.fit_flags_model(cohort).params, rtol=0, atol=1e-10)
@@ -295,9 +301,10 @@ def test_the_default_study_runs_out_of_core_with_its_kpi_date_and_treatment():
     cohort = analysis.load_cohort(path, study=DEFAULT_STUDY)
     treatment = cells.attrs["treatment"]
     assert treatment is not None and treatment in cohort
-    keys = [c for c in cells.columns if c not in ("n", "reoffended", "expected_sum")]
-    reference = cohort.groupby(keys, observed=True, sort=True, dropna=False, as_index=False).agg(
-        n=("reoffended", "size"), reoffended=("reoffended", "sum"), expected_sum=("expected", "sum"))
+    keys = [c for c in cells.columns if c not in ("n", "reoffended", "expected_sum", "expected_variance_sum")]
+    reference = with_variance(cohort).groupby(keys, observed=True, sort=True, dropna=False, as_index=False).agg(
+        n=("reoffended", "size"), reoffended=("reoffended", "sum"), expected_sum=("expected", "sum"),
+        expected_variance_sum=("_v", "sum"))
     pd.testing.assert_frame_equal(cells, reference, check_dtype=False, check_exact=False, rtol=0, atol=1e-9)
     assert cells.groupby(treatment)["n"].sum().to_dict() == cohort[treatment].value_counts().to_dict()
 
@@ -361,9 +368,10 @@ def test_recodes_spellings_and_every_missing_flags_policy_agree_with_load_cohort
         return
     cells = cohort_cells(path, study, missing_flags=policy)
     cohort = analysis.load_cohort(path, study=study, missing_flags=policy)
-    keys = [c for c in cells.columns if c not in ("n", "reoffended", "expected_sum")]
-    reference = cohort.groupby(keys, observed=True, sort=True, dropna=False, as_index=False).agg(
-        n=("reoffended", "size"), reoffended=("reoffended", "sum"), expected_sum=("expected", "sum"))
+    keys = [c for c in cells.columns if c not in ("n", "reoffended", "expected_sum", "expected_variance_sum")]
+    reference = with_variance(cohort).groupby(keys, observed=True, sort=True, dropna=False, as_index=False).agg(
+        n=("reoffended", "size"), reoffended=("reoffended", "sum"), expected_sum=("expected", "sum"),
+        expected_variance_sum=("_v", "sum"))
     pd.testing.assert_frame_equal(cells, reference, check_dtype=False, check_exact=False, rtol=0, atol=1e-9)
     assert cells.attrs["not_recorded"] == cohort.attrs["not_recorded"]
     assert cells["sex"].cat.categories.tolist() == ["Male", "Female"]

@@ -29,6 +29,9 @@ from .paths import REPORTS_DIR
 
 EXIT_BAD_INPUT = 2
 
+ROW_PAPERS = ("06", "07")
+"""Papers that need one row per person (KPI dates, matching), left out of a report read out of core."""
+
 
 def _study_data(args: argparse.Namespace):
     """The validated study, with a reference-period extract appended when one is given."""
@@ -37,6 +40,10 @@ def _study_data(args: argparse.Namespace):
     from .cohort import StudyData, open_study
 
     study = args.study or args.mapping
+    if _out_of_core(args):
+        from .outofcore import open_study_cells
+
+        return open_study_cells(study if study is not None or args.cohort is not None else _default_study(), args.cohort)
     data = open_study(study, args.cohort)
     if args.reference:
         ref = open_study(data.study, args.reference)
@@ -53,6 +60,30 @@ def _study_data(args: argparse.Namespace):
         combined.attrs.update(data.cohort.attrs)
         data = StudyData(data.study, combined, data.quality)
     return data
+
+
+def _default_study() -> Path:
+    from .paths import DEFAULT_STUDY
+
+    return Path(DEFAULT_STUDY)
+
+
+def _out_of_core(args: argparse.Namespace) -> bool:
+    """Whether ``report`` reads the extract out of core: asked for, or (``auto``) too large for this machine's memory."""
+    choice = getattr(args, "out_of_core", "never")
+    if choice == "never" or args.reference:
+        return False
+    if choice == "always":
+        return True
+    from .outofcore import fits_in_memory
+    from .study import read_study
+
+    path = args.cohort
+    if path is None:
+        study = args.study or args.mapping
+        spec = read_study(study if study is not None else _default_study())
+        path = spec.resolve_extract()
+    return path is not None and Path(path).exists() and not fits_in_memory(path)
 
 
 def _analysed(data, period: str | None, reference: str | None):
@@ -91,7 +122,15 @@ def _report(args: argparse.Namespace) -> int:
         parameters = {"study_path": str(resolved), "cohort_path": None, "period": results.period,
                       "reference_period": results.reference_period, "disclosure_threshold": threshold,
                       "disclosure_rounding": args.round_to, "results_path": str(computed)}
-        written = build_reports(notebooks=papers_for(data.study), out_dir=args.out, parameters=parameters, progress=not args.quiet, pdf=args.pdf)
+        notebooks = papers_for(data.study)
+        if data.trials is not None:
+            rows = [p for p in notebooks if p.name[:2] in ROW_PAPERS]
+            notebooks = [p for p in notebooks if p not in rows]
+            print(f"The extract ({data.quality.rows_read:,} rows) was read out of core: DuckDB counted its people in "
+                  f"{len(data.cohort):,} cells, and the papers are computed from them"
+                  + (f"; {', '.join(p.stem for p in rows)} need one row per person and {'was' if len(rows) == 1 else 'were'} left out"
+                     if rows else "") + ".", file=sys.stderr)
+        written = build_reports(notebooks=notebooks, out_dir=args.out, parameters=parameters, progress=not args.quiet, pdf=args.pdf)
     for path in written:
         print(path)
     return 0
@@ -144,6 +183,9 @@ def _parser() -> argparse.ArgumentParser:
     common(report)
     report.add_argument("--out", default=str(REPORTS_DIR), help="folder for the papers (default: reports/)")
     report.add_argument("--pdf", action="store_true", help="also print each paper to A4 PDF with headless Chromium")
+    report.add_argument("--out-of-core", choices=["auto", "always", "never"], default="auto",
+                        help="read the extract with DuckDB and report from counts of people (cells): auto (default) when "
+                             "the extract would not fit in this machine's memory, always, or never")
     report.set_defaults(run=_report)
 
     tables = sub.add_parser("tables", help="write the headline tables as CSV (rates by flag, odds ratios, O/E by area, PAF), disclosure-controlled")

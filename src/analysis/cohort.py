@@ -1101,11 +1101,17 @@ class StudyData:
         The validated, typed cohort (see :func:`validate_cohort`).
     quality
         How the file was read, rows filtered, blanks recoded, flags not recorded.
+    trials
+        None when ``cohort`` has one row per person. When it is cells of people
+        (one row per pattern of values, as an extract too large for memory is
+        aggregated by :func:`open_study_cells`), the column counting each
+        cell's people; the outcome column then counts those with the outcome.
     """
 
     study: Study
     cohort: pd.DataFrame
     quality: DataQuality
+    trials: str | None = None
 
     @property
     def flags(self) -> list[str]:
@@ -1140,6 +1146,7 @@ class StudyData:
             "study": self.study.to_dict(),
             "quality": self.quality.to_dict(),
             "cohort": parquet.name,
+            "trials": self.trials,
             "attrs": {k: v for k, v in self.cohort.attrs.items()},
         }, indent=1, default=str), encoding="utf-8")
         return resolved
@@ -1155,7 +1162,7 @@ def _open_resolved(path: Path, data: Mapping[str, Any]) -> StudyData:
             cohort[col] = pd.Categorical(cohort[col].astype(object), categories=ordered_levels(col, cohort[col].dropna().unique()))
     cohort.attrs.update(data.get("attrs", {}))
     study = study_from_dict(data["study"])
-    return StudyData(study, cohort, DataQuality.from_dict(data["quality"]))
+    return StudyData(study, cohort, DataQuality.from_dict(data["quality"]), trials=data.get("trials"))
 
 
 def _as_study(study: str | Path | Study | Mapping[str, Any] | None) -> Study:

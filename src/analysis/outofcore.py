@@ -44,6 +44,7 @@ Examples
 from __future__ import annotations
 
 import glob
+import os
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -60,6 +61,7 @@ from .cohort import (
     VERDICT_ONE,
     VERDICT_OTHER,
     VERDICT_ZERO,
+    StudyData,
     binary_missing_problem,
     binary_verdicts,
     categorical_column,
@@ -88,7 +90,7 @@ from .reading import frame_from_arrow
 from .schema import CATEGORICAL, OUTCOME, flags_in
 from .study import Study, read_study, study_from_mapping
 
-__all__ = ["cohort_cells"]
+__all__ = ["cohort_cells", "open_study_cells", "fits_in_memory", "extract_rows", "available_memory", "BYTES_PER_ROW_IN_MEMORY"]
 
 _POLICIES = ("absent", "keep", "error")
 _DELIMITERS = (",", ";", "\t", "|")
@@ -233,7 +235,7 @@ class _ExpectedReading:
                 "outside": f"((_e < 0 OR _e > 1) OR {among})"}[kind]
 
     def aggregates(self) -> list[str]:
-        """The SQL aggregates of a group: the sum of the probabilities, the rows outside [0, 1], missing, odd."""
+        """The SQL aggregates of a group: the sum of the probabilities, the rows outside [0, 1], missing, odd, and the sum of p(1-p)."""
         out = ["sum(_e) AS _expected_sum", f"count(*) FILTER (WHERE {self.condition('outside')}) AS _e_outside",
                f"count(*) FILTER (WHERE {self.condition('missing')}) AS _e_missing"]
         if not self.numeric:
@@ -241,7 +243,7 @@ class _ExpectedReading:
             if self.commas:
                 out += ["count(*) FILTER (WHERE contains(_r, ',')) AS _e_commas",
                         f"count(*) FILTER (WHERE _r <> '' AND NOT regexp_full_match(_r, {_literal(_COMMA_NUMBER)})) AS _e_not_commas"]
-        return out
+        return [*out, "sum(_e * (1 - _e)) AS _expected_variance_sum"]  # last: the checks above are read by position
 
     def select(self) -> str:
         """The SQL select list over the file's columns: ``_t`` (and ``_r`` for decimal-comma detection)."""
@@ -346,9 +348,11 @@ def cohort_cells(
         ``Int8`` when some are not recorded, as :func:`analysis.load_cohort`
         types it), sorted by them, with ``n`` (people), ``reoffended``
         (people who reoffended) and, when the extract supplies ``expected``,
-        ``expected_sum`` (the sum of the expected probabilities). ``attrs``:
+        ``expected_sum`` and ``expected_variance_sum`` (the sums of the expected
+        probabilities and of their ``p(1-p)``). ``attrs``:
         ``source``, ``flags``, ``missing_flags``, ``not_recorded`` (per
-        flag), ``treatment`` (its column, or None), ``rows`` and ``engine``.
+        flag), ``treatment`` (its column, or None), ``rows``, ``columns`` (of
+        the file) and ``engine``.
 
     Raises
     ------
@@ -465,7 +469,8 @@ def _cells(con: Any, path: Path, spec: Study, policy: str) -> pd.DataFrame:
     out = _typed_cells(categories, verdicts, n, groups, flags, treatment, policy, spec)
     out.attrs.update({"source": source, "flags": list(flags), "missing_flags": policy,
                       "not_recorded": {f: int(n[verdicts[f] == VERDICT_MISSING].sum()) for f in flags},
-                      "treatment": treatment, "rows": int(n.sum()), "engine": f"duckdb {_version()}"})
+                      "treatment": treatment, "rows": int(n.sum()), "columns": len(file_types),
+                      "engine": f"duckdb {_version()}"})
     return out.reset_index(drop=True)
 
 
@@ -675,7 +680,8 @@ def _typed_cells(categories: dict[str, pd.Series], verdicts: dict[str, np.ndarra
     out["reoffended"] = np.where(verdicts[OUTCOME] == VERDICT_ONE, n, 0)
     if "_expected_sum" in groups.column_names:
         out["expected_sum"] = np.asarray(groups.column("_expected_sum").to_numpy(zero_copy_only=False), dtype=float)
-    keys_out = [c for c in out.columns if c not in ("n", "reoffended", "expected_sum")]
+        out["expected_variance_sum"] = np.asarray(groups.column("_expected_variance_sum").to_numpy(zero_copy_only=False), dtype=float)
+    keys_out = [c for c in out.columns if c not in ("n", "reoffended", "expected_sum", "expected_variance_sum")]
     if keys_out:
         out = out.groupby(keys_out, observed=True, sort=True, dropna=False, as_index=False).sum()
     if treatment is not None and not out[treatment].isna().any():
@@ -779,3 +785,149 @@ def _value_examples(con: Any, rows_source: str, condition: str, column: str, spe
 
 _EXAMPLE_VALUES = 1000
 """How many distinct raw values at fault are read for a problem's examples (several may read as one text)."""
+
+
+# --------------------------------------------------------------------------- a study read out of core
+
+BYTES_PER_ROW_IN_MEMORY = 400
+"""Peak bytes per row of reading, validating and reporting an extract in memory (``bench/README.md``: about 1.5 GiB
+at 5M rows in one process, with two papers running at once); :func:`fits_in_memory` judges by it."""
+
+
+def extract_rows(path: str | Path) -> int:
+    """The rows of a Parquet or CSV extract: exact for Parquet (its metadata), estimated for CSV (from the first MiB's lines).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> csv = pathlib.Path(tempfile.mkdtemp()) / "x.csv"
+    >>> _ = csv.write_text("a,b\\n" + "1,2\\n" * 1000)
+    >>> extract_rows(csv)
+    1000
+    """
+    path = Path(path)
+    files = sorted(glob.glob(str(path))) if _is_pattern(path) else [str(path)]
+    total = 0
+    for name in files:
+        file = Path(name)
+        if file.suffix.lower() in {".parquet", ".pq"}:
+            import pyarrow.parquet as pq
+
+            total += int(pq.ParquetFile(file).metadata.num_rows)
+            continue
+        size = file.stat().st_size
+        with file.open("rb") as handle:
+            head = handle.read(1 << 20)
+        lines = head.count(b"\n")
+        if size <= len(head):
+            total += max(lines - 1 + (0 if head.endswith(b"\n") else 1), 0)
+        else:
+            header = head.find(b"\n") + 1
+            total += int(round((size - header) / max((len(head) - header) / max(lines - 1, 1), 1.0)))
+    return total
+
+
+def available_memory() -> int:
+    """Bytes of memory available to new work on this machine (``MemAvailable``; the total where that is not known).
+
+    Examples
+    --------
+    >>> available_memory() > 0
+    True
+    """
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+
+
+def fits_in_memory(path: str | Path, *, available: int | None = None) -> bool:
+    """Whether an extract can be read and reported in memory here: its rows x :data:`BYTES_PER_ROW_IN_MEMORY` within half the memory available.
+
+    Excel workbooks always are (they are read in memory, and no sheet is that large).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> csv = pathlib.Path(tempfile.mkdtemp()) / "x.csv"
+    >>> _ = csv.write_text("a,b\\n" + "1,2\\n" * 1000)
+    >>> fits_in_memory(csv, available=10**9), fits_in_memory(csv, available=10**5)
+    (True, False)
+    """
+    path = Path(path)
+    if path.suffix.lower() not in {".parquet", ".pq", ".csv", ".txt", ".tsv"}:
+        return True
+    free = available_memory() if available is None else available
+    return extract_rows(path) * BYTES_PER_ROW_IN_MEMORY <= free / 2
+
+
+def open_study_cells(
+    study: str | Path | Study | Mapping[str, Any] | None,
+    cohort: str | Path | None = None,
+    *,
+    memory_limit: str = "1GB",
+    threads: int = 2,
+    temp_directory: str | Path | None = None,
+) -> StudyData:
+    """A study whose extract is read out of core: the people counted in cells by DuckDB, ready for :func:`analysis.analyse`.
+
+    What :func:`analysis.open_study` gives for an extract that fits in memory,
+    with the cohort as cells (``trials = "n"``; see :mod:`analysis.cells`),
+    validated with the same checks and words (:func:`cohort_cells`). The
+    results, and papers 01 to 05, are those of the people (docs/methods.md,
+    "Cells of people"). Supplied ``expected`` probabilities become each cell's
+    mean and mean ``p(1-p)``.
+
+    Raises
+    ------
+    CohortError
+        Every problem with the extract, as :func:`cohort_cells` finds them, or a
+        ``[model]`` column that is not a category, a flag or the period (a
+        numeric case-mix column is not aggregated out of core yet).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, pandas as pd
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> pd.DataFrame({"reoffended": [1, 0, 1], "dv": [1, 1, 0], "sex": ["Male", "Male", "Female"]}).to_parquet(folder / "x.parquet")
+    >>> data = open_study_cells(None, folder / "x.parquet")
+    >>> data.trials, data.cohort[["sex", "dv", "n", "reoffended"]].values.tolist()
+    ('n', [['Male', 1, 2, 1], ['Female', 0, 1, 1]])
+    """
+    from .cells import TRIALS
+    from .cohort import DataQuality
+    from .reading import ReadInfo
+
+    spec = _study(study)
+    if cohort is None:
+        cohort = spec.resolve_extract()
+        if cohort is None:
+            raise CohortError(spec.source or "study", [Problem("(study file)", "no extract given",
+                                                               fix="give the extract with --cohort, or name it in the study file: [study] extract = \"extract.csv\"")])
+    path = Path(cohort)
+    cells = cohort_cells(path, spec, memory_limit=memory_limit, threads=threads, temp_directory=temp_directory)
+    model_columns = [part.strip() for term in [*(spec.adjust or ()), *(spec.expected_casemix or ()), *spec.interactions]
+                     for part in str(term).split(":")]
+    absent = [c for c in dict.fromkeys(model_columns) if c not in cells.columns and c not in (OUTCOME, "expected")]
+    if absent:
+        raise CohortError(str(path), [Problem(
+            "[model]", f"the out-of-core path counts people by categories, flags and the period; {', '.join(absent)} "
+            f"{'is' if len(absent) == 1 else 'are'} not one of them",
+            fix="band a numeric case-mix column into categories when the extract is exported, or leave it out of [model]")])
+    if "expected_sum" in cells.columns:
+        cells["expected"] = cells["expected_sum"] / cells[TRIALS]
+        cells["expected_variance"] = cells["expected_variance_sum"] / cells[TRIALS]
+        cells = cells.drop(columns=["expected_sum", "expected_variance_sum"])
+    rows = int(cells.attrs.get("rows", int(cells[TRIALS].sum())))
+    csv = path.suffix.lower() in {".csv", ".txt", ".tsv"}
+    read = ReadInfo(str(path), "csv" if csv else "parquet", encoding="utf-8" if csv else None,
+                    delimiter=_delimiter(path, spec) if csv and not _is_pattern(path) else None, rows=rows,
+                    columns=int(cells.attrs.get("columns", 0)))
+    quality = DataQuality(source=str(path), read=read, rows_read=rows, rows_kept=rows,
+                          not_recorded=dict(cells.attrs.get("not_recorded", {})),
+                          missing_flags=str(cells.attrs.get("missing_flags", spec.missing_flags)),
+                          period_supplied=spec.period is None)
+    return StudyData(spec, cells, quality, trials=TRIALS)

@@ -86,6 +86,17 @@ class StudyResults:
     def labels(self) -> dict[str, str]:
         return self.data.labels
 
+    @property
+    def trials(self) -> str | None:
+        """The column counting each row's people when the cohort is cells (see :class:`~analysis.cohort.StudyData`), else None."""
+        return self.data.trials
+
+    def people(self, frame: pd.DataFrame) -> pd.Series:
+        """How many people each row of ``frame`` stands for: 1 for a person, its count for a cell."""
+        if self.trials is None:
+            return pd.Series(1, index=frame.index, dtype="int64")
+        return frame[self.trials].astype("int64")
+
     def label(self, flag: str) -> str:
         return self.study.flag_label(flag)
 
@@ -108,14 +119,15 @@ class StudyResults:
     def overall(self) -> dict[str, float]:
         """People, people with the outcome and the rate in the period."""
         y = self.current[OUTCOME]
-        return {"n": int(len(y)), "events": int(y.sum()), "rate": float(y.mean()) if len(y) else float("nan")}
+        n, events = int(self.people(self.current).sum()), int(y.sum())
+        return {"n": n, "events": events, "rate": events / n if n else float("nan")}
 
     # ----------------------------------------------------------------- describe
     @cached_property
     def prevalence(self) -> pd.DataFrame:
         from .describe import flag_prevalence
 
-        return flag_prevalence(self.current, flags=self.present_flags, labels=self.labels)
+        return flag_prevalence(self.current, flags=self.present_flags, labels=self.labels, trials=self.trials)
 
     @property
     def present_flags(self) -> list[str]:
@@ -126,12 +138,12 @@ class StudyResults:
     def rates_by_flag(self) -> pd.DataFrame:
         from .describe import rates_by_flag
 
-        return rates_by_flag(self.current, flags=self.flags, labels=self.labels) if self.flags else pd.DataFrame()
+        return rates_by_flag(self.current, flags=self.flags, labels=self.labels, trials=self.trials) if self.flags else pd.DataFrame()
 
     def rates_by(self, by: str | list[str]) -> pd.DataFrame:
         from .describe import rates_by
 
-        return rates_by(self.current, by)
+        return rates_by(self.current, by, trials=self.trials)
 
     # ----------------------------------------------------------------- the adjusted model
     @cached_property
@@ -142,7 +154,7 @@ class StudyResults:
         if not self.flags:
             return None
         return fit_flags_model(self.current, flags=self.flags, adjust=self.adjust, interactions=self.interactions,
-                               confidence=self.confidence)
+                               confidence=self.confidence, trials=self.trials)
 
     @cached_property
     def effects(self) -> pd.DataFrame:
@@ -162,18 +174,19 @@ class StudyResults:
         comp = model.comparison.set_index("term")
         risks = model.standardised_risks.set_index("term")
         rows = []
+        y, people = self.current[OUTCOME], self.people(self.current)
         for flag in self.flags:
             if flag not in comp.index:
                 continue
-            y = self.current[OUTCOME]
             on = self.current[flag] == 1
             off = self.current[flag] == 0
             c, r = comp.loc[flag], risks.loc[flag]
+            n_on, n_off, e_on, e_off = int(people[on].sum()), int(people[off].sum()), int(y[on].sum()), int(y[off].sum())
             rows.append({
                 "flag": flag, "label": self.label(flag),
-                "n_flagged": int(on.sum()), "n_unflagged": int(off.sum()),
-                "events_flagged": int(y[on].sum()), "events_unflagged": int(y[off].sum()),
-                "rate_flagged": float(y[on].mean()), "rate_unflagged": float(y[off].mean()),
+                "n_flagged": n_on, "n_unflagged": n_off,
+                "events_flagged": e_on, "events_unflagged": e_off,
+                "rate_flagged": e_on / n_on if n_on else float("nan"), "rate_unflagged": e_off / n_off if n_off else float("nan"),
                 "unadjusted_or": c.get("unadjusted_or", np.nan), "unadjusted_lower": c.get("unadjusted_lower", np.nan),
                 "unadjusted_upper": c.get("unadjusted_upper", np.nan),
                 "odds_ratio": c["adjusted_or"], "or_lower": c["adjusted_lower"], "or_upper": c["adjusted_upper"], "p_value": c["p_value"],
@@ -196,7 +209,7 @@ class StudyResults:
 
         if self.model is None or not self.interaction_by:
             return pd.DataFrame(columns=["flag", "by", "lr", "df", "p_value", "p_holm"])
-        return interaction_tests(self.current, flags=self.flags, by=self.interaction_by, adjust=self.adjust)
+        return interaction_tests(self.current, flags=self.flags, by=self.interaction_by, adjust=self.adjust, trials=self.trials)
 
     @cached_property
     def interactions_found(self) -> pd.DataFrame:
@@ -209,7 +222,7 @@ class StudyResults:
         frames = []
         for _, row in tests[tests["p_holm"] < 1 - self.confidence].iterrows():
             by_level = flag_effect_by(self.current, row["flag"], row["by"], flags=self.flags, adjust=self.adjust,
-                                      confidence=self.confidence)
+                                      confidence=self.confidence, trials=self.trials)
             frames.append(by_level.assign(lr=row["lr"], df=row["df"], p_holm=row["p_holm"]))
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
@@ -225,7 +238,7 @@ class StudyResults:
         adjust = [a for a in self.adjust if a in self.baseline and self.baseline[a].nunique() > 1]
         if not flags:
             return None
-        return fit_flags_model(self.baseline, flags=flags, adjust=adjust, confidence=self.confidence)
+        return fit_flags_model(self.baseline, flags=flags, adjust=adjust, confidence=self.confidence, trials=self.trials)
 
     @cached_property
     def discrimination(self) -> pd.DataFrame:
@@ -240,7 +253,7 @@ class StudyResults:
 
         if self.baseline_model is None:
             return pd.DataFrame()
-        return calibration(self.baseline_model, self.current, confidence=self.confidence)
+        return calibration(self.baseline_model, self.current, confidence=self.confidence, trials=self.trials)
 
     @cached_property
     def hosmer_lemeshow(self) -> pd.DataFrame:
@@ -285,7 +298,8 @@ class StudyResults:
             e.attrs.update(source="supplied", internal=False, description=f"Expected: {self.study.expected_label}.")
             sources["supplied"] = e
         if self.expected_casemix:
-            sources["internal"] = expected_from(cohort, source="internal", period=self.period, casemix=self.expected_casemix)
+            sources["internal"] = expected_from(cohort, source="internal", period=self.period, casemix=self.expected_casemix,
+                                                trials=self.trials)
         elif self.flags:
             e = pd.Series(self.overall["rate"], index=self.current.index, name="expected")
             e.attrs.update(source="internal", internal=True, terms=[], interactions=[],
@@ -295,11 +309,12 @@ class StudyResults:
             casemix = [c for c in ["area", *self.expected_casemix] if c in self.baseline.columns]
             if casemix:
                 sources["baseline"] = expected_from(cohort, source="reference", period=self.period, reference_period=self.reference_period,
-                                                    casemix=casemix)
+                                                    casemix=casemix, trials=self.trials)
             else:
-                rate = float(self.baseline[OUTCOME].mean())
+                n_fit = int(self.people(self.baseline).sum())
+                rate = float(self.baseline[OUTCOME].sum()) / n_fit
                 e = pd.Series(rate, index=self.current.index, name="expected")
-                e.attrs.update(source="reference", internal=False, terms=[], interactions=[], n_fit=len(self.baseline),
+                e.attrs.update(source="reference", internal=False, terms=[], interactions=[], n_fit=n_fit,
                                description="Expected: the baseline period's overall rate (the study has no case-mix columns).")
                 sources["baseline"] = e
         return sources
@@ -308,7 +323,8 @@ class StudyResults:
         """Observed against expected by ``by`` from one expected source (95% and 99.8%)."""
         from .observed_expected import observed_vs_expected
 
-        return observed_vs_expected(self.current, by, expected=self.expected_sources[source])
+        variance = "expected_variance" if source == "supplied" and self.trials and "expected_variance" in self.current else None
+        return observed_vs_expected(self.current, by, expected=self.expected_sources[source], trials=self.trials, variance=variance)
 
     @cached_property
     def oe_by_area(self) -> dict[str, pd.DataFrame]:
@@ -328,12 +344,12 @@ class StudyResults:
             from .observed_expected import expected_from
 
             expected = expected_from(self.data.cohort, source="reference", period=self.period, reference_period=self.reference_period,
-                                     casemix=self.expected_casemix)
+                                     casemix=self.expected_casemix, trials=self.trials)
         frames = []
         from .observed_expected import observed_vs_expected
 
         for flag in self.flags:
-            t = observed_vs_expected(self.current, flag, expected=expected, compare_rest=False)
+            t = observed_vs_expected(self.current, flag, expected=expected, compare_rest=False, trials=self.trials)
             frames.append(t[t[flag] == 1].drop(columns=[flag]).assign(flag=flag, label=self.label(flag)))
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
@@ -345,7 +361,8 @@ class StudyResults:
         casemix = [c for c in ["area", *self.expected_casemix] if self.baseline is not None and c in self.baseline.columns]
         if self.baseline is None or len(self.areas) < 2 or not casemix:
             return pd.DataFrame()
-        return oe_with_model_uncertainty(self.baseline, self.current, "area", casemix=casemix, confidence=self.confidence)
+        return oe_with_model_uncertainty(self.baseline, self.current, "area", casemix=casemix, confidence=self.confidence,
+                                         trials=self.trials)
 
     def compute(self) -> StudyResults:
         """Compute every result now (each is otherwise computed on first use); returns ``self``.
@@ -388,6 +405,12 @@ class StudyResults:
         """
         cohort = self.data.cohort
         values = cohort[column][rows_in_period(cohort, self.period)]
+        if self.trials is not None:  # cells: each row counts its people
+            people = cohort[self.trials][rows_in_period(cohort, self.period)].astype("int64")
+            counts = people.groupby(values.astype(str) if not isinstance(values.dtype, pd.CategoricalDtype) else values,
+                                    observed=True, sort=isinstance(values.dtype, pd.CategoricalDtype)).sum().rename("count")
+            counts.index = counts.index.astype(str)
+            return counts[counts > 0]
         if isinstance(values.dtype, pd.CategoricalDtype):
             counts = values.value_counts(sort=False)
             counts.index = counts.index.astype(str)

@@ -51,16 +51,16 @@ class CohortPaper(Paper):
                 self.pub.rates(self.flag_table(flag), part, keys=[flag], partition=True)
             for i, a in enumerate(r.flags):
                 for b in r.flags[i + 1:]:
-                    both = int(((cur[a] == 1) & (cur[b] == 1)).sum())
+                    both = int(r.people(cur)[(cur[a] == 1) & (cur[b] == 1)].sum())
                     self.pub.counts(f"people with both {r.label(a).lower()} and {r.label(b).lower()}",
                                     pd.DataFrame({a: [1], b: [1], "n": [both]}), keys=[a, b], count_columns=["n"],
                                     complete=False, group="people with each pair of flags")
-            combos = flag_combinations(cur, flags=r.flags, top=12, labels=r.labels).drop(columns=["n_flags", "share"])
+            combos = flag_combinations(cur, flags=r.flags, top=12, labels=r.labels, trials=r.trials).drop(columns=["n_flags", "share"])
             self.pub.rates("flag combinations", combos, keys=list(r.flags), complete=False)
         for key in self.group_columns():
-            self.pub.rates(f"{self.outcome_lower} by {self.group_name(key).lower()}", rates_by(cur, key), keys=[key], partition=True)
+            self.pub.rates(f"{self.outcome_lower} by {self.group_name(key).lower()}", rates_by(cur, key, trials=r.trials), keys=[key], partition=True)
         if r.has_area and "age_band" in cur.columns and len(r.areas) > 1:
-            table = rates_by(cur, ["area", "age_band"])
+            table = rates_by(cur, ["area", "age_band"], trials=r.trials)
             self.pub.rates(f"{self.outcome_lower} by {self.study.area_label} and age band", table, keys=["area", "age_band"],
                            partition_by=["area"])
 
@@ -162,7 +162,11 @@ class CohortPaper(Paper):
         s.add(Paragraph(html("The extract was read as {}. ", read)
                         + (html("The study's filter (<code>{}</code>) kept {} of {} rows; {} were left out. ", q.filter_expression,
                                 tx.count(q.rows_kept), tx.count(q.rows_read), tx.count(q.rows_dropped)) if q.filter_expression else html(""))
-                        + html("This paper describes the {} people of {}.", tx.count(r.overall["n"]), self.period_of())))
+                        + html("This paper describes the {} people of {}.", tx.count(r.overall["n"]), self.period_of())
+                        + (html(" It was read out of core: DuckDB counted its people in {} cells of identical values, and every "
+                                "figure in this series comes from those counts, the same as from one row per person.",
+                                tx.count(len(r.data.cohort)))
+                           if r.trials is not None else html(""))))
         facts = []
         facts.append(html("Outcome: {}", self.outcome_definition()))
         if r.present_flags:

@@ -370,7 +370,7 @@ class RiskFlagsPaper(Paper):
         if r.baseline_model is not None:
             from ..diagnostics import calibration_table
 
-            s.add(self.figure(fg.calibration_chart(calibration_table(r.baseline_model, r.current)),
+            s.add(self.figure(fg.calibration_chart(calibration_table(r.baseline_model, r.current, trials=r.trials)),
                               html("Observed against predicted {} by tenth of predicted risk: model fitted on {}, applied to {}",
                                    self.outcome_lower, tx.period_words(r.reference_period), self.period_words)))
         return s

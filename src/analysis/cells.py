@@ -1,0 +1,145 @@
+"""A study's people as cells: one row per pattern of values, with the people it counts.
+
+Every statistic the papers 01 to 05 report depends on a person only through
+their values of the period, the categories (area, sex, age band, offence
+group), the flags, the outcome and the supplied expected probability, so it
+can be computed from counts of people per pattern of those values (docs/methods.md,
+"Cells of people"). An extract too large for memory reaches the papers this way:
+:func:`analysis.outofcore.open_study_cells` aggregates it with DuckDB.
+:func:`study_cells` does the same in memory, from a loaded study, so that the
+two routes can be compared on any extract that fits.
+
+A cells frame holds the key columns, ``n`` (people), the outcome column
+(people with the outcome) and, when the extract supplies it, ``expected``:
+the mean expected probability of the cell's people (its sum divided by ``n``),
+so that ``n x expected`` is the cell's expected count, and ``expected_variance``, the
+mean of their ``p(1-p)`` (the binomial variance of O/E needs the people's, not the mean's). ``StudyData.trials``
+names the count column (``"n"``).
+
+Examples
+--------
+>>> import pandas as pd
+>>> from analysis.cells import people_to_cells
+>>> people = pd.DataFrame({"period": ["2016"] * 4, "dv": [1, 1, 0, 0], "reoffended": [1, 0, 0, 0],
+...                        "expected": [0.5, 0.3, 0.2, 0.2]})
+>>> people_to_cells(people, keys=["period", "dv"])
+  period  dv  n  reoffended  expected  expected_variance
+0   2016   0  2           0       0.2               0.16
+1   2016   1  2           1       0.4               0.23
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from .cohort import StudyData
+from .schema import CATEGORICAL, OUTCOME
+
+__all__ = ["people_to_cells", "study_cells", "cell_keys_of", "TRIALS"]
+
+TRIALS = "n"
+"""The column of a cells frame counting its people."""
+
+
+def cell_keys_of(cohort: pd.DataFrame, *, flags: Sequence[str], treatment: str | None = None,
+                 model_columns: Sequence[str] = ()) -> list[str]:
+    """The columns whose values make a cell: the period, the categories, the flags, the treatment and the model's columns present.
+
+    ``model_columns`` are the study's ``[model] adjust`` and ``expected`` case
+    mix (an interaction ``a:b`` names two); a numeric one such as a risk score
+    makes as many cells as it has values.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> columns = ["person_id", "area", "period", "dv", "age", "risk_score", "reoffended"]
+    >>> cell_keys_of(pd.DataFrame(columns=columns), flags=["dv"], model_columns=["area", "risk_score"])
+    ['period', 'area', 'dv', 'risk_score']
+    """
+    keys = [c for c in ("period", *CATEGORICAL) if c in cohort.columns]
+    keys += [f for f in flags if f in cohort.columns]
+    if treatment is not None and treatment in cohort.columns:
+        keys.append(treatment)
+    parts = [part.strip() for term in model_columns for part in str(term).split(":")]
+    keys += [c for c in parts if c in cohort.columns and c not in (OUTCOME, "expected")]
+    return list(dict.fromkeys(keys))
+
+
+def people_to_cells(
+    cohort: pd.DataFrame,
+    *,
+    keys: Sequence[str],
+    outcome: str = OUTCOME,
+    expected: str | None = "expected",
+    trials: str = TRIALS,
+) -> pd.DataFrame:
+    """Count the people of each pattern of ``keys``: ``n``, those with the outcome, and their mean expected probability.
+
+    Parameters
+    ----------
+    cohort
+        One row per person.
+    keys
+        The columns that make a cell (missing values are a value of their own).
+    outcome
+        The 0/1 outcome; in the result, the number of people with it.
+    expected
+        A column of expected probabilities to carry as each cell's mean (left
+        out when the cohort does not have it, or when None), with the mean of
+        ``p(1-p)`` as ``<expected>_variance`` (the binomial variance of O/E).
+    trials
+        The name of the count column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The key columns (with their types), ``trials``, ``outcome`` and, if
+        carried, the expected column and its ``_variance``; sorted by the keys. ``attrs`` are the cohort's.
+
+    Examples
+    --------
+    Two of four people have the flag; one of them reoffended:
+
+    >>> import pandas as pd
+    >>> people = pd.DataFrame({"dv": [1, 1, 0, 0], "reoffended": [1, 0, 0, 0]})
+    >>> people_to_cells(people, keys=["dv"]).values.tolist()
+    [[0, 2, 0], [1, 2, 1]]
+    """
+    keys = list(keys)
+    sums: dict[str, pd.Series] = {trials: pd.Series(1, index=cohort.index, dtype="int64"),
+                                  outcome: cohort[outcome].astype("int64")}
+    if expected is not None and expected in cohort.columns:
+        p = cohort[expected].astype(float)
+        sums[expected] = p
+        sums[f"{expected}_variance"] = p * (1 - p)
+    frame = pd.DataFrame({**{k: cohort[k] for k in keys}, **sums})
+    out = frame.groupby(keys, observed=True, sort=True, dropna=False, as_index=False).sum()
+    if expected is not None and expected in out.columns:
+        out[expected] = out[expected] / out[trials]
+        out[f"{expected}_variance"] = out[f"{expected}_variance"] / out[trials]
+    out.attrs.update(cohort.attrs)
+    return out.reset_index(drop=True)
+
+
+def study_cells(data: StudyData) -> StudyData:
+    """The same study with its people counted in cells (``trials = "n"``), as the out-of-core route gives it.
+
+    Examples
+    --------
+    >>> import analysis
+    >>> data = analysis.open_study()
+    >>> cells = study_cells(data)
+    >>> cells.trials, int(cells.cohort["n"].sum()) == len(data.cohort), len(cells.cohort) < len(data.cohort)
+    ('n', True, True)
+    """
+    if data.trials is not None:
+        return data
+    impact = data.study.impact
+    treatment = impact.treatment if impact is not None else None
+    study = data.study
+    model_columns = [*(study.adjust or ()), *(study.expected_casemix or ()), *study.interactions]
+    keys = cell_keys_of(data.cohort, flags=data.cohort.attrs.get("flags", data.flags), treatment=treatment,
+                        model_columns=model_columns)
+    return StudyData(data.study, people_to_cells(data.cohort, keys=keys), data.quality, trials=TRIALS)

@@ -1,0 +1,155 @@
+"""A study's results and papers from cells of people equal those from one row per person.
+
+The route an extract too large for memory takes (``report --out-of-core``):
+DuckDB counts the people per pattern of values (:func:`analysis.outofcore.open_study_cells`),
+or pandas does for a loaded study (:func:`analysis.cells.study_cells`), and
+every result of :func:`analysis.analyse` follows from the counts. The
+references are the row route's results, which the other test files check
+against independent fits and worked values, and the row route's papers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import analysis
+from analysis import __main__ as cli
+from analysis.cells import people_to_cells, study_cells
+from analysis.diagnostics import calibration_table, hosmer_lemeshow
+from analysis.errors import CohortError
+from analysis.models import fit_flags_model
+from analysis.outofcore import extract_rows, fits_in_memory, open_study_cells
+from analysis.paths import DEFAULT_STUDY
+from analysis.results import StudyResults, analyse
+from conftest import REPO, run_cli
+
+TABLES = ["prevalence", "rates_by_flag", "effects", "interaction_tests", "interactions_found", "discrimination", "calibration",
+          "hosmer_lemeshow", "collinearity", "attributable", "oe_by_flag", "oe_baseline_with_model_uncertainty"]
+REARREST = REPO / "examples" / "rearrest" / "study.toml"
+
+
+def assert_same_results(rows: StudyResults, cells: StudyResults) -> None:
+    assert cells.describe() == rows.describe()
+    assert cells.overall == rows.overall
+    for name in TABLES:
+        # every number and label; not the method's words, which say whether a model with a numeric term was fitted on
+        # rows or on cells (the default study's model is all categories: fitted on cells either way)
+        a, b = (getattr(r, name).drop(columns="method", errors="ignore").reset_index(drop=True) for r in (rows, cells))
+        pd.testing.assert_frame_equal(b, a, check_dtype=False, check_exact=False, rtol=1e-9, atol=1e-12, obj=name)
+    assert list(cells.oe_by_area) == list(rows.oe_by_area)
+    for source, table in rows.oe_by_area.items():
+        pd.testing.assert_frame_equal(cells.oe_by_area[source], table, check_dtype=False, check_exact=False, rtol=1e-9, atol=1e-12,
+                                      obj=f"O/E by area, {source}")
+    pd.testing.assert_series_equal(cells.period_counts("area"), rows.period_counts("area"), check_dtype=False)
+
+
+@pytest.mark.parametrize("study", [None, REARREST], ids=["default", "rearrest"])
+def test_every_result_from_cells_equals_the_rows(study):
+    data = analysis.open_study(study)
+    cells = study_cells(data)
+    assert cells.trials == "n" and len(cells.cohort) < len(data.cohort)
+    assert int(cells.cohort["n"].sum()) == len(data.cohort)
+    assert_same_results(analyse(data), analyse(cells))
+
+
+def test_duckdb_cells_equal_the_pandas_cells_and_give_the_same_results():
+    data = analysis.open_study()
+    by_pandas = study_cells(data)
+    by_duckdb = open_study_cells(DEFAULT_STUDY, memory_limit="500MB", threads=1)
+    assert by_duckdb.trials == "n"
+    a = by_pandas.cohort.sort_values(list(by_pandas.cohort.columns[:12])).reset_index(drop=True)
+    b = by_duckdb.cohort[a.columns].sort_values(list(a.columns[:12])).reset_index(drop=True)
+    pd.testing.assert_frame_equal(b, a, check_dtype=False, check_categorical=False, check_exact=False, rtol=1e-12, atol=1e-12)
+    assert by_duckdb.quality.rows_read == len(data.cohort) and by_duckdb.quality.read.columns == data.quality.read.columns
+    assert_same_results(analyse(data), analyse(by_duckdb))
+
+
+def test_supplied_expected_keeps_the_peoples_binomial_variance():
+    # two people in one cell with p = 0.1 and 0.9: the mean 0.5 would give 2 x 0.25 = 0.5; the people give 0.09 + 0.09
+    people = pd.DataFrame({"area": ["A", "A", "B", "B"], "reoffended": [0, 1, 1, 0], "expected": [0.1, 0.9, 0.5, 0.5]})
+    cells = people_to_cells(people, keys=["area"])
+    t = analysis.observed_vs_expected(cells, "area", expected="expected", trials="n", variance="expected_variance",
+                                      confidence=0.95, compare_rest=False)
+    assert t["variance"].round(12).tolist() == [0.18, 0.5]
+    rows = analysis.observed_vs_expected(people, "area", confidence=0.95, compare_rest=False)
+    pd.testing.assert_frame_equal(t, rows, check_dtype=False)
+
+
+def test_equal_size_risk_groups_never_split_people_with_the_same_prediction():
+    # a numeric term scores each person: ties between people are kept together, as cells of the same people keep them
+    rng = np.random.default_rng(5)
+    people = pd.DataFrame({"dv": rng.integers(0, 2, 600), "score": rng.integers(0, 4, 600).astype(float),
+                           "area": rng.choice(["A", "B", "C"], 600)})
+    people["reoffended"] = (rng.random(600) < 0.2 + 0.1 * people["score"] / 3 + 0.2 * people["dv"]).astype(int)
+    on_rows = fit_flags_model(people, flags=["dv"], adjust=["score"])
+    assert not on_rows.units.grouped
+    table = calibration_table(on_rows)
+    p = on_rows.predict(people).to_numpy()
+    groups = pd.Series(pd.cut(p, bins=[-1, *table["expected_rate"].to_numpy()], labels=False))
+    assert (people.assign(p=p, g=groups).groupby("p")["g"].nunique() == 1).all()  # each prediction in one group
+    assert table["n"].sum() == 600 and sorted(table["n"].tolist()) != [60] * 10  # 8 predictions cannot make ten groups of 60
+    cells = people_to_cells(people, keys=["dv", "score", "area"])
+    on_cells = fit_flags_model(cells, flags=["dv"], adjust=["score"], trials="n")
+    pd.testing.assert_frame_equal(hosmer_lemeshow(on_cells).drop(columns="method"), hosmer_lemeshow(on_rows).drop(columns="method"),
+                                  check_exact=False, rtol=1e-9)
+
+
+def test_what_the_out_of_core_route_cannot_count_is_refused_with_the_fix():
+    from analysis.paths import SYNTHETIC_DIR
+
+    with pytest.raises(CohortError) as caught:
+        open_study_cells({"model": {"adjust": ["sex", "age"]}}, SYNTHETIC_DIR / "cohort.parquet")
+    problem = caught.value.problems[0]
+    assert problem.column == "[model]" and "age" in problem.message and "band" in problem.fix
+    with pytest.raises(CohortError) as caught:
+        open_study_cells(REARREST)  # its flags are derived from its own columns
+    assert "does not support [derive]" in caught.value.problems[0].message
+
+
+def test_fits_in_memory_from_the_extract_rows(tmp_path):
+    csv = tmp_path / "x.csv"
+    csv.write_text("a,b\n" + "10,20\n" * 300_000)  # more than the first MiB: estimated from it
+    assert abs(extract_rows(csv) - 300_000) <= 300
+    parquet = tmp_path / "x.parquet"
+    pd.DataFrame({"a": range(1234)}).to_parquet(parquet)
+    assert extract_rows(parquet) == 1234
+    assert fits_in_memory(csv, available=10 ** 10) and not fits_in_memory(csv, available=10 ** 8)
+    assert fits_in_memory(tmp_path / "x.xlsx", available=1)  # a workbook is read in memory
+
+
+def test_report_chooses_the_out_of_core_route_when_the_extract_would_not_fit(monkeypatch):
+    args = argparse.Namespace(out_of_core="auto", reference=None, cohort=None, study=None, mapping=None)
+    assert not cli._out_of_core(args)
+    monkeypatch.setattr("analysis.outofcore.available_memory", lambda: 1_000_000)  # 16,000 rows x 400 bytes > half of it
+    assert cli._out_of_core(args)
+    assert not cli._out_of_core(argparse.Namespace(**{**vars(args), "out_of_core": "never"}))
+    assert not cli._out_of_core(argparse.Namespace(**{**vars(args), "reference": "baseline.csv"}))
+
+
+def _text(page) -> str:
+    return re.sub(r'<div class="jp-Cell[^"]*celltag_injected-parameters[^"]*" id="[^"]*">', "", page.read_text(encoding="utf-8"))
+
+
+def test_the_out_of_core_report_prints_the_papers_of_the_rows(default_reports, tmp_path):
+    out = tmp_path / "ooc"
+    result = run_cli("report", "--out-of-core", "always", "--out", str(out), "--quiet")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "read out of core" in result.stderr and "06_kpi_tracking, 07_intervention_impact need one row per person" in result.stderr
+    pages = sorted(p.name for p in out.glob("*.html"))
+    assert pages == ["01_published_position.html", "02_cohort.html", "03_risk_flags.html", "04_observed_vs_expected.html",
+                     "05_evidence_summary.html"]
+    sentence = re.compile(r" It was read out of core: DuckDB counted its people in [\d,]+ cells of identical values, and every "
+                          r"figure in this series comes from those counts, the same as from one row per person\.")
+    for page in pages:
+        ours, theirs = _text(out / page), _text(default_reports / page)
+        if page == "02_cohort.html":
+            assert sentence.search(ours)
+            ours = sentence.sub("", ours)
+        assert ours == theirs, page
+        assert (out / page.replace(".html", ".disclosure.csv")).read_text() == \
+            (default_reports / page.replace(".html", ".disclosure.csv")).read_text()
