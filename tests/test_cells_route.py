@@ -155,3 +155,66 @@ def test_the_out_of_core_report_prints_the_papers_of_the_rows(default_reports, t
         assert ours == theirs, page
         assert (out / page.replace(".html", ".disclosure.csv")).read_text() == \
             (default_reports / page.replace(".html", ".disclosure.csv")).read_text()
+
+
+class _Text(__import__("html.parser").parser.HTMLParser):
+    """The visible text of an HTML fragment, white space collapsed (attribute order and entities do not matter)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def visible_text(markup: str) -> str:
+    """With the version line's commit and the publication date replaced, as nbval's sanitize rules replace them."""
+    parser = _Text()
+    parser.feed(markup)
+    text = " ".join(" ".join(parser.parts).split())
+    text = re.sub(r"analysis \d+\.\d+\.\d+( \(commit [0-9a-f]{7,40}\))?", "analysis VERSION", text)
+    return re.sub(r"Published \d{4}-\d{2}-\d{2}", "Published DATE", text)
+
+
+def test_the_report_prints_what_the_notebooks_compute_from_the_rows(default_reports):
+    """The report computes from cells (and hands 06 and 07 the rows with those results); the committed notebooks
+    compute everything in their kernel from one row per person. Every output of every paper reads the same."""
+    import nbformat
+
+    for notebook in sorted((REPO / "notebooks").glob("0[1-7]_*.ipynb")):
+        page = visible_text((default_reports / f"{notebook.stem}.html").read_text(encoding="utf-8"))
+        nb = nbformat.read(str(notebook), as_version=4)
+        fragments = 0
+        for cell in nb.cells:
+            if "notebook-only" in cell.metadata.get("tags", []):
+                continue
+            for output in cell.get("outputs", []):
+                markup = output.get("data", {}).get("text/html")
+                if markup is None:
+                    continue
+                text = visible_text("".join(markup) if isinstance(markup, list) else markup)
+                assert text in page, f"{notebook.stem}: {text[:200]}"
+                fragments += 1
+        assert fragments >= 10, notebook.stem
+
+
+def test_people_to_cells_equals_a_sorted_group_by_with_missing_values_last():
+    rng = np.random.default_rng(11)
+    n = 3000
+    people = pd.DataFrame({
+        "area": pd.Categorical(rng.choice(["Dudley", "Sandwell", None], n), categories=["Sandwell", "Dudley"]),  # reading order
+        "dv": pd.array(rng.choice([0, 1, None], n), dtype="Int8"),  # "keep": a flag not recorded stays missing
+        "band": rng.choice(["18-24", "25-34", "35+"], n),  # text, not a category
+        "score": rng.choice([0.5, 1.5, np.nan], n),
+        "reoffended": rng.integers(0, 2, n).astype("int8"),
+        "expected": rng.random(n),
+    })
+    keys = ["area", "dv", "band", "score"]
+    cells = people_to_cells(people, keys=keys)
+    reference = people.assign(n=1, reoffended=people["reoffended"].astype("int64"), expected_variance=people["expected"] * (1 - people["expected"])) \
+        .groupby(keys, observed=True, sort=True, dropna=False, as_index=False)[["n", "reoffended", "expected", "expected_variance"]].sum()
+    reference["expected"] /= reference["n"]
+    reference["expected_variance"] /= reference["n"]
+    pd.testing.assert_frame_equal(cells, reference, check_exact=False, rtol=1e-12)
+    assert cells["area"].isna().iloc[-1] and str(cells["dv"].dtype) == "Int8"

@@ -201,6 +201,7 @@ def build_reports(
     progress: bool = True,
     workers: int | None = None,
     pdf: bool = False,
+    notebook_parameters: dict[str, dict[str, Any]] | None = None,
 ) -> list[Path]:
     """Execute notebooks concurrently and write their papers atomically.
 
@@ -218,6 +219,9 @@ def build_reports(
         Papers executed at once (default: the number of cores).
     pdf
         Also print each paper to A4 PDF with headless Chromium.
+    notebook_parameters
+        Parameters for some notebooks only, by the notebook's file stem
+        (``"02_cohort"``), over ``parameters``.
 
     Returns
     -------
@@ -241,7 +245,8 @@ def build_reports(
             bar = tqdm(total=len(notebooks), desc="papers", unit="paper")
 
         def one(notebook: Path) -> Path:
-            executed = execute_notebook(notebook, staging / notebook.name, parameters=parameters)
+            mine = {**(parameters or {}), **(notebook_parameters or {}).get(notebook.stem, {})}
+            executed = execute_notebook(notebook, staging / notebook.name, parameters=mine)
             try:
                 html = export_html(executed, staging / f"{notebook.stem}.html")
             except (ValueError, OSError) as exc:  # nbconvert's errors, e.g. a template or an output it cannot read

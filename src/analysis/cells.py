@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 from .cohort import StudyData
@@ -108,19 +109,51 @@ def people_to_cells(
     [[0, 2, 0], [1, 2, 1]]
     """
     keys = list(keys)
-    sums: dict[str, pd.Series] = {trials: pd.Series(1, index=cohort.index, dtype="int64"),
-                                  outcome: cohort[outcome].astype("int64")}
+    inverse, first = _cell_of_each_row(cohort, keys)
+    size = first.shape[0]
+    out = pd.DataFrame({k: cohort[k].iloc[first].reset_index(drop=True) for k in keys}, index=pd.RangeIndex(size))
+    out[trials] = np.bincount(inverse, minlength=size).astype("int64")
+    out[outcome] = np.bincount(inverse, weights=cohort[outcome].to_numpy(dtype=float), minlength=size).round().astype("int64")
     if expected is not None and expected in cohort.columns:
-        p = cohort[expected].astype(float)
-        sums[expected] = p
-        sums[f"{expected}_variance"] = p * (1 - p)
-    frame = pd.DataFrame({**{k: cohort[k] for k in keys}, **sums})
-    out = frame.groupby(keys, observed=True, sort=True, dropna=False, as_index=False).sum()
-    if expected is not None and expected in out.columns:
-        out[expected] = out[expected] / out[trials]
-        out[f"{expected}_variance"] = out[f"{expected}_variance"] / out[trials]
+        p = cohort[expected].to_numpy(dtype=float)
+        out[expected] = np.bincount(inverse, weights=p, minlength=size) / out[trials].to_numpy()
+        out[f"{expected}_variance"] = np.bincount(inverse, weights=p * (1 - p), minlength=size) / out[trials].to_numpy()
     out.attrs.update(cohort.attrs)
-    return out.reset_index(drop=True)
+    return out
+
+
+def _cell_of_each_row(cohort: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's cell (0, 1, ... in the order of the keys' sorted values, a missing value after the others) and each cell's first row.
+
+    The keys' codes are combined into one integer per row, compressed
+    whenever the next key could overflow it, so the memory is a few arrays
+    of the rows whatever the number of keys (a group-by of many keys holds
+    one array of codes per key).
+    """
+    rows = len(cohort)
+    cell = np.zeros(rows, dtype=np.int64)
+    bound = 1
+    for key in keys:
+        values = cohort[key]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            codes = values.cat.codes.to_numpy().astype(np.int64)
+            levels = len(values.cat.categories)
+        else:
+            codes, uniques = pd.factorize(values, sort=True, use_na_sentinel=True)
+            codes = codes.astype(np.int64)
+            levels = len(uniques)
+        codes[codes < 0] = levels  # missing after every value, as a sorted group-by that keeps them puts it
+        if bound * (levels + 1) >= 2 ** 62:
+            _, cell = np.unique(cell, return_inverse=True)
+            bound = int(cell.max()) + 1 if rows else 1
+        cell = cell * (levels + 1) + codes
+        bound *= levels + 1
+    _, inverse = np.unique(cell, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    size = int(inverse.max()) + 1 if rows else 0
+    first = np.full(size, rows, dtype=np.int64)
+    np.minimum.at(first, inverse, np.arange(rows, dtype=np.int64))
+    return inverse, first
 
 
 def study_cells(data: StudyData) -> StudyData:

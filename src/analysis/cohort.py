@@ -335,6 +335,7 @@ class DataQuality:
     derived: dict[str, str] = field(default_factory=dict)
     age_banded: bool = False
     period_supplied: bool = True
+    out_of_core: bool = False
 
     @property
     def rows_dropped(self) -> int:

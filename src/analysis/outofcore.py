@@ -929,5 +929,5 @@ def open_study_cells(
     quality = DataQuality(source=str(path), read=read, rows_read=rows, rows_kept=rows,
                           not_recorded=dict(cells.attrs.get("not_recorded", {})),
                           missing_flags=str(cells.attrs.get("missing_flags", spec.missing_flags)),
-                          period_supplied=spec.period is None)
+                          period_supplied=spec.period is None, out_of_core=True)
     return StudyData(spec, cells, quality, trials=TRIALS)

@@ -364,6 +364,37 @@ class StudyResults:
         return oe_with_model_uncertainty(self.baseline, self.current, "area", casemix=casemix, confidence=self.confidence,
                                          trials=self.trials)
 
+    def computed(self) -> dict[str, Any]:
+        """The results computed so far, by name (what :meth:`adopt` copies)."""
+        names = [name for name, value in vars(type(self)).items() if isinstance(value, cached_property)]
+        return {name: self.__dict__[name] for name in names if name in self.__dict__}
+
+    def adopt(self, other: StudyResults) -> StudyResults:
+        """Take the results ``other`` computed for the same study and period (e.g. from its cells); returns ``self``.
+
+        The report computes once, from the cells of people (the same numbers
+        as from the rows, docs/methods.md), and hands the papers that need the
+        rows (06, 07) the rows with those results, so nothing is computed twice.
+
+        Raises
+        ------
+        ValueError
+            When ``other`` describes another period, baseline, flags or case mix.
+
+        Examples
+        --------
+        >>> import analysis
+        >>> from analysis.cells import study_cells
+        >>> data = analysis.open_study()
+        >>> rows = analyse(data).adopt(analyse(study_cells(data)).compute())
+        >>> rows.trials is None, "model" in rows.computed(), rows.model.nobs
+        (True, True, 8000)
+        """
+        if other.describe() != self.describe() or other.expected_casemix != self.expected_casemix:
+            raise ValueError("the results to adopt are for another period, baseline, flags or case mix")
+        self.__dict__.update(other.computed())
+        return self
+
     def compute(self) -> StudyResults:
         """Compute every result now (each is otherwise computed on first use); returns ``self``.
 

@@ -166,7 +166,7 @@ class CohortPaper(Paper):
                         + (html(" It was read out of core: DuckDB counted its people in {} cells of identical values, and every "
                                 "figure in this series comes from those counts, the same as from one row per person.",
                                 tx.count(len(r.data.cohort)))
-                           if r.trials is not None else html(""))))
+                           if q.out_of_core else html(""))))
         facts = []
         facts.append(html("Outcome: {}", self.outcome_definition()))
         if r.present_flags:
