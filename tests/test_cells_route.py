@@ -141,10 +141,10 @@ def test_the_out_of_core_report_prints_the_papers_of_the_rows(default_reports, t
     out = tmp_path / "ooc"
     result = run_cli("report", "--out-of-core", "always", "--out", str(out), "--quiet")
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "read out of core" in result.stderr and "06_kpi_tracking, 07_intervention_impact need one row per person" in result.stderr
+    assert "read out of core" in result.stderr and "07_intervention_impact need one row per person and was left out" in result.stderr
     pages = sorted(p.name for p in out.glob("*.html"))
     assert pages == ["01_published_position.html", "02_cohort.html", "03_risk_flags.html", "04_observed_vs_expected.html",
-                     "05_evidence_summary.html"]
+                     "05_evidence_summary.html", "06_kpi_tracking.html"]
     sentence = re.compile(r" It was read out of core: DuckDB counted its people in [\d,]+ cells of identical values, and every "
                           r"figure in this series comes from those counts, the same as from one row per person\.")
     for page in pages:
@@ -218,3 +218,19 @@ def test_people_to_cells_equals_a_sorted_group_by_with_missing_values_last():
     reference["expected_variance"] /= reference["n"]
     pd.testing.assert_frame_equal(cells, reference, check_exact=False, rtol=1e-12)
     assert cells["area"].isna().iloc[-1] and str(cells["dv"].dtype) == "Int8"
+
+
+def test_kpi_rates_by_period_from_cells_equal_the_rows():
+    from analysis import spc
+
+    data = analysis.open_study()
+    cells = study_cells(data)
+    kpi = data.study.kpi
+    rows = data.cohort.assign(kpi_period=analysis.periods.kpi_period_column(data.cohort, date=kpi.date, freq=kpi.freq)[0])
+    for by, where in ((None, None), ("area", None), (None, "homeless")):
+        a = spc.rates_by_period(rows, period="kpi_period", by=by, where=where)
+        b = spc.rates_by_period(cells.cohort, period="kpi_period", by=by, where=where, trials="n")
+        pd.testing.assert_frame_equal(b, a, check_exact=False, rtol=1e-12)
+        assert b.attrs["n_left_out"] == a.attrs["n_left_out"]
+    with pytest.raises(ValueError, match="must count the people"):
+        spc.rates_by_period(cells.cohort.assign(reoffended=cells.cohort["n"] + 1), period="kpi_period", trials="n")

@@ -14,6 +14,7 @@ import pytest
 import analysis
 from analysis.errors import CohortError
 from analysis.outofcore import cohort_cells
+from analysis.periods import kpi_period_column
 from conftest import make_rows
 
 FLAGS = list(analysis.FLAGS)
@@ -220,7 +221,8 @@ def test_cells_carry_the_treatment_and_count_as_a_groupby_of_the_rows(rows, tmp_
     pd.testing.assert_frame_equal(got, expected, check_dtype=False)
     # and the cohort load_cohort reads from the same file, grouped by every key of the cells
     cohort = analysis.load_cohort(path, study=IMPACT_STUDY)
-    keys = ["area", "sex", "age_band", "offence_group", "period", *FLAGS, "took_part"]
+    cohort["kpi_period"] = kpi_period_column(cohort, date="start", freq="Q")[0]  # people counted by KPI period, not date
+    keys = ["area", "sex", "age_band", "offence_group", "period", *FLAGS, "took_part", "kpi_period"]
     reference = with_variance(cohort).groupby(keys, observed=True, sort=True, dropna=False, as_index=False).agg(
         n=("reoffended", "size"), reoffended=("reoffended", "sum"), expected_sum=("expected", "sum"),
         expected_variance_sum=("_v", "sum"))
@@ -299,6 +301,9 @@ def test_the_default_study_runs_out_of_core_with_its_kpi_date_and_treatment():
     path = SYNTHETIC_DIR / "cohort.parquet"
     cells = cohort_cells(path, DEFAULT_STUDY)
     cohort = analysis.load_cohort(path, study=DEFAULT_STUDY)
+    kpi = analysis.read_study(DEFAULT_STUDY).kpi
+    cohort["kpi_period"] = kpi_period_column(cohort, date=kpi.date, freq=kpi.freq)[0]
+    assert cells.attrs["kpi_freq"] == kpi.freq and cells["kpi_period"].nunique() > cells["period"].nunique()
     treatment = cells.attrs["treatment"]
     assert treatment is not None and treatment in cohort
     keys = [c for c in cells.columns if c not in ("n", "reoffended", "expected_sum", "expected_variance_sum")]

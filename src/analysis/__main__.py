@@ -30,8 +30,8 @@ from .paths import REPORTS_DIR
 
 EXIT_BAD_INPUT = 2
 
-ROW_PAPERS = ("06", "07")
-"""Papers that need one row per person (KPI dates, matching), left out of a report read out of core."""
+ROW_PAPERS = ("07",)
+"""Papers that need one row per person (matching), left out of a report read out of core."""
 
 
 def _study_data(args: argparse.Namespace):
@@ -137,7 +137,7 @@ def _report(args: argparse.Namespace) -> int:
                       "reference_period": results.reference_period, "disclosure_threshold": threshold,
                       "disclosure_rounding": args.round_to, "results_path": str(from_cells.save(folder / "cells" / "results.pickle"))}
         by_rows: dict[str, dict[str, Any]] = {}
-        if rows is not None:  # papers 06 and 07 read the people themselves (dates, matching)
+        if rows is not None:  # paper 07 reads the people themselves (matching, one by one)
             on_rows = {"study_path": str(data.save(folder / "rows")), "results_path": str(rows.save(folder / "rows" / "results.pickle"))}
             by_rows = {p.stem: on_rows for p in rows_papers}
         written = build_reports(notebooks=notebooks, out_dir=args.out, parameters=parameters, notebook_parameters=by_rows,

@@ -1,13 +1,14 @@
 """A study's people as cells: one row per pattern of values, with the people it counts.
 
-Every statistic the papers 01 to 05 report depends on a person only through
+Every statistic the papers 01 to 06 report depends on a person only through
 their values of the period, the categories (area, sex, age band, offence
-group), the flags, the outcome and the supplied expected probability, so it
-can be computed from counts of people per pattern of those values (docs/methods.md,
-"Cells of people"). An extract too large for memory reaches the papers this way:
-:func:`analysis.outofcore.open_study_cells` aggregates it with DuckDB.
-:func:`study_cells` does the same in memory, from a loaded study, so that the
-two routes can be compared on any extract that fits.
+group), the flags, the treatment, the study's ``[model]`` columns, the
+``[kpi]`` period of their date, the outcome and the supplied expected
+probability, so it can be computed from counts of people per pattern of those
+values (docs/methods.md, "Cells of people"). The report computes every result
+once this way: :func:`study_cells` counts a loaded study's people (pandas), and
+:func:`analysis.outofcore.open_study_cells` an extract too large for memory
+(DuckDB).
 
 A cells frame holds the key columns, ``n`` (people), the outcome column
 (people with the outcome) and, when the extract supplies it, ``expected``:
@@ -36,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from .cohort import StudyData
+from .periods import kpi_period_column
 from .schema import CATEGORICAL, OUTCOME
 
 __all__ = ["people_to_cells", "study_cells", "cell_keys_of", "TRIALS"]
@@ -169,10 +171,20 @@ def study_cells(data: StudyData) -> StudyData:
     """
     if data.trials is not None:
         return data
+    cohort = data.cohort
+    kpi = data.study.kpi
+    kpi_freq = None
+    if kpi is not None:  # people counted by their KPI period too (paper 06), never by their date
+        labels, kpi_freq = kpi_period_column(cohort, date=kpi.date, freq=kpi.freq)
+        cohort = cohort.assign(kpi_period=labels)
     impact = data.study.impact
     treatment = impact.treatment if impact is not None else None
     study = data.study
     model_columns = [*(study.adjust or ()), *(study.expected_casemix or ()), *study.interactions]
-    keys = cell_keys_of(data.cohort, flags=data.cohort.attrs.get("flags", data.flags), treatment=treatment,
-                        model_columns=model_columns)
-    return StudyData(data.study, people_to_cells(data.cohort, keys=keys), data.quality, trials=TRIALS)
+    keys = cell_keys_of(cohort, flags=cohort.attrs.get("flags", data.flags), treatment=treatment, model_columns=model_columns)
+    if kpi is not None:
+        keys.append("kpi_period")
+    cells = people_to_cells(cohort, keys=keys)
+    if kpi is not None:
+        cells.attrs["kpi_freq"] = kpi_freq
+    return StudyData(data.study, cells, data.quality, trials=TRIALS)

@@ -86,6 +86,7 @@ from .cohort import (
     value_examples,
 )
 from .errors import CohortError, Problem
+from .periods import date_period_codes
 from .reading import frame_from_arrow
 from .schema import CATEGORICAL, OUTCOME, flags_in
 from .study import Study, read_study, study_from_mapping
@@ -428,12 +429,16 @@ def _cells(con: Any, path: Path, spec: Study, policy: str) -> pd.DataFrame:
     keys = list(dict.fromkeys([*categorical, *binary]))
 
     reading = _expected_reading(path, spec, origin, file_types) if "expected" in origin else None
-    groups, raw, n = _distinct_groups(con, scan, origin, keys, reading)
+    dates_pending, kpi_periods = _date_pending(con, scan, spec, origin, date) if date is not None else ([], None)
+    if kpi_periods is not None:  # each distinct date's KPI period, joined in the scan: people are counted by period, not date
+        con.register("_kpi_map", kpi_periods[0])
+    kpi_date = origin[date] if date is not None and kpi_periods is not None else None
+    groups, raw, n = _distinct_groups(con, scan, origin, keys, reading, kpi_date=kpi_date)
     expected_problems: list[_Pending] = []
     if reading is not None:
         reading, expected_problems, sums_again = _expected_pending(con, scan, reading, groups, path, spec, origin, file_types)
         if sums_again:  # odd text that is a probability after all: the sums again, with its value
-            groups, raw, n = _distinct_groups(con, scan, origin, keys, reading)
+            groups, raw, n = _distinct_groups(con, scan, origin, keys, reading, kpi_date=kpi_date)
     if not n.sum():  # as read_extract says it, before any validation
         csv = path.suffix.lower() in {".csv", ".txt", ".tsv"}
         raise CohortError(source, [Problem("(file)", "the file has a header but no data rows" if csv else "the file has no data rows",
@@ -457,8 +462,7 @@ def _cells(con: Any, path: Path, spec: Study, policy: str) -> pd.DataFrame:
     problems.extend(_reoffences_pending(con, scan, spec, origin))
     problems.extend(_person_pending(con, scan, spec, origin, file_types))
     problems.extend(date_problems)
-    if date is not None:
-        problems.extend(_date_pending(con, scan, spec, origin, date))
+    problems.extend(dates_pending)
     problems.extend(treatment_problems)
     if treatment is not None and (verdicts[treatment] == VERDICT_OTHER).any():
         pending("not_binary", treatment, verdicts[treatment] == VERDICT_OTHER)
@@ -466,11 +470,15 @@ def _cells(con: Any, path: Path, spec: Study, policy: str) -> pd.DataFrame:
     if problems:
         raise CohortError(source, _resolved(con, path, spec, origin, reading, problems))
 
-    out = _typed_cells(categories, verdicts, n, groups, flags, treatment, policy, spec)
+    kpi = None if kpi_periods is None else pd.Categorical.from_codes(  # type: ignore[call-overload]  # pandas-stubs: codes as ndarray
+        np.asarray(groups.column("_kpi").to_numpy(zero_copy_only=False), dtype=np.int64), categories=kpi_periods[1])
+    out = _typed_cells(categories, verdicts, n, groups, flags, treatment, policy, spec, kpi_period=kpi)
     out.attrs.update({"source": source, "flags": list(flags), "missing_flags": policy,
                       "not_recorded": {f: int(n[verdicts[f] == VERDICT_MISSING].sum()) for f in flags},
                       "treatment": treatment, "rows": int(n.sum()), "columns": len(file_types),
                       "engine": f"duckdb {_version()}"})
+    if kpi_periods is not None:
+        out.attrs["kpi_freq"] = spec.kpi.freq if spec.kpi is not None else None
     return out.reset_index(drop=True)
 
 
@@ -531,14 +539,17 @@ def _named_columns(spec: Study, origin: dict[str, str], flags: list[str]) -> tup
 
 
 def _distinct_groups(con: Any, scan: str, origin: dict[str, str], keys: list[str],
-                     reading: _ExpectedReading | None) -> tuple[Any, pd.DataFrame, np.ndarray]:
+                     reading: _ExpectedReading | None, *, kpi_date: str | None = None) -> tuple[Any, pd.DataFrame, np.ndarray]:
     """One scan: the people in each combination of the key columns' raw values (and the expected probabilities' sums and checks).
 
     The raw values are grouped as the file stores them, with no per-row
     conversion; each distinct value is then judged once, in Python, by the
     functions :func:`analysis.load_cohort` uses. Returns the Arrow table of
     groups, its key columns as :func:`analysis.load_cohort` reads them
-    (named by the study) and the people in each group.
+    (named by the study) and the people in each group. With ``kpi_date`` (the
+    file's ``[kpi] date`` column), each row's KPI period code is joined from
+    the registered table ``_kpi_map`` (``_d``, ``_kpi``) and is a key ``_kpi``
+    too (-1 without a date).
     """
     names = [f"_k{i}" for i in range(len(keys))]
     inner = [f"{_quote(origin[k])} AS {name}" for k, name in zip(keys, names)]
@@ -548,23 +559,38 @@ def _distinct_groups(con: Any, scan: str, origin: dict[str, str], keys: list[str
         inner.append(reading.select())
         middle = f"*, {reading.number()} AS _e"
         aggregates += reading.aggregates()
-    group = f" GROUP BY {', '.join(names)}" if names else ""
-    query = (f"SELECT {', '.join(names + aggregates)} FROM (SELECT {middle} FROM "
-             f"(SELECT {', '.join(inner) or '1 AS _one'} FROM {scan})){group}")
+    rows = f"(SELECT {', '.join(inner) or '1 AS _one'} FROM {scan})"
+    grouped = list(names)
+    if kpi_date is not None:
+        inner.append(f"{_quote(kpi_date)} AS _d")
+        rows = (f"(SELECT _s.* EXCLUDE (_d), coalesce(_m._kpi, -1) AS _kpi FROM (SELECT {', '.join(inner)} FROM {scan}) AS _s "
+                "LEFT JOIN _kpi_map AS _m ON _s._d = _m._d)")
+        grouped.append("_kpi")
+    group = f" GROUP BY {', '.join(grouped)}" if grouped else ""
+    query = f"SELECT {', '.join(grouped + aggregates)} FROM (SELECT {middle} FROM {rows}){group}"
     groups = con.sql(query).to_arrow_table()
     raw = frame_from_arrow(groups.select(names).rename_columns(keys))
     return groups, raw, np.asarray(groups.column("_n").to_numpy(), dtype=np.int64)
 
 
-def _date_pending(con: Any, scan: str, spec: Study, origin: dict[str, str], date: str) -> list[_Pending]:
-    """The ``[kpi] date`` column checked once per distinct value (a scan of that column alone)."""
+def _date_pending(con: Any, scan: str, spec: Study, origin: dict[str, str], date: str) -> tuple[list[_Pending], tuple[Any, list[str]] | None]:
+    """The ``[kpi] date`` column checked once per distinct value (a scan of that column alone).
+
+    Returns the problems and, when there are none, each distinct value's KPI
+    period: an Arrow table (``_d``, the value as the file holds it; ``_kpi``,
+    the period's code, -1 without a date) and the periods' labels in time order.
+    """
     table = con.sql(f"SELECT {_quote(origin[date])} AS _d, count(*) AS _n FROM {scan} GROUP BY 1").to_arrow_table()
     values = recode_distinct(frame_from_arrow(table.select(["_d"]).rename_columns([date])), spec.values, typed=False)[date]
-    _, bad = date_verdicts(values)
-    if not bad.any():
-        return []
-    n = np.asarray(table.column("_n").to_numpy(), dtype=np.int64)
-    return [_Pending("date", date, int(n[bad].sum()), [table.column("_d")], bad)]
+    parsed, bad = date_verdicts(values)
+    if bad.any():
+        n = np.asarray(table.column("_n").to_numpy(), dtype=np.int64)
+        return [_Pending("date", date, int(n[bad].sum()), [table.column("_d")], bad)], None
+    import pyarrow as pa
+
+    codes, periods = date_period_codes(pd.to_datetime(parsed), spec.kpi.freq if spec.kpi is not None else "Q")
+    mapping = pa.table({"_d": table.column("_d"), "_kpi": pa.array(np.asarray(codes, dtype=np.int64))})
+    return [], (mapping, [str(p) for p in periods])
 
 
 def _reoffences_pending(con: Any, scan: str, spec: Study, origin: dict[str, str]) -> list[_Pending]:
@@ -661,7 +687,7 @@ def _other_column_problems(con: Any, scan: str, spec: Study, origin: dict[str, s
 
 
 def _typed_cells(categories: dict[str, pd.Series], verdicts: dict[str, np.ndarray], n: np.ndarray, groups: Any, flags: list[str],
-                 treatment: str | None, policy: str, spec: Study) -> pd.DataFrame:
+                 treatment: str | None, policy: str, spec: Study, *, kpi_period: pd.Categorical | None = None) -> pd.DataFrame:
     """The validated groups typed as the in-memory cohort is (categories, flags as 0/1), merged into cells."""
     out = pd.DataFrame(categories, index=pd.RangeIndex(len(n)))
     if "period" not in categories:
@@ -676,6 +702,8 @@ def _typed_cells(categories: dict[str, pd.Series], verdicts: dict[str, np.ndarra
     if treatment is not None:
         missing = verdicts[treatment] == VERDICT_MISSING
         out[treatment] = pd.arrays.IntegerArray(np.where(missing, 0, verdicts[treatment]).astype(np.int8), missing)
+    if kpi_period is not None:
+        out["kpi_period"] = kpi_period
     out["n"] = n
     out["reoffended"] = np.where(verdicts[OUTCOME] == VERDICT_ONE, n, 0)
     if "_expected_sum" in groups.column_names:
@@ -877,7 +905,7 @@ def open_study_cells(
     What :func:`analysis.open_study` gives for an extract that fits in memory,
     with the cohort as cells (``trials = "n"``; see :mod:`analysis.cells`),
     validated with the same checks and words (:func:`cohort_cells`). The
-    results, and papers 01 to 05, are those of the people (docs/methods.md,
+    results, and papers 01 to 06, are those of the people (docs/methods.md,
     "Cells of people"). Supplied ``expected`` probabilities become each cell's
     mean and mean ``p(1-p)``.
 

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["periods_present", "rows_in_period", "levels_present", "date_period_codes", "category_codes_present", "latest_period", "previous_period", "period_words", "period_span", "long_date", "MONTHS"]
+__all__ = ["periods_present", "rows_in_period", "levels_present", "date_period_codes", "category_codes_present", "kpi_period_column", "latest_period", "previous_period", "period_words", "period_span", "long_date", "MONTHS"]
 
 MONTHS: tuple[str, ...] = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
                            "November", "December")
@@ -219,3 +219,33 @@ def long_date(day: pd.Timestamp) -> str:
     '30 September 2016'
     """
     return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def kpi_period_column(cohort: pd.DataFrame, *, date: str | None, freq: str) -> tuple[Any, str | None]:
+    """Each row's KPI period (text labels, categorical in time order) and the frequency it was cut by (None: the cohort's periods).
+
+    With ``date`` naming a column of dates in the cohort, each row's period is
+    its date cut by ``freq`` (the distinct dates are cut, not every row);
+    otherwise the cohort's ``period`` column is used as it is. A cohort that
+    already holds ``kpi_period`` (cells of people, :mod:`analysis.cells`)
+    keeps it, with the frequency in ``attrs["kpi_freq"]``.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"d": pd.to_datetime(["2015-02-01", "2015-05-01", None]), "period": ["a", "a", "a"]})
+    >>> labels, freq = kpi_period_column(c, date="d", freq="Q")
+    >>> list(labels), freq
+    (['2015Q1', '2015Q2', nan], 'Q')
+    """
+    if "kpi_period" in cohort.columns:
+        return cohort["kpi_period"].array, cohort.attrs.get("kpi_freq")
+    if date is not None and date in cohort.columns and pd.api.types.is_datetime64_any_dtype(cohort[date]):
+        codes, periods = date_period_codes(cohort[date], freq)
+        return pd.Categorical.from_codes(codes, categories=[str(p) for p in periods]), freq  # type: ignore[call-overload]  # pandas-stubs: codes as ndarray[Any]
+    values = cohort["period"]
+    if isinstance(values.dtype, pd.CategoricalDtype):  # the categories present, in their order, from the codes
+        codes, categories = category_codes_present(values)
+        return pd.Categorical.from_codes(codes, categories=categories), None  # type: ignore[call-overload]  # pandas-stubs: codes as ndarray[Any]
+    levels = list(dict.fromkeys(values.astype(str)))
+    present = set(values.astype(str))
+    return pd.Categorical(values.astype(str), categories=[str(v) for v in levels if str(v) in present]), None

@@ -174,13 +174,14 @@ def _subset(frame: pd.DataFrame, where: Any) -> tuple[np.ndarray, str]:
 
 
 def _grouped_counts(frame: pd.DataFrame, by_cols: list[str], codes: np.ndarray, n_periods: int, y: np.ndarray,
-                    keep: np.ndarray) -> pd.DataFrame:
+                    keep: np.ndarray, people: np.ndarray | None = None) -> pd.DataFrame:
     """People (``n``) and ``events`` per group of ``by_cols`` and period code (``_code``), counted on integer codes.
 
     The rows kept are reduced to one integer per (group, period) and counted
     with ``bincount``: no per-row frame of labels is built. Groups come in the
     order a sorted group-by on the rows' own values gives (each column's
-    distinct values sorted, then the period code).
+    distinct values sorted, then the period code). ``people``: how many people
+    each row counts (cells of people), else one each.
     """
     everyone = bool(keep.all())  # then no row is selected out, and nothing per row is copied to select it
 
@@ -213,13 +214,15 @@ def _grouped_counts(frame: pd.DataFrame, by_cols: list[str], codes: np.ndarray, 
         key += kept(codes)
     size *= n_periods
     weights = kept(y)
+    counted = None if people is None else kept(people)
     if size <= max(len(key), 1 << 16):  # a count per possible cell costs no more than the rows themselves
-        n = np.bincount(key, minlength=size)
+        n = np.bincount(key, weights=counted, minlength=size)
         cells = np.flatnonzero(n)
         n, events = n[cells], np.bincount(key, weights=weights, minlength=size)[cells]
     else:
         cells, inverse = np.unique(key, return_inverse=True)
-        n, events = np.bincount(inverse), np.bincount(inverse, weights=weights)
+        n, events = np.bincount(inverse, weights=counted), np.bincount(inverse, weights=weights)
+        cells, n, events = cells[n > 0], n[n > 0], events[n > 0]
     out: dict[str, Any] = {}
     rest, period_code = np.divmod(cells, n_periods)
     for col, ordered in reversed(list(zip(by_cols, levels))):
@@ -227,7 +230,7 @@ def _grouped_counts(frame: pd.DataFrame, by_cols: list[str], codes: np.ndarray, 
         out[col] = ordered[rank]
     counts = pd.DataFrame({col: out[col] for col in by_cols})
     counts["_code"] = period_code
-    counts["n"] = n.astype("int64")
+    counts["n"] = np.round(n).astype("int64")
     counts["events"] = np.round(events).astype("int64")
     return counts
 
@@ -242,6 +245,7 @@ def rates_by_period(
     by: str | Sequence[str] | None = None,
     where: str | pd.Series | np.ndarray | None = None,
     confidence: float = 0.95,
+    trials: str | None = None,
 ) -> pd.DataFrame:
     """The rate of a 0/1 outcome in each period, with Wilson intervals.
 
@@ -270,6 +274,10 @@ def rates_by_period(
         in the expression language (``"age_band == '18-20'"``) or a boolean mask.
     confidence
         Level of the Wilson interval.
+    trials
+        When the rows are cells of people (see :mod:`analysis.cells`), the
+        column counting each cell's people; ``outcome`` then counts those with
+        the outcome. The table is the one from the people.
 
     Returns
     -------
@@ -303,17 +311,22 @@ def rates_by_period(
     raw = frame[outcome]
     y = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     known = ~np.isnan(y)
-    if (raw.notna().to_numpy() & ~known).any() or not ((y == 0.0) | (y == 1.0) | ~known).all():
+    people = None if trials is None else pd.to_numeric(frame[trials]).to_numpy(dtype=float)
+    if people is not None:
+        with np.errstate(invalid="ignore"):
+            if not ((y >= 0) & (y <= people) & (y % 1 == 0) | ~known).all():
+                raise ValueError(f"with trials={trials!r}, '{outcome}' must count the people with the outcome in each cell")
+    elif (raw.notna().to_numpy() & ~known).any() or not ((y == 0.0) | (y == 1.0) | ~known).all():
         raise ValueError(f"'{outcome}' must be 0/1 (or missing)")
     subset, subset_text = _subset(frame, where)
     recorded = known & (codes >= 0)
     for col in by_cols:
         recorded &= frame[col].notna().to_numpy()
     keep = recorded & subset
-    n_left_out = int((subset & ~recorded).sum())
+    n_left_out = int((subset & ~recorded).sum()) if people is None else int(people[subset & ~recorded].sum())
     if not keep.any():
         raise ValueError("no rows with a recorded outcome and period" + ("" if where is None else " in the subset"))
-    counts = _grouped_counts(frame, by_cols, codes, len(table), y, keep)
+    counts = _grouped_counts(frame, by_cols, codes, len(table), y, keep, people)
     out = counts.join(table, on="_code").drop(columns="_code")
     ci = proportion_ci(out["events"].to_numpy(), out["n"].to_numpy(), method="wilson", confidence=confidence)
     out["rate"] = out["events"] / out["n"]

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from .. import spc
-from ..periods import category_codes_present, date_period_codes, rows_in_period
+from ..periods import kpi_period_column, rows_in_period
 from ..schema import OUTCOME
 from ..study import DEFAULT_OUTCOME, Kpi, KpiMeasure
 from . import figures as fg
@@ -75,21 +75,11 @@ def kpi_periods(cohort: pd.DataFrame, kpi: Kpi, *, file_column: str | None = Non
     >>> frame["kpi_period"].tolist(), freq
     (['2015Q1', '2015Q2', nan], 'Q')
     """
-    if kpi.date is not None and kpi.date in cohort.columns and pd.api.types.is_datetime64_any_dtype(cohort[kpi.date]):
-        file_column = file_column or kpi.date
-        # periods of the distinct dates, spread to the rows by code: no per-row period or text label
-        codes, periods = date_period_codes(cohort[kpi.date], kpi.freq)
-        labels = pd.Categorical.from_codes(codes, categories=[str(p) for p in periods])  # type: ignore[call-overload]  # pandas-stubs: codes as ndarray[Any]
-        return cohort.assign(kpi_period=labels), f"the dates in \u201c{file_column}\u201d cut into {_UNITS[kpi.freq][1]}", kpi.freq
-    values = cohort["period"]
-    if isinstance(values.dtype, pd.CategoricalDtype):  # the categories present, in their order, from the codes
-        codes, categories = category_codes_present(values)
-        labels = pd.Categorical.from_codes(codes, categories=categories)  # type: ignore[call-overload]  # pandas-stubs: codes as ndarray[Any]
-        return cohort.assign(kpi_period=labels), "the cohort's periods", None
-    levels = list(dict.fromkeys(values.astype(str)))
-    present = set(values.astype(str))
-    labels = pd.Categorical(values.astype(str), categories=[str(v) for v in levels if str(v) in present])
-    return cohort.assign(kpi_period=labels), "the cohort's periods", None
+    labels, freq = kpi_period_column(cohort, date=kpi.date, freq=kpi.freq)
+    if freq is not None:
+        return (cohort if "kpi_period" in cohort.columns else cohort.assign(kpi_period=labels),
+                f"the dates in \u201c{file_column or kpi.date}\u201d cut into {_UNITS[freq][1]}", freq)
+    return (cohort if "kpi_period" in cohort.columns else cohort.assign(kpi_period=labels)), "the cohort's periods", None
 
 
 def variation_phrase(variation: str) -> str:
@@ -120,8 +110,10 @@ def assurance_phrase(assurance: str | None) -> str:
             None: "no target is set"}[assurance]
 
 
-def _casemix_cells(frame: pd.DataFrame, keys: list[str], *, trials: str) -> pd.DataFrame:
+def _casemix_cells(frame: pd.DataFrame, keys: list[str], *, trials: str, people: str | None = None) -> pd.DataFrame:
     """People (``trials``) and events (the outcome) per combination of ``keys``; a missing value is a combination of its own.
+
+    ``people``: the column counting each row's people when ``frame`` is already cells (they are merged).
 
     Counted on integer codes (a categorical's codes, other columns factorised),
     so no per-row frame of labels or group-by index is built; each cell keeps
@@ -144,12 +136,12 @@ def _casemix_cells(frame: pd.DataFrame, keys: list[str], *, trials: str) -> pd.D
     if size > max(len(key), 1 << 16):  # a count per possible combination would cost more than the rows
         key = pd.factorize(key)[0].astype(np.int64)
         size = int(key.max()) + 1 if len(key) else 1
-    n = np.bincount(key, minlength=size)
+    n = np.bincount(key, weights=None if people is None else frame[people].to_numpy(dtype=float), minlength=size)
     cells = np.flatnonzero(n)
     first = np.full(size, len(key), dtype=np.int64)
     np.minimum.at(first, key, np.arange(len(key), dtype=np.int64))
     out = frame[keys].iloc[first[cells]].reset_index(drop=True)
-    out[trials] = n[cells].astype("int64")
+    out[trials] = np.round(n[cells]).astype("int64")
     events = np.bincount(key, weights=frame[OUTCOME].to_numpy(dtype=float), minlength=size)[cells]
     out[OUTCOME] = np.round(events).astype("int64")
     return out
@@ -249,7 +241,7 @@ class KpiPaper(Paper):
             out.problem = html("The data have no {} flag, so this KPI cannot be tracked.", self.study.flag_label(m.flag).lower())
             return out
         try:
-            rates = spc.rates_by_period(frame, period="kpi_period", by=m.by, where=m.flag)
+            rates = spc.rates_by_period(frame, period="kpi_period", by=m.by, where=m.flag, trials=self.results.trials)
         except ValueError as err:  # e.g. nobody with the flag
             out.problem = html("This KPI has no people to count: {}.", str(err))
             return out
@@ -328,14 +320,21 @@ class KpiPaper(Paper):
             return
         # only the columns the model and the table read, so that selecting rows copies no more than they need
         keys = list(dict.fromkeys([*casemix, "kpi_period", *(["period"] if "period" in frame.columns else [])]))
-        narrow = frame[[*keys, OUTCOME]]
+        people = r.trials
+        narrow = frame[[*keys, OUTCOME, *([people] if people else [])]]
         expected, trials = None, None
-        if narrow[OUTCOME].notna().all():  # the model depends on a person only through their case mix: fit and score cells
-            fit_on, work = _adjusted_inputs(_casemix_cells(narrow, keys, trials="n_people"), baseline, column)
+        if narrow[OUTCOME].notna().all() or people:  # the model depends on a person only through their case mix: fit and score cells
+            fit_on, work = _adjusted_inputs(_casemix_cells(narrow, keys, trials="n_people", people=people), baseline, column)
             try:
                 expected, trials = expected_probabilities(fit_on, work, casemix=casemix, trials="n_people"), "n_people"
+            except (ValueError, np.linalg.LinAlgError) as err:
+                if people:  # cells are all there is: say why, as the people's own fit below would
+                    self.adjusted_problem = html("The baseline's case-mix model could not be fitted ({}), so there is no adjusted "
+                                                 "trend.", str(err))
+                    return
             except Exception:  # noqa: BLE001 - cells only save time: any failure is left to the people's own fit below
-                pass  # the people themselves give the same fit and, when it fails, the same words for why
+                if people:
+                    raise
         if expected is None:
             fit_on, work = _adjusted_inputs(narrow, baseline, column)
             try:
@@ -350,7 +349,9 @@ class KpiPaper(Paper):
         self.casemix = casemix
         self.n_fit = int(expected.attrs.get("n_fit", len(fit_on) if trials is None else fit_on[trials].sum()))
         scored = int(table["n"].sum())
-        population = "people with a KPI period" if scored == int(frame["kpi_period"].notna().sum()) else "people scored by the baseline model"
+        dated = frame["kpi_period"].notna()
+        population = ("people with a KPI period" if scored == int(dated.sum() if people is None else frame[people][dated].sum())
+                      else "people scored by the baseline model")
         self.pub.observed_expected(self.adjusted_table, table, keys=["period"], population=population)
 
     # the frame audits after prepare(); charts need the audited tables, so they are made on first use
@@ -518,7 +519,9 @@ class KpiPaper(Paper):
 
     def people(self) -> int:
         """The people counted in the series (every period with a date), for the front matter."""
-        return int(self.frame["kpi_period"].notna().sum())
+        dated = self.frame["kpi_period"].notna()
+        trials = self.results.trials
+        return int(dated.sum() if trials is None else self.frame[trials][dated].sum())
 
     def _one_period_sentence(self) -> Any:
         if not self.levels:
@@ -721,7 +724,7 @@ class KpiPaper(Paper):
             "Recent periods whose outcomes are not yet complete can look better than they are (the data lag).",
         ]))
         s.add(self.glossary())
-        n = int(self.frame["kpi_period"].notna().sum())
+        n = self.people()
         rows = [{"output": f"KPI: {m.name}", "method": f"rate per period with Wilson interval; {_CHART_METHODS[m.kind]}; "
                  "Making Data Count special-cause rules, variation and assurance", "confidence": spc.THREE_SIGMA, "n": n}
                 for m in self.measures if m.table is not None]
