@@ -31,7 +31,8 @@ from .paths import REPORTS_DIR
 EXIT_BAD_INPUT = 2
 
 ROW_PAPERS = ("07",)
-"""Papers that need one row per person (matching), left out of a report read out of core."""
+"""Papers that take people one by one (matching): given the rows when the extract was read in memory (out of core, the
+people rebuilt from the cells, in the order of their values)."""
 
 
 def _study_data(args: argparse.Namespace):
@@ -116,13 +117,10 @@ def _report(args: argparse.Namespace) -> int:
     data = _study_data(args)
     results = _analysed(data, args.period, args.reference_period)
     notebooks = papers_for(data.study)
-    rows_papers = [p for p in notebooks if p.name[:2] in ROW_PAPERS]
-    if data.trials is not None and rows_papers:
-        notebooks = [p for p in notebooks if p not in rows_papers]
+    rows_papers = [p for p in notebooks if p.name[:2] in ROW_PAPERS] if data.trials is None else []
+    if data.trials is not None:
         print(f"The extract ({data.quality.rows_read:,} rows) was read out of core: DuckDB counted its people in "
-              f"{len(data.cohort):,} cells, and the papers are computed from them; {', '.join(p.stem for p in rows_papers)} "
-              f"need one row per person and {'was' if len(rows_papers) == 1 else 'were'} left out.", file=sys.stderr)
-        rows_papers = []
+              f"{len(data.cohort):,} cells, and the papers are computed from them.", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="analysis-") as tmp:
         folder = Path(tmp)
         try:

@@ -40,7 +40,7 @@ from .cohort import StudyData
 from .periods import kpi_period_column
 from .schema import CATEGORICAL, OUTCOME
 
-__all__ = ["people_to_cells", "study_cells", "cell_keys_of", "TRIALS"]
+__all__ = ["people_to_cells", "people_from_cells", "study_cells", "cell_keys_of", "TRIALS"]
 
 TRIALS = "n"
 """The column of a cells frame counting its people."""
@@ -158,6 +158,41 @@ def _cell_of_each_row(cohort: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray
     return inverse, first
 
 
+def people_from_cells(cells: pd.DataFrame, *, trials: str = TRIALS, outcome: str = OUTCOME, seed: int | None = 0) -> pd.DataFrame:
+    """The people counted in cells, one row each: each cell's values repeated for its ``n`` people, ``outcome`` of them with it.
+
+    People of one cell differ in nothing the cells hold but the outcome, so
+    this is the same people in another order: a random one (``seed``), as if
+    the file's rows had been shuffled; with ``seed=None``, cell by cell, those
+    with the outcome first. A method that takes people one by one in row order
+    (greedy matching) needs the random order: sorted by cell, the people
+    matched last (and so left without a match) would all come from the last
+    cells. Used for paper 07 out of core; ``expected`` and its variance,
+    means per cell, are dropped.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> cells = pd.DataFrame({"dv": [0, 1], "n": [2, 3], "reoffended": [1, 2]})
+    >>> people_from_cells(cells, seed=None).values.tolist()
+    [[0, 1], [0, 0], [1, 1], [1, 1], [1, 0]]
+    >>> people_from_cells(cells).groupby("dv")["reoffended"].agg(["size", "sum"]).values.tolist()
+    [[2, 1], [3, 2]]
+    """
+    n = cells[trials].to_numpy(dtype=np.int64)
+    cell = np.repeat(np.arange(len(cells), dtype=np.int64), n)
+    rank = np.arange(cell.size, dtype=np.int64) - np.repeat(np.cumsum(n) - n, n)  # each person's place in their cell
+    has_outcome = rank < cells[outcome].to_numpy(dtype=np.int64)[cell]
+    if seed is not None:  # the people in a random order: a shuffled file
+        order = np.random.default_rng(seed).permutation(cell.size)
+        cell, has_outcome = cell[order], has_outcome[order]
+    keys = [c for c in cells.columns if c not in (trials, outcome, "expected", "expected_variance")]
+    out = pd.DataFrame({k: cells[k].iloc[cell].reset_index(drop=True) for k in keys}, index=pd.RangeIndex(cell.size))
+    out[outcome] = has_outcome.astype(np.int8)
+    out.attrs.update(cells.attrs)
+    return out
+
+
 def study_cells(data: StudyData) -> StudyData:
     """The same study with its people counted in cells (``trials = "n"``), as the out-of-core route gives it.
 
@@ -180,7 +215,8 @@ def study_cells(data: StudyData) -> StudyData:
     impact = data.study.impact
     treatment = impact.treatment if impact is not None else None
     study = data.study
-    model_columns = [*(study.adjust or ()), *(study.expected_casemix or ()), *study.interactions]
+    model_columns = [*(study.adjust or ()), *(study.expected_casemix or ()), *study.interactions,
+                     *(impact.covariates or () if impact is not None else ())]
     keys = cell_keys_of(cohort, flags=cohort.attrs.get("flags", data.flags), treatment=treatment, model_columns=model_columns)
     if kpi is not None:
         keys.append("kpi_period")

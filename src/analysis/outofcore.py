@@ -937,14 +937,16 @@ def open_study_cells(
                                                                fix="give the extract with --cohort, or name it in the study file: [study] extract = \"extract.csv\"")])
     path = Path(cohort)
     cells = cohort_cells(path, spec, memory_limit=memory_limit, threads=threads, temp_directory=temp_directory)
-    model_columns = [part.strip() for term in [*(spec.adjust or ()), *(spec.expected_casemix or ()), *spec.interactions]
+    covariates = list(spec.impact.covariates or ()) if spec.impact is not None else []
+    model_columns = [part.strip() for term in [*(spec.adjust or ()), *(spec.expected_casemix or ()), *spec.interactions, *covariates]
                      for part in str(term).split(":")]
     absent = [c for c in dict.fromkeys(model_columns) if c not in cells.columns and c not in (OUTCOME, "expected")]
     if absent:
         raise CohortError(str(path), [Problem(
             "[model]", f"the out-of-core path counts people by categories, flags and the period; {', '.join(absent)} "
             f"{'is' if len(absent) == 1 else 'are'} not one of them",
-            fix="band a numeric case-mix column into categories when the extract is exported, or leave it out of [model]")])
+            fix="band a numeric case-mix column into categories when the extract is exported, or leave it out of [model] "
+                "(and [impact] covariates)")])
     if "expected_sum" in cells.columns:
         cells["expected"] = cells["expected_sum"] / cells[TRIALS]
         cells["expected_variance"] = cells["expected_variance_sum"] / cells[TRIALS]

@@ -32,6 +32,7 @@ import pandas as pd
 from scipy.special import expit
 
 from .. import impact as im
+from ..cells import people_from_cells
 from ..describe import rates_by
 from ..schema import OUTCOME
 from ..study import Impact
@@ -111,7 +112,10 @@ class ImpactPaper(Paper):
         self.problem: Any = None
         self.match_problem: Any = None
         self.treatment = self.impact.treatment
-        self.frame = r.current.reset_index(drop=True)
+        # people one by one, as matching takes them: from cells (an extract read out of core), the same people in the
+        # order of their values rather than the file's
+        self.frame = (r.current.reset_index(drop=True) if r.trials is None
+                      else people_from_cells(r.current, trials=r.trials, seed=self.impact.seed))
         self.n_analysed = 0
         self.left_out_treatment = 0
         self.missing_covariates: list[str] = []
@@ -502,6 +506,12 @@ class ImpactPaper(Paper):
             html("The result describes the people who took part in {} and could be matched; it says nothing of people who "
                  "were never offered it.", self.label),
             "A result that is not statistically significant is not evidence of no effect: the groups may be too small to show one.",
+            *([html("The extract was read out of core, so its people were rebuilt from the counts of each pattern of values, in "
+                    "a random order (seed {}) rather than the file's. Greedy matching takes people in order, so the matched "
+                    "estimate is the one this order gives: another order of the same people gives another, as another seed "
+                    "does. The weighted estimate, the balance and the common support do not depend on the order.",
+                    self.impact.seed)]
+              if self.results.data.quality.out_of_core else []),
         ]))
         s.add(self.glossary())
         rows: list[dict[str, Any]] = []
