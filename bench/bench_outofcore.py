@@ -26,6 +26,12 @@ same work; the cells have ten times the people). Run from the repository root:
     .venv/bin/python bench/bench_outofcore.py                          # 5,000,000 and 50,000,000 rows
     .venv/bin/python bench/bench_outofcore.py --parts                  # 50M rows as 10 links to the 5M file
     .venv/bin/python bench/bench_outofcore.py --sizes 500000 5000000   # a quick look
+    .venv/bin/python bench/bench_outofcore.py --parts --report         # and the whole report, out of core, at each size
+
+``--report`` also runs ``python -m analysis report --cohort <file> --out-of-core always`` at each size
+(the default study's seven papers from DuckDB's cells, paper 07 on the people rebuilt from them) and
+prints its wall time and the peak of its largest process (the command or a paper's kernel), with
+whether ``--out-of-core auto`` would have chosen that route on this machine.
 """
 
 from __future__ import annotations
@@ -116,6 +122,28 @@ def make_parts(rows: int, base: Path) -> str:
     return str(folder / "*.parquet")
 
 
+REPORT_LAUNCHER = """
+import json, resource, subprocess, sys, time
+start = time.perf_counter()
+done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+seconds = time.perf_counter() - start
+peak = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, 0) / 1024
+print(json.dumps({"seconds": seconds, "peak_mib": peak, "status": done.returncode, "stderr": done.stderr[-2000:]}))
+"""
+
+
+def run_report(path: Path | str) -> dict:
+    """``python -m analysis report`` out of core on ``path``: wall time and the peak of its largest process (MiB)."""
+    with tempfile.TemporaryDirectory(prefix="bench-ooc-report-") as out:
+        command = [sys.executable, "-m", "analysis", "report", "--cohort", str(path), "--out-of-core", "always", "--out", out, "--quiet"]
+        done = subprocess.run([sys.executable, "-c", REPORT_LAUNCHER, *command], capture_output=True, text=True, check=True, cwd=REPO)
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        result["papers"] = len(list(Path(out).glob("*.html")))
+    if result["status"] != 0:
+        raise SystemExit(f"the report failed on {path}:\n{result['stderr']}")
+    return result
+
+
 def run(path: Path | str) -> dict:
     """One fresh process: its timed work and its peak memory (MiB)."""
     out = subprocess.run([sys.executable, "-c", WORKER, str(path), MEMORY_LIMIT], capture_output=True, text=True, check=True)
@@ -129,6 +157,7 @@ def main() -> None:
                         help="write only the smaller file and read the larger size as a glob of links to it (the same rows repeated), "
                              "when writing the larger file would take too long")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--report", action="store_true", help="also time the report command out of core at each size")
     args = parser.parse_args()
     results = []
     for rows in args.sizes:
@@ -144,6 +173,16 @@ def main() -> None:
         results.append(r)
         steps = "  ".join(f"{k} {v:.2f}s" for k, v in r["steps"].items())
         print(f"{rows:>11,} rows  {r['cells']:>8,} cells  end to end {r['seconds']:7.2f}s  peak {r['peak_mib']:7.1f} MiB  ({steps})", flush=True)
+        if args.report:
+            sys.path.insert(0, str(REPO / "src"))
+            from analysis.outofcore import fits_in_memory
+
+            report = run_report(path)
+            r["report"] = report
+            print(f"{'':>11}  report out of core: {report['papers']} papers in {report['seconds']:.1f}s, largest process "
+                  f"{report['peak_mib']:,.0f} MiB (target <= {TARGET_PEAK_MIB:,.0f}: "
+                  f"{'met' if report['peak_mib'] <= TARGET_PEAK_MIB else 'NOT met'}); --out-of-core auto would "
+                  f"{'not ' if fits_in_memory(path) else ''}choose it here", flush=True)
     small, large = results
     ratio = large["seconds"] / small["seconds"]
     print()

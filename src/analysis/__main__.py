@@ -85,7 +85,12 @@ def _out_of_core(args: argparse.Namespace) -> bool:
         study = args.study or args.mapping
         spec = read_study(study if study is not None else _default_study())
         path = spec.resolve_extract()
-    return path is not None and Path(path).exists() and not fits_in_memory(path)
+    if path is None:
+        return False
+    import glob
+
+    present = Path(path).exists() or any(c in str(path) for c in "*?[") and bool(glob.glob(str(path)))
+    return present and not fits_in_memory(path)
 
 
 def _analysed(data, period: str | None, reference: str | None):
