@@ -135,7 +135,8 @@ print(json.dumps({"seconds": seconds, "peak_mib": peak, "status": done.returncod
 def run_report(path: Path | str) -> dict:
     """``python -m analysis report`` out of core on ``path``: wall time and the peak of its largest process (MiB)."""
     with tempfile.TemporaryDirectory(prefix="bench-ooc-report-") as out:
-        command = [sys.executable, "-m", "analysis", "report", "--cohort", str(path), "--out-of-core", "always", "--out", out, "--quiet"]
+        command = [sys.executable, "-m", "analysis", "report", "--study", str(REPO / "data" / "synthetic" / "study.toml"),
+                   "--cohort", str(path), "--out-of-core", "always", "--out", out, "--quiet"]
         done = subprocess.run([sys.executable, "-c", REPORT_LAUNCHER, *command], capture_output=True, text=True, check=True, cwd=REPO)
         result = json.loads(done.stdout.strip().splitlines()[-1])
         result["papers"] = len(list(Path(out).glob("*.html")))
