@@ -14,6 +14,7 @@ import inspect
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -359,6 +360,68 @@ def test_numbers_are_fractions_not_percentages(results):
         scaled = sorted(c for c in frame.columns if str(c).endswith(("_pct", "_pp")))
         assert not scaled, f"{name} has {scaled}: return fractions under a plain name (docs/api.md rule 6)"
 
+
+# ----------------------------------------------------------------- the method codes (rule 7)
+
+METHOD_CODE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def _more_tables() -> dict[str, pd.DataFrame]:
+    """Tables with a ``method`` column from public functions beyond ``analysis.__all__`` (and the other paths of some)."""
+    from analysis import describe, intervals, spc
+
+    before, cohort, base, now = _small_cohort()
+    rates = analysis.rates_by_period(cohort, period="period", where="dv")
+    large = pd.DataFrame({"period": ["Q1", "Q2", "Q3", "Q4"], "n": [60000] * 4, "events": [18000, 18600, 17400, 18000]})
+    sim = analysis.simulate_intervention(n=300, seed=1)
+    firth = analysis.fit_flags_model(now, firth=True, interactions=[("dv", "sex")])
+    return {
+        "describe.rates_by": describe.rates_by(now, "area"),
+        "describe.rates_by_flag": describe.rates_by_flag(now),
+        "describe.flag_prevalence": describe.flag_prevalence(now),
+        "intervals.two_proportion_frame": intervals.two_proportion_frame(*(np.array([v]) for v in (30, 100, 20, 100))),
+        "proportion_ci(jeffreys, clopper-pearson)": pd.concat([analysis.proportion_ci([3], [10], method=m) for m in ("jeffreys", "clopper-pearson")]),
+        "spc.rate_chart(auto)": analysis.special_causes(spc.rate_chart(large)),
+        "spc.rate_chart(p)": spc.rate_chart(rates, chart="p"),
+        "xmr_chart(screened)": analysis.xmr_chart([10, 12, 11, 30, 12, 11], screen_outliers=True, baseline=4),
+        "observed_vs_expected(byar, no rest, reference rate)": analysis.observed_vs_expected(now, "area", method="byar", compare_rest=False,
+                                                                                             reference_rate=0.4),
+        "calibration_table(quantile, data)": analysis.calibration_table(analysis.fit_flags_model(base), now, grouping="quantile"),
+        "funnel_units(proportion)": analysis.funnel_units(now.groupby("area", observed=True)["reoffended"].agg(observed="sum", n="size")
+                                                          .reset_index().rename(columns={"area": "group"}), kind="proportion"),
+        "match_nearest(logit)": analysis.match_nearest(sim.assign(lp=np.linspace(-1, 1, len(sim))), "took_part", logit="lp", caliper=None),
+        "FlagsModel(firth).odds_ratios": firth.odds_ratios,
+        "FlagsModel(firth).comparison": firth.comparison,
+        "FlagsModel.unadjusted": analysis.fit_flags_model(now).unadjusted,
+    }
+
+
+def test_method_columns_hold_stable_codes_that_have_words(results):
+    """Rule 7: a ``method`` column holds snake_case codes (joined by ``+`` when applied one after another), each with its
+    words in the presentation layer, which compose from the table's own columns (and, for a propensity model, the
+    treatment and covariates its ``attrs`` name)."""
+    from analysis.paper.method_text import CODE_SEPARATOR, METHOD_WORDS, table_method_words
+
+    tables = {**results, **_more_tables()}
+    seen: set[str] = set()
+    for name, frame in tables.items():
+        for column in ("method", "ratio_method"):
+            if column not in frame.columns:
+                continue
+            codes = set(frame[column].dropna().astype(str))
+            assert codes or frame.empty, f"{name}: the {column} column is empty"
+            for code in codes:
+                parts = code.split(CODE_SEPARATOR)
+                bad = [p for p in parts if not METHOD_CODE.match(p)]
+                assert not bad, f"{name}: {column} holds {code!r}, not a code (docs/api.md rule 7)"
+                missing = [p for p in parts if p not in METHOD_WORDS]
+                assert not missing, f"{name}: add the words of {missing} to analysis.paper.method_text.METHOD_WORDS"
+                seen.update(parts)
+            extra = {k: frame.attrs[k] for k in ("treatment", "covariates") if k in frame.attrs and k not in frame.columns}
+            words = table_method_words(frame, column=column, **extra)
+            assert words.map(lambda w: isinstance(w, str) and len(w) > 3).all(), name
+    for name in ("delong", "p_chart", "xmr", "special_causes", "xmr_rate", "shapley_paf", "firth_profile", "oe_byar", "jeffreys"):
+        assert name in seen, f"no table of this test wrote {name!r}"
 
 
 # Functions that take one level but do not yet say so when given several (issue 11, rule 5): none left.

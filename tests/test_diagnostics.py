@@ -21,6 +21,7 @@ from scipy import stats
 from statsmodels.stats.outliers_influence import variance_inflation_factor
 
 import analysis
+from analysis.paper.method_text import method_words
 
 AREAS = ["Dudley", "Sandwell", "Walsall", "Wolverhampton"]
 FLAGS = ["dv", "homeless", "mental_health"]
@@ -159,12 +160,12 @@ def test_hosmer_lemeshow_quantile_grouping_reproduces_resourceselection(data):
     assert hl["estimate"] == pytest.approx(chisq, rel=1e-9)
     assert hl["df"] == groups - 2 and hl["groups"] == groups
     assert hl["p_value"] == pytest.approx(stats.chi2.sf(chisq, groups - 2), rel=1e-9)
-    assert hl["grouping"] == "quantile" and "hoslem.test" in hl["method"]
+    assert hl["grouping"] == "quantile" and hl["method"] == "hosmer_lemeshow" and "hoslem.test" in method_words(hl["method"], hl)
     t = analysis.calibration_table(fit, grouping="quantile")
     np.testing.assert_array_equal(t["n"].to_numpy(), frame[["y0", "y1"]].sum(axis=1).to_numpy())
     # The default grouping is the other convention, named in the output.
     default = analysis.hosmer_lemeshow(fit).iloc[0]
-    assert default["grouping"] == "equal-size" and "equal size" in default["method"]
+    assert default["grouping"] == "equal-size" and "equal size" in method_words(default["method"], default)
     with pytest.raises(ValueError):
         analysis.hosmer_lemeshow(fit, grouping="deciles")
 

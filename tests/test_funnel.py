@@ -24,6 +24,7 @@ from hypothesis import strategies as st  # noqa: E402
 from scipy import special, stats  # noqa: E402
 
 from analysis import estimate_overdispersion, funnel_limits, funnel_plot, funnel_units, observed_vs_expected  # noqa: E402
+from analysis.paper.method_text import method_words  # noqa: E402
 
 Z95, Z998 = 1.959964, 3.090232
 
@@ -40,7 +41,7 @@ def test_overdispersion_shmi_truncation_by_hand():
     assert od["phi"] == pytest.approx(1.375)
     assert od["tau2"] == pytest.approx(4 / 415)
     assert (od["n_units"], od["n_used"]) == (10, 8)
-    assert "SHMI truncation" in od["method"]
+    assert od["method"] == "truncation" and "SHMI truncation" in method_words(od["method"], od)
 
 
 def test_overdispersion_cqc_winsorisation_by_hand():
@@ -50,7 +51,7 @@ def test_overdispersion_cqc_winsorisation_by_hand():
     assert od["phi"] == pytest.approx(1.85625)
     assert od["tau2"] == pytest.approx(9.5625 / 540)
     assert od["n_used"] == 10
-    assert "CQC winsorisation" in od["method"]
+    assert od["method"] == "winsorisation" and "CQC winsorisation" in method_words(od["method"], od)
 
 
 def test_overdispersion_untrimmed_and_tau2_zero():
@@ -119,7 +120,8 @@ def test_phi_at_most_one_falls_back_to_exact_poisson_limits():
     u = funnel_units(units, kind="ratio", confidence=0.95)
     assert u["phi"].iloc[0] == pytest.approx(0.0)
     assert not bool(u["adjusted"].iloc[0])
-    assert "phi <= 1" in u["method"].iloc[0] and "exact Poisson test" in u["method"].iloc[0]
+    words = method_words(u["method"].iloc[0], u.iloc[0])
+    assert u["method"].iloc[0] == "exact_poisson" and "phi <= 1" in words and "exact Poisson test" in words
     assert u["limits"].iloc[0] == "exact Poisson"
     assert 1 - 7 * math.exp(-2) == pytest.approx(0.052653, abs=1e-6)
     assert 2.5 < u.loc[0, "upper"] < 3.0
@@ -281,7 +283,8 @@ def test_score_proportion_limits_equal_ukhsa_table():
         part = lim[lim["confidence"] == level]
         np.testing.assert_allclose(100 * part["lower"].to_numpy(), table[f"Lower{tag}limit"], atol=1e-6)
         np.testing.assert_allclose(100 * part["upper"].to_numpy(), table[f"Upper{tag}limit"], atol=1e-6)
-    assert "score limits" in lim["method"].iloc[0] and "UKHSA" in lim["method"].iloc[0]
+    words = method_words(lim["method"].iloc[0], lim.iloc[0])
+    assert lim["method"].iloc[0] == "score" and "score limits" in words and "UKHSA" in words
 
 
 # ----------------------------------------------------------------- the audit's units and hand-made cases
@@ -464,9 +467,10 @@ def test_method_argument_checks_and_text():
         funnel_units(ratio_units(), method="exact")
     props = pd.DataFrame({"group": list("ABC"), "observed": [60, 40, 20], "n": [100, 100, 100]})
     exact = funnel_units(props, kind="proportion", method="none")
-    assert "exact binomial test limits" in exact["method"].iloc[0]
+    assert exact["method"].iloc[0] == "exact_binomial" and "exact binomial test limits" in method_words(exact["method"].iloc[0], exact.iloc[0])
     adjusted = funnel_units(props, kind="proportion", method="winsorisation", trim=0.0, limits="score")
-    assert adjusted["limits"].iloc[0] == "random-effects" and "random-effects" in adjusted["method"].iloc[0]
+    assert adjusted["limits"].iloc[0] == "random-effects" and adjusted["method"].iloc[0] == "random_effects_arcsine"
+    assert "random-effects limits on the arcsine scale" in method_words(adjusted["method"].iloc[0], adjusted.iloc[0])
 
 
 # ----------------------------------------------------------------- truncation rules
@@ -480,7 +484,8 @@ def test_percentile_truncation_drops_three_of_25_at_each_end():
     # phi = mean of z^2 over -9..9 = 2 x 285 / 19 = 30.
     od = estimate_overdispersion(Z25, S25, method="truncation").iloc[0]
     assert od["n_used"] == 19 and od["phi"] == pytest.approx(30.0)
-    assert "percentile rule" in od["method"] and "10th" in od["method"] and "90th" in od["method"]
+    words = method_words(od["method"], od)
+    assert od["truncation_rule"] == "percentile" and "percentile rule" in words and "10th" in words and "90th" in words
 
 
 def test_nhs_digital_rank_truncation_drops_two_of_25_at_each_end():
@@ -489,7 +494,7 @@ def test_nhs_digital_rank_truncation_drops_two_of_25_at_each_end():
     assert [math.floor(10 * r / 26) for r in (1, 2, 3, 23, 24, 25)] == [0, 0, 1, 8, 9, 9]
     od = estimate_overdispersion(Z25, S25, method="truncation", truncation_rule="rank").iloc[0]
     assert od["n_used"] == 21 and od["phi"] == pytest.approx(770 / 21)
-    assert "NHS Digital's rank rule" in od["method"]
+    assert od["truncation_rule"] == "rank" and "NHS Digital's rank rule" in method_words(od["method"], od)
 
 
 def test_rank_truncation_averages_tied_ranks():
@@ -505,7 +510,9 @@ def test_truncation_rule_reaches_the_funnel_and_is_checked():
     units = OVERDISPERSED
     pct = funnel_units(units, method="truncation")
     rank = funnel_units(units, method="truncation", truncation_rule="rank")
-    assert "percentile rule" in pct["method"].iloc[0] and "NHS Digital's rank rule" in rank["method"].iloc[0]
+    assert (pct["truncation_rule"] == "percentile").all() and (rank["truncation_rule"] == "rank").all()
+    assert "percentile rule" in method_words(pct["method"].iloc[0], pct.iloc[0])
+    assert "NHS Digital's rank rule" in method_words(rank["method"].iloc[0], rank.iloc[0])
     with pytest.raises(ValueError):
         funnel_units(units, truncation_rule="decile")
     with pytest.raises(ValueError):

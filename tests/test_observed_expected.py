@@ -15,6 +15,7 @@ import pytest
 
 import analysis
 from analysis import compare_with_rest, expected_from, observed_vs_expected
+from analysis.paper.method_text import method_words
 
 Z95 = 1.959964
 
@@ -44,7 +45,7 @@ def test_methods_worked_ratio_and_counts(crc_like):
     assert d["ratio"] == pytest.approx(1.1622, abs=5e-5)
     assert d["ratio_lower"] == pytest.approx(1.0168, abs=5e-5)
     assert d["ratio_upper"] == pytest.approx(1.3225, abs=5e-5)
-    assert d["ratio_method"] == "Byar's approximation"
+    assert d["ratio_method"] == "byar"
     assert d["significance"] == "Higher than expected"
     assert (d["observed_rate_lower"], d["observed_rate_upper"]) == pytest.approx((0.41679, 0.50382), abs=5e-6)
     assert d["group"] == "area=Dudley"
@@ -77,7 +78,7 @@ def test_risk_adjusted_rate(crc_like):
 def test_small_counts_use_exact_poisson():
     cohort = people("A", 20, 4, 0.1)  # O = 4, E = 2: exact interval, chi2 quantiles
     t = observed_vs_expected(cohort, "area", confidence=0.95, compare_rest=False)
-    assert t.loc[0, "ratio_method"] == "exact Poisson"
+    assert t.loc[0, "ratio_method"] == "exact"
     # exact 95% limits for O = 4 (Garwood): 1.0899 and 10.2416
     assert t.loc[0, "ratio_lower"] == pytest.approx(1.0899 / 2, abs=5e-5)
     assert t.loc[0, "ratio_upper"] == pytest.approx(10.2416 / 2, abs=5e-5)
@@ -115,7 +116,9 @@ def test_every_table_carries_statistic_method_confidence_counts_and_source(crc_l
         assert col in t.columns
     assert list(t["confidence"]) == [0.95, 0.998, 0.95, 0.998]
     assert set(t["expected_source"]) == {"supplied column 'expected'"}
-    assert "Byar" in t.loc[0, "method"] and "sum p(1-p)" in t.loc[0, "method"]
+    assert t.loc[0, "method"] == "oe_phe" and t.loc[0, "reference_rate_from"] == "cohort"
+    words = method_words(t.loc[0, "method"], t.loc[0])
+    assert "Byar" in words and "sum p(1-p)" in words
 
 
 def test_categorical_order_and_missing_flags_dropped():

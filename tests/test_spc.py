@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from analysis.paper.method_text import method_words
 from analysis.spc import (
     LARGE_DENOMINATOR,
     chart_for_denominators,
@@ -140,7 +141,8 @@ def test_xmr_screen_outliers_leaves_out_moving_ranges_of_3_267_times_their_mean(
     assert t["centre"].iloc[0] == pytest.approx(35 / 18)
     assert t["upper"].iloc[0] == pytest.approx(4.6044444, abs=1e-6)
     assert t["lower"].iloc[0] == pytest.approx(-0.7155556, abs=1e-6)
-    assert "2 left out" in t["method"].iloc[0]
+    assert t["method"].iloc[0] == "xmr" and t["n_screened"].iloc[0] == 2
+    assert "2 left out" in method_words(t["method"].iloc[0], t.iloc[0])
 
 
 def test_xmr_baseline_of_named_periods_takes_moving_ranges_between_consecutive_baseline_points_only():
@@ -195,7 +197,8 @@ def test_an_xmr_chart_of_large_rates_by_hand_where_the_p_chart_would_flag_ordina
     assert math.isclose(xmr["centre"][0], 0.30) and math.isclose(xmr["mean_moving_range"][0], 0.012)
     assert math.isclose(xmr["upper"][0], 0.30 + 0.03192) and math.isclose(xmr["lower"][0], 0.30 - 0.03192)
     assert not special_causes(xmr)["outside_limits"].any()
-    assert list(xmr["n"]) == [n] * 6 and "chosen because the median denominator" in xmr["method"][0]
+    assert list(xmr["n"]) == [n] * 6 and xmr["method"][0] == "xmr_rate" and xmr["chart_choice"][0] == "auto"
+    assert "chosen because the median denominator is 5,000 or more" in method_words(xmr["method"][0], xmr.iloc[0])
     # the binomial limits are +/- 3 sqrt(.21 / 60000) = 0.0056: 31% and 29% fall outside them (30.5% and 29.5% are just inside)
     p = special_causes(rate_chart(rates, chart="p"))
     assert p["chart"].eq("p").all() and list(p["outside_limits"]) == [False, True, True, False, False, False]
@@ -589,7 +592,8 @@ def test_oe_by_period_against_a_glm_fitted_on_the_baseline_rows():
     assert t["ratio"].iloc[0] == pytest.approx(1.0, abs=1e-8)
     # the case mix grows riskier, so the later periods' expected rates rise above the baseline's
     assert t["expected_rate"].iloc[2] > t["expected_rate"].iloc[0]
-    assert "fitted on the baseline period 2022Q1" in t["method"].iloc[0]
+    assert t["method"].iloc[0] == "oe_phe+adjusted_baseline" and (t["baseline_period"] == "2022Q1").all()
+    assert "fitted on the baseline period 2022Q1" in method_words(t["method"].iloc[0], t.iloc[0])
 
 
 def test_oe_by_period_from_a_date_column():

@@ -97,7 +97,12 @@ def attributable_fractions(
         to 0), ``par`` (A - B, a difference in probability: 0.035 is 3.5
         percentage points) with ``par_lower``/``par_upper``, ``paf`` (1 - B/A)
         with ``paf_lower``/``paf_upper``, all fractions; ``n`` (people), ``n_flagged``,
-        ``statistic``, ``method``, ``confidence`` and, for single flags, a
+        ``statistic``, ``model_method`` and ``fitted_on`` (the model's, as
+        :attr:`analysis.FlagsModel.method_code` and ``fitted_on``), ``method``
+        (``"counterfactual_paf"``: counterfactual standardisation, Greenland
+        and Drescher 1993, with the unconditional delta-method interval; on
+        the Shapley rows ``"shapley_paf"``, the same averaged over removal
+        orders), ``confidence`` and, for single flags, a
         plain-English ``sentence``. The Shapley rows add up to the joint row;
         the single rows must not be added.
 
@@ -175,8 +180,6 @@ def attributable_fractions(
             psi = psi + w * p
         return est, grad, psi
 
-    method = ("counterfactual standardisation (Greenland & Drescher 1993): A = mean predicted, B = mean with the flag(s) set to 0; "
-              "unconditional delta-method interval; model: " + model.method)
     rows = []
 
     def row(term: str, kind: str, weights: dict[frozenset[int], float], n_flagged: int) -> dict:
@@ -199,7 +202,9 @@ def attributable_fractions(
             "n": int(N),
             "n_flagged": n_flagged,
             "statistic": "population_attributable_fraction",
-            "method": method,
+            "model_method": model.method_code,
+            "fitted_on": model.fitted_on,
+            "method": "counterfactual_paf",
             "confidence": level,
         }
 
@@ -214,7 +219,7 @@ def attributable_fractions(
         any_flag |= model.units.data[f] == 1
     rows.append(row("all flags", "joint", {frozenset(range(k)): 1.0}, int(n @ any_flag)))
     out = pd.DataFrame(rows)
-    out.loc[out["kind"] == "shapley", "method"] = "average (Shapley) over removal orders; adds up to the joint PAF; " + method
+    out.loc[out["kind"] == "shapley", "method"] = "shapley_paf"
     out["sentence"] = ""
     single = out["kind"] == "single"
     out.loc[single, "sentence"] = [paf_sentence(r, labels.get(r["term"], r["term"]), confidence=level) for _, r in out[single].iterrows()]

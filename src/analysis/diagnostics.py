@@ -64,8 +64,9 @@ def _scored(model: FlagsModel, data: pd.DataFrame | None, trials: str | None = N
     return lp, units.successes, units.trials
 
 
-def _label(data: pd.DataFrame | None) -> str:
-    return "apparent (the fitted data)" if data is None else "on the data supplied"
+def _assessed_on(data: pd.DataFrame | None) -> str:
+    """The ``assessed_on`` code: ``"fitted_data"`` (apparent, in-sample) or ``"data_supplied"``."""
+    return "fitted_data" if data is None else "data_supplied"
 
 
 def auc_from_counts(score: np.ndarray, events: np.ndarray, trials: np.ndarray, *, confidence: float = 0.95) -> dict[str, float]:
@@ -109,7 +110,9 @@ def discrimination(model: FlagsModel, data: pd.DataFrame | None = None, *, confi
     -------
     pandas.DataFrame
         One row: ``statistic`` ("c_statistic"), ``estimate``, ``lower``,
-        ``upper``, ``se``, ``n``, ``events``, ``method``, ``confidence``.
+        ``upper``, ``se``, ``n``, ``events``, ``assessed_on`` (``"fitted_data"``:
+        apparent, in-sample; ``"data_supplied"``: on ``data``), ``method``
+        (``"delong"``: DeLong's interval, ties counting one half), ``confidence``.
 
     Examples
     --------
@@ -135,7 +138,8 @@ def discrimination(model: FlagsModel, data: pd.DataFrame | None = None, *, confi
         "se": r["se"],
         "n": int(n.sum()),
         "events": int(s.sum()),
-        "method": f"DeLong interval; ties count 1/2; {_label(data)}",
+        "assessed_on": _assessed_on(data),
+        "method": "delong",
         "confidence": confidence,
     }])
 
@@ -159,7 +163,10 @@ def calibration(model: FlagsModel, data: pd.DataFrame | None = None, *, confiden
     pandas.DataFrame
         Rows ``calibration_in_the_large`` and ``calibration_slope`` with
         ``estimate``, ``lower``, ``upper``, ``target`` (0 and 1),
-        ``p_value`` (against the target), ``n``, ``method``, ``confidence``.
+        ``p_value`` (against the target), ``n``, ``assessed_on`` (as
+        :func:`discrimination`), ``method`` (``"logistic_recalibration"``: on
+        the linear predictor, an offset for the intercept; Wald intervals),
+        ``confidence``.
 
     Examples
     --------
@@ -197,18 +204,17 @@ def calibration(model: FlagsModel, data: pd.DataFrame | None = None, *, confiden
             "target": target,
             "p_value": float(2 * stats.norm.sf(abs(est - target) / se)) if se > 0 else np.nan,
             "n": int(n.sum()),
-            "method": f"logistic recalibration on the linear predictor (offset for the intercept); Wald interval; {_label(data)}",
+            "assessed_on": _assessed_on(data),
+            "method": "logistic_recalibration",
             "confidence": confidence,
         })
     return pd.DataFrame(rows)
 
 
-RISK_GROUPINGS: dict[str, str] = {
-    "equal-size": "groups of equal size by predicted risk (people with the same prediction kept together)",
-    "quantile": "groups cut at the quantiles of predicted risk (R quantile type 7, intervals closed on the right), "
-                "as ResourceSelection's hoslem.test",
-}
-"""Ways of forming the risk groups of :func:`calibration_table` and :func:`hosmer_lemeshow`."""
+RISK_GROUPINGS: tuple[str, ...] = ("equal-size", "quantile")
+"""Ways of forming the risk groups of :func:`calibration_table` and :func:`hosmer_lemeshow` (``grouping=``): groups of
+equal size by predicted risk, people with the same prediction kept together; or groups cut at the quantiles of predicted
+risk (R quantile type 7, intervals closed on the right), as ResourceSelection's hoslem.test."""
 
 
 def _risk_groups(p: np.ndarray, n: np.ndarray, groups: int, grouping: str) -> np.ndarray:
@@ -284,7 +290,8 @@ def calibration_table(
         ``group`` (1 = lowest risk), ``n``, ``observed``, ``expected``
         (counts), ``observed_rate`` and ``expected_rate`` (``observed / n`` and
         ``expected / n``, fractions), ``lower``/``upper`` (Wilson interval of
-        the observed rate), ``grouping``, ``statistic``, ``method``,
+        the observed rate), ``grouping``, ``statistic``, ``assessed_on`` (as
+        :func:`discrimination`), ``method`` (``"calibration_by_risk_group"``),
         ``confidence``.
 
     Examples
@@ -317,7 +324,8 @@ def calibration_table(
         "upper": ci["upper"].to_numpy(),
         "grouping": grouping,
         "statistic": "observed_vs_expected_by_risk_group",
-        "method": f"{RISK_GROUPINGS[grouping]}; Wilson interval for the observed rate; {_label(data)}",
+        "assessed_on": _assessed_on(data),
+        "method": "calibration_by_risk_group",
         "confidence": confidence,
     })
     return out
@@ -350,7 +358,8 @@ def hosmer_lemeshow(
     -------
     pandas.DataFrame
         One row: ``statistic`` ("hosmer_lemeshow"), ``estimate`` (H), ``df``,
-        ``p_value``, ``groups``, ``n``, ``grouping``, ``method``.
+        ``p_value``, ``groups``, ``n``, ``grouping``, ``assessed_on`` (as
+        :func:`discrimination`), ``method`` (``"hosmer_lemeshow"``).
 
     Examples
     --------
@@ -369,7 +378,8 @@ def hosmer_lemeshow(
         "groups": len(t),
         "n": int(n.sum()),
         "grouping": grouping,
-        "method": f"Hosmer-Lemeshow chi-squared over {RISK_GROUPINGS[grouping]}; {_label(data)}",
+        "assessed_on": _assessed_on(data),
+        "method": "hosmer_lemeshow",
     }])
 
 
@@ -395,7 +405,8 @@ def flag_collinearity(source: FlagsModel | pd.DataFrame, *, flags: Sequence[str]
     pandas.DataFrame
         ``term``, ``vif``, ``most_correlated_with``, ``correlation``,
         ``prevalence`` (the share of people flagged, a fraction), ``n``,
-        ``statistic``, ``method``.
+        ``statistic``, ``method`` (``"vif"``: the diagonal of the inverse
+        phi-correlation matrix).
 
     Examples
     --------
@@ -431,7 +442,7 @@ def flag_collinearity(source: FlagsModel | pd.DataFrame, *, flags: Sequence[str]
             "prevalence": float(mean[j]),
             "n": int(W),
             "statistic": "variance_inflation_factor",
-            "method": "VIF of each flag on the other flags (diagonal of the inverse phi-correlation matrix)",
+            "method": "vif",
         })
     return pd.DataFrame(rows)
 
@@ -460,7 +471,9 @@ def interaction_tests(
     pandas.DataFrame
         ``flag``, ``by``, ``lr``, ``df``, ``p_value``, ``p_holm``, ``n``,
         ``separation`` (terms with infinite estimates, if any), ``statistic``,
-        ``method``; sorted by ``p_value``.
+        ``method`` (``"likelihood_ratio_holm"``: the LR test of the interaction
+        added to the adjusted main-effects model, Holm's adjustment over the
+        tests shown); sorted by ``p_value``.
 
     Examples
     --------
@@ -495,7 +508,7 @@ def interaction_tests(
     out = pd.DataFrame(rows)
     out["p_holm"] = multipletests(out["p_value"].to_numpy(), method="holm")[1] if len(out) else []
     out["statistic"] = "likelihood_ratio_chi2"
-    out["method"] = "likelihood-ratio test of the flag x variable interaction added to the adjusted main-effects model; Holm adjustment over the tests shown"
+    out["method"] = "likelihood_ratio_holm"
     cols = ["flag", "by", "lr", "df", "p_value", "p_holm", "n", "separation", "statistic", "method"]
     return out[cols].sort_values(["p_value", "flag", "by"], kind="stable").reset_index(drop=True)
 
@@ -522,7 +535,10 @@ def flag_effect_by(
     pandas.DataFrame
         ``flag``, ``by``, ``level``, ``odds_ratio``, ``lower``, ``upper``,
         ``p_value``, ``n`` (people in the level), ``n_flagged``, ``statistic``,
-        ``method``, ``confidence``; empty when ``flag`` or ``by`` has one value in the data.
+        ``model_method`` and ``fitted_on`` (the model's, as
+        :attr:`analysis.FlagsModel.method_code` and ``fitted_on``), ``method``
+        (``"interaction_model_wald"``), ``confidence``; empty when ``flag`` or
+        ``by`` has one value in the data.
 
     Examples
     --------
@@ -545,7 +561,8 @@ def flag_effect_by(
         terms.append(by)
     model = fit_logistic(cohort, terms, outcome=outcome, interactions=[(flag, by)], flags=flags, confidence=confidence,
                          trials=trials)
-    columns = ["flag", "by", "level", "odds_ratio", "lower", "upper", "p_value", "n", "n_flagged", "statistic", "method", "confidence"]
+    columns = ["flag", "by", "level", "odds_ratio", "lower", "upper", "p_value", "n", "n_flagged", "statistic", "model_method", "fitted_on",
+               "method", "confidence"]
     if by not in model.design.variables or flag not in model.design.variables:
         return pd.DataFrame(columns=columns)  # one value in the data: nothing to compare
     names = list(model.params.index)
@@ -570,7 +587,9 @@ def flag_effect_by(
             "p_value": float(2 * stats.norm.sf(abs(est / se))),
             "n": int(n[codes == i].sum()), "n_flagged": int(n[(codes == i) & fl].sum()),
             "statistic": "odds_ratio",
-            "method": f"adjusted odds ratio of {flag} within each level of {by} (interaction model); Wald interval; {model.method}",
+            "model_method": model.method_code,
+            "fitted_on": model.fitted_on,
+            "method": "interaction_model_wald",
             "confidence": confidence,
         })
     return pd.DataFrame(rows)

@@ -97,7 +97,8 @@ def expected_probabilities(
         the reference period). ``attrs`` records the model: ``terms``,
         ``interactions``, ``period`` (the fit period(s), joined by " + "),
         ``target_period``, ``internal`` (fitted on the same period(s) it is
-        applied to), ``n_fit``, ``n_unscored``, ``method`` and a one-line
+        applied to), ``n_fit``, ``n_unscored``, ``method`` and ``fitted_on``
+        (the model's :attr:`analysis.FlagsModel.method_code` and ``fitted_on``) and a one-line
         ``description`` to print under any table that uses it.
 
     Examples
@@ -144,7 +145,8 @@ def expected_probabilities(
             "internal": bool(internal),
             "n_fit": model.nobs,
             "n_unscored": n_unscored,
-            "method": model.method,
+            "method": model.method_code,
+            "fitted_on": model.fitted_on,
             "separation": list(model.separation["term"]),
             "notes": list(model.notes),
             "description": description,

@@ -83,7 +83,10 @@ def oe_with_model_uncertainty(
         The group columns, ``n``, ``observed``, ``expected``, ``ratio``,
         ``variance_binomial`` (sum p(1-p)), ``variance_model`` (d'Vd),
         ``variance_total``, ``z``, ``p_value``, ``ratio_lower``, ``ratio_upper``,
-        ``statistic``, ``method``, ``confidence``. Rows whose case mix the model
+        ``statistic``, ``casemix`` (the model's terms, joined by " + "),
+        ``method`` (``"delta_method_internal"``: Var(O - E) = sum p(1-p) - d'Vd,
+        the model fitted on the same people; ``"delta_method_external"``:
+        + d'Vd, fitted on another period), ``confidence``. Rows whose case mix the model
         has not seen are left out (as ``expected_probabilities`` leaves them unscored).
 
     Examples
@@ -154,11 +157,7 @@ def oe_with_model_uncertainty(
         out.append(row)
     table = pd.DataFrame(out)
     table["statistic"] = "standardised ratio (O/E), model uncertainty included"
-    table["method"] = (
-        "delta method: Var(O - E) = sum p(1-p) "
-        + ("- d'Vd (model fitted on the same people: internal standardisation)" if internal
-           else "+ d'Vd (model fitted on another period, independent of O)")
-        + f"; case-mix model {' + '.join(model.design.variables)}"
-    )
+    table["casemix"] = " + ".join(model.design.variables)
+    table["method"] = "delta_method_internal" if internal else "delta_method_external"
     table["confidence"] = confidence
     return table

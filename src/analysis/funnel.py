@@ -74,6 +74,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FUNNEL_KINDS",
     "FUNNEL_LIMIT_METHODS",
+    "FUNNEL_METHOD_CODES",
     "OVERDISPERSION_METHODS",
     "TRUNCATION_RULES",
     "estimate_overdispersion",
@@ -85,49 +86,27 @@ __all__ = [
 
 FUNNEL_KINDS: tuple[str, ...] = ("ratio", "proportion")
 
-OVERDISPERSION_METHODS: dict[str, str] = {
-    "truncation": "SHMI truncation (units with outlying z dropped)",
-    "winsorisation": "CQC winsorisation (outlying z capped at the percentiles)",
-    "none": "no overdispersion adjustment",
-}
-"""Codes accepted for ``method`` (here and in the funnel functions) and how each is described in the outputs."""
+OVERDISPERSION_METHODS: tuple[str, ...] = ("truncation", "winsorisation", "none")
+"""Codes accepted for ``method`` (here and in the funnel functions): SHMI truncation (units with outlying z dropped),
+CQC winsorisation (outlying z capped at the percentiles) or no overdispersion adjustment. The tables' ``method`` and
+``overdispersion`` columns hold them; their words are in :mod:`analysis.paper.method_text`."""
 
-TRUNCATION_RULES: dict[str, str] = {
-    "percentile": "percentile rule: z below the lower or above the upper percentile (linear interpolation) dropped",
-    "rank": "NHS Digital's rank rule: rank r of N in group floor(r k / (N + 1)), k = 1/trim; groups 0 and k - 1 dropped",
-}
-"""Rules accepted for ``truncation_rule``: which units SHMI truncation drops."""
+TRUNCATION_RULES: tuple[str, ...] = ("percentile", "rank")
+"""Rules accepted for ``truncation_rule``: which units SHMI truncation drops. ``"percentile"``: z below the lower or
+above the upper percentile (linear interpolation); ``"rank"``: NHS Digital's rule, rank r of N in group
+floor(r k / (N + 1)), k = 1/trim, groups 0 and k - 1 dropped."""
 
-FUNNEL_LIMIT_METHODS: dict[str, str] = {
-    "exact": "exact test limits (Poisson for ratios, binomial for proportions)",
-    "score": "score limits p +/- z sqrt(p (1 - p) / n), clipped to [0, 1] (UKHSA; proportions only)",
-}
-"""Unadjusted limits accepted for the funnel functions' ``limits`` (used when there is no overdispersion adjustment)."""
+FUNNEL_LIMIT_METHODS: tuple[str, ...] = ("exact", "score")
+"""Unadjusted limits accepted for the funnel functions' ``limits`` (used when there is no overdispersion adjustment):
+exact test limits (Poisson for ratios, binomial for proportions) or score limits p +/- z sqrt(p (1 - p) / n), clipped
+to [0, 1] (UKHSA; proportions only)."""
+
+FUNNEL_METHOD_CODES: tuple[str, ...] = ("exact_poisson", "exact_binomial", "score", "random_effects_log", "random_effects_arcsine")
+"""The ``method`` codes of :func:`funnel_units` and :func:`funnel_limits`: the limits drawn (exact Poisson or binomial
+test limits, score limits, or random-effects limits on the log scale for ratios and the arcsine scale for proportions)."""
 
 
 # --------------------------------------------------------------------------- overdispersion
-
-
-def _pct_word(q: float) -> str:
-    value = f"{100 * q:.10g}"
-    last = value[-1] if value[-1].isdigit() else ""
-    tens = value[-2:-1] if len(value) >= 2 else ""
-    if tens == "1" or last not in "123":
-        return value + "th"
-    return value + {"1": "st", "2": "nd", "3": "rd"}[last]
-
-
-def _od_text(method: str, trim: float, rule: str) -> str:
-    if method == "none" or trim == 0:
-        return OVERDISPERSION_METHODS["none"] if method == "none" else f"{OVERDISPERSION_METHODS[method].split(' (')[0]} with trim = 0 (all units)"
-    lo, hi = _pct_word(trim), _pct_word(1 - trim)
-    if method == "winsorisation":
-        return f"CQC winsorisation (z capped at the {lo} and {hi} percentiles, linear interpolation)"
-    if rule == "rank":
-        k = 1 / trim
-        return (f"SHMI truncation, NHS Digital's rank rule (unit of rank r of N in group floor(r x {k:.10g} / (N + 1)); "
-                f"groups 0 and {k - 1:.10g} or above dropped, as FunnelPlotR)")
-    return f"SHMI truncation, percentile rule (units with z below the {lo} or above the {hi} percentile dropped, linear interpolation)"
 
 
 def estimate_overdispersion(
@@ -166,7 +145,9 @@ def estimate_overdispersion(
     -------
     pandas.DataFrame
         One row: ``phi``, ``tau2``, ``n_units``, ``n_used``, ``trim``,
-        ``statistic`` ("overdispersion"), ``method`` (naming the rule).
+        ``truncation_rule`` (as given; it applies to ``"truncation"`` only),
+        ``statistic`` ("overdispersion"), ``method`` (the ``method`` code:
+        ``"truncation"``, ``"winsorisation"`` or ``"none"``).
 
     Examples
     --------
@@ -216,8 +197,9 @@ def estimate_overdispersion(
             "n_units": [int(ok.sum())],
             "n_used": [int(n)],
             "trim": [trim if method != "none" else 0.0],
+            "truncation_rule": [truncation_rule],
             "statistic": ["overdispersion"],
-            "method": [_od_text(method, trim, truncation_rule)],
+            "method": [method],
         }
     )
 
@@ -366,20 +348,14 @@ def _units_frame(data: pd.DataFrame, label: str | Sequence[str] | None) -> tuple
 
 
 def _limits_description(kind: str, limits: str, adjusted: bool) -> tuple[str, str]:
-    """The name of a funnel's control limits and their description in words."""
+    """The name of a funnel's control limits (the ``limits`` column) and their code (the ``method`` column)."""
     if adjusted:
-        return "random-effects", (
-            "random-effects limits on the log scale, exp(+/- z sqrt(1/E + tau2))"
-            if kind == "ratio"
-            else "random-effects limits on the arcsine scale, sin^2(asin(sqrt(p)) +/- z sqrt(1/(4n) + tau2))"
-        )
+        return "random-effects", ("random_effects_log" if kind == "ratio" else "random_effects_arcsine")
     if limits == "score":
-        return "score", "score limits p +/- z sqrt(p (1 - p) / n), clipped to [0, 1] (UKHSA)"
+        return "score", "score"
     if kind == "ratio":
-        return "exact Poisson", ("exact Poisson test limits: outside when P(X >= O) or P(X <= O) is below the tail, "
-                                 "X ~ Poisson(target x E)")
-    return "exact binomial", ("exact binomial test limits: outside when P(X >= x) or P(X <= x) is below the tail, "
-                              "X ~ Binomial(n, target)")
+        return "exact Poisson", "exact_poisson"
+    return "exact binomial", "exact_binomial"
 
 
 class _Funnel:
@@ -447,15 +423,10 @@ class _Funnel:
         self.tau2 = float(od["tau2"])
         self.n_used = int(od["n_used"])
         self.adjusted = method != "none" and np.isfinite(self.phi) and self.phi > 1
-        if method == "none":
-            self.od_text = "no overdispersion adjustment (phi and tau2 over all units, for information)"
-        elif self.adjusted:
-            self.od_text = str(od["method"])
-        else:
-            self.od_text = str(od["method"]) + "; phi <= 1, so no adjustment"
-        self.limits_name, self.limits_text = _limits_description(kind, limits, self.adjusted)
+        self.trim = float(od["trim"])
+        self.truncation_rule = truncation_rule
+        self.limits_name, self.method = _limits_description(kind, limits, self.adjusted)
         self.statistic = "standardised ratio (O/E)" if kind == "ratio" else "proportion"
-        self.method = f"funnel plot ({self.limits_text}); overdispersion: {self.od_text}"
         self.overdispersion = method
 
     def limits(self, precision: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
@@ -494,6 +465,8 @@ class _Funnel:
         out["n_used"] = self.n_used
         out["adjusted"] = self.adjusted
         out["overdispersion"] = self.overdispersion
+        out["trim"] = self.trim
+        out["truncation_rule"] = self.truncation_rule
         out["limits"] = self.limits_name
         out["statistic"] = self.statistic
         out["method"] = self.method
@@ -563,10 +536,12 @@ def funnel_units(
         ``target``, ``lower``, ``upper`` (the limits at the unit's precision),
         ``outside`` ("High", "Low" or "" at that level), ``significance``
         (over all levels, e.g. "High (0.001)"), ``phi``, ``tau2``,
-        ``n_used``, ``adjusted``, ``overdispersion`` (the ``method`` code), ``limits`` (the
+        ``n_used``, ``adjusted``, ``overdispersion`` (the ``method`` code),
+        ``trim`` and ``truncation_rule`` (how phi was estimated: as
+        :func:`estimate_overdispersion`), ``limits`` (the
         limits used: "exact Poisson", "exact binomial", "score" or
-        "random-effects"), ``statistic``, ``method`` (the limits and the
-        overdispersion rule in words), ``confidence``.
+        "random-effects"), ``statistic``, ``method`` (the limits' code, one of
+        :data:`FUNNEL_METHOD_CODES`), ``confidence``.
 
     Examples
     --------
@@ -645,8 +620,9 @@ def funnel_limits(
     pandas.DataFrame
         One row per precision value and level: ``expected`` or ``n``,
         ``target``, ``lower``, ``upper``, ``phi``, ``tau2``, ``n_used``,
-        ``adjusted``, ``overdispersion``, ``limits``, ``statistic``,
-        ``method``, ``confidence``; sorted by level, then precision.
+        ``adjusted``, ``overdispersion``, ``trim``, ``truncation_rule``,
+        ``limits``, ``statistic``, ``method``, ``confidence`` (as
+        :func:`funnel_units`); sorted by level, then precision.
 
     Examples
     --------
@@ -739,6 +715,8 @@ def funnel_plot(
     import matplotlib.pyplot as plt
     import seaborn as sns
 
+    from .paper.method_text import method_words
+
     options: dict[str, Any] = dict(observed=observed, expected=expected, n=n, label=label, target=target, confidence=confidence,
                    method=method, trim=trim, limits=limits, truncation_rule=truncation_rule)
     units = funnel_units(data, kind=kind, **options)
@@ -783,7 +761,7 @@ def funnel_plot(
             expected_source = str(data["expected_source"].iloc[0])
     lines = [f"phi = {phi_text}, tau\u00b2 = {tau_text}, from {int(first['n_used'])} of {len(one)} units; "
              + ("limits adjusted for overdispersion" if first["adjusted"] else f"unadjusted {first['limits']} limits")]
-    lines += textwrap.wrap("Method: " + str(first["method"]), 110)
+    lines += textwrap.wrap("Method: " + method_words(str(first["method"]), first), 110)
     if kind == "ratio" and expected_source:
         lines += textwrap.wrap(f"Expected: {expected_source}", 110)
     if footnote:

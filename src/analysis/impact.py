@@ -161,15 +161,24 @@ class PropensityFit:
         (treatment or some covariate missing).
     eta
         Per cell: the logit of the score, the model's linear predictor.
+    treatment, covariates
+        The treatment column (the model's outcome) and the covariates.
     """
 
     model: FlagsModel
     codes: np.ndarray
     cell: np.ndarray
     eta: np.ndarray
-    method: str
+    treatment: str
     covariates: list[str]
     notes: list[str]
+
+    @property
+    def method(self) -> str:
+        """The propensity model in the words the papers print (:func:`analysis.paper.method_text.propensity_words`)."""
+        from .paper.method_text import propensity_words
+
+        return propensity_words(self.treatment, self.covariates, self.model.method_code, self.model.fitted_on)
 
     @property
     def used(self) -> np.ndarray:
@@ -207,11 +216,8 @@ def _fit_propensity(cohort: pd.DataFrame, treatment: str, covariates: Sequence[s
     codes = _treatment_codes(cohort, treatment)
     _both_groups(codes)
     model = fit_logistic(cohort, covariates, outcome=treatment, reference=reference, firth=firth)
-    method = f"logistic regression of '{treatment}' on {', '.join(covariates)}: {model.method}"
-    if model.firth:
-        method += " (Firth: some covariate pattern is all participants or all non-participants, so overlap fails there)"
     return PropensityFit(model=model, codes=codes, cell=np.asarray(model.units.inverse), eta=model.linear_predictor(),
-                         method=method, covariates=covariates, notes=list(model.notes))
+                         treatment=treatment, covariates=covariates, notes=list(model.notes))
 
 
 def fit_propensity(
@@ -268,7 +274,10 @@ def propensity_scores(
         recorded), ``score`` (the probability), ``logit`` (its log odds, the
         model's linear predictor), ``att_weight`` (1 for a participant,
         ``score / (1 - score)`` for a non-participant), ``statistic``,
-        ``method``. Rows with a missing treatment or covariate have no score.
+        ``model_method`` and ``fitted_on`` (the propensity model's, as
+        :attr:`analysis.FlagsModel.method_code` and ``fitted_on``), ``method``
+        (``"propensity_score"``: a logistic regression of the treatment on the
+        covariates). Rows with a missing treatment or covariate have no score.
         ``attrs`` holds ``treatment``, ``covariates``, ``n_left_out`` and the
         model's ``notes``.
 
@@ -306,7 +315,9 @@ def propensity_scores(
             "logit": eta,
             "att_weight": weight,
             "statistic": "propensity score",
-            "method": fit.method,
+            "model_method": fit.model.method_code,
+            "fitted_on": fit.model.fitted_on,
+            "method": "propensity_score",
         },
         index=cohort.index,
     )
@@ -336,9 +347,10 @@ def common_support(
         Two rows, ``participants`` and ``comparison``: ``group``, ``n``,
         ``score_min``, ``score_max``, ``outside_other_range`` (people in this
         group whose score is outside the other group's [min, max]),
-        ``share_outside``, ``statistic``, ``method``. ``attrs["participants_outside"]``
+        ``share_outside``, ``statistic``, ``model_method``, ``fitted_on``,
+        ``method`` (as :func:`propensity_scores`). ``attrs["participants_outside"]``
         lists the index labels of the participants outside the comparison
-        group's range.
+        group's range; ``attrs`` also holds ``treatment`` and ``covariates``.
 
     Examples
     --------
@@ -372,8 +384,10 @@ def common_support(
     rows_out &= fit.codes == 1
     out = pd.DataFrame(rows)
     out["statistic"] = "propensity score range"
-    out["method"] = fit.method
-    out.attrs.update(participants_outside=list(cohort.index[rows_out]), treatment=treatment,
+    out["model_method"] = fit.model.method_code
+    out["fitted_on"] = fit.model.fitted_on
+    out["method"] = "propensity_score"
+    out.attrs.update(participants_outside=list(cohort.index[rows_out]), treatment=treatment, covariates=tuple(fit.covariates),
                      n_left_out=int((~used).sum()))
     return out
 
@@ -544,7 +558,13 @@ def match_nearest(
         missing when unmatched), ``logit_participant``, ``logit_comparison``,
         ``distance`` (absolute difference of the logits), ``matched``,
         ``match_order`` (1 = matched first), ``caliper_width`` (on the logit
-        scale), ``statistic``, ``method``. ``attrs`` holds ``treatment``,
+        scale), ``statistic``, ``caliper`` (in SDs of the logit; missing
+        without one), ``replace``, ``order`` (``"data"`` with replacement),
+        ``seed``, ``logit`` (the column of a supplied score's logit, or
+        missing), ``model_method`` and ``fitted_on`` (the propensity model's,
+        missing with ``logit``), ``method`` (``"nearest_neighbour_matching"``:
+        1:1 on the logit, ties broken at random from ``seed``). ``attrs``
+        holds ``treatment``, ``covariates`` (of the propensity model; empty with ``logit``),
         ``replace``, ``caliper``, ``caliper_width``, ``sd_logit``,
         ``n_participants``, ``n_matched``, ``n_unmatched``,
         ``n_comparison_pool``, ``n_comparison_used`` and ``n_left_out``.
@@ -584,10 +604,13 @@ def match_nearest(
             raise KeyError(f"no logit column '{logit}' in the data")
         codes = _treatment_codes(cohort, treatment)
         eta = pd.to_numeric(cohort[logit], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        method = f"logit of the propensity score supplied in '{logit}'"
+        model_method: str | None = None
+        fitted_on: str | None = None
+        fitted_covariates: tuple[str, ...] = ()
     else:
         fit = _fit_propensity(cohort, treatment, covariates, reference, firth)
-        codes, eta, method = fit.codes, fit.row_eta(), fit.method
+        codes, eta = fit.codes, fit.row_eta()
+        model_method, fitted_on, fitted_covariates = fit.model.method_code, fit.model.fitted_on, tuple(fit.covariates)
     known = (codes >= 0) & np.isfinite(eta)
     t_rows = np.flatnonzero(known & (codes == 1))
     c_rows = np.flatnonzero(known & (codes == 0))
@@ -641,10 +664,6 @@ def match_nearest(
     labels = cohort.index
     comparison = np.array([labels[p] if p >= 0 else None for p in c_pos], dtype=object)
     logit_c = np.where(matched, values[np.clip(chosen, 0, None)], np.nan)  # the matched comparison's logit
-    cal_text = "no caliper" if caliper is None else f"caliper {caliper:g} SD of the logit ({width:.4g} on the logit scale)"
-    how = ("with replacement (a comparison may serve several participants; ties drawn at random)" if replace
-           else f"without replacement, greedy, {order} score first" if order in ("largest", "smallest")
-           else f"without replacement, greedy, in {'row' if order == 'data' else 'random'} order")
     out = pd.DataFrame(
         {
             "participant": np.array(list(labels[t_rows]), dtype=object),
@@ -656,12 +675,19 @@ def match_nearest(
             "match_order": rank,
             "caliper_width": width,
             "statistic": "nearest-neighbour match on the logit of the propensity score",
-            "method": f"1:1 nearest neighbour on the logit, {how}; {cal_text}; random tie-breaks (seed {seed}); {method}",
+            "caliper": np.nan if caliper is None else float(caliper),
+            "replace": bool(replace),
+            "order": "data" if replace else order,
+            "seed": seed,
+            "logit": logit,
+            "model_method": model_method,
+            "fitted_on": fitted_on,
+            "method": "nearest_neighbour_matching",
         }
     )
     used = c_pos[matched]
     out.attrs.update(
-        treatment=treatment, replace=bool(replace), caliper=caliper, caliper_width=width, sd_logit=sd,
+        treatment=treatment, covariates=fitted_covariates, replace=bool(replace), caliper=caliper, caliper_width=width, sd_logit=sd,
         order="data" if replace else order, seed=seed,
         n_participants=int(t_rows.size), n_matched=int(matched.sum()), n_unmatched=int((~matched).sum()),
         n_comparison_pool=n_pool, n_comparison_used=int(np.unique(used).size),
@@ -736,7 +762,9 @@ def matched_effect(
         ``upper``, ``se``, ``p_value``, ``rate_participants``,
         ``rate_comparison``, ``n_participants`` (matched), ``n_comparison``
         (distinct comparison people), ``n_unmatched``, ``outcome``,
-        ``method``, ``confidence``.
+        ``method`` (``"matched_pairs"``: no comparison serves twice, the
+        paired variance; ``"matching_with_replacement"``: comparisons weighted
+        by their uses), ``confidence``.
 
     Notes
     -----
@@ -792,14 +820,13 @@ def matched_effect(
         b = float(((y_t == 1) & (y_c == 0)).sum())
         c = float(((y_t == 0) & (y_c == 1)).sum())
         var = ((b + c) - (b - c) ** 2 / n) / n**2
-        method = ("matched pairs: mean within-pair difference, paired variance ((b + c) - (b - c)^2/n)/n^2; Wald interval")
+        method = "matched_pairs"
     else:
         uses = pairs.groupby("comparison", sort=False).size()
         k = uses.to_numpy(dtype=float)
         y_j = y(uses.index)
         var = p_t * (1 - p_t) / n + float((k**2 * (y_j - p_c) ** 2).sum()) / n**2
-        method = ("matching with replacement: comparisons weighted by their number of uses; variance of two independent "
-                  "(weighted) means with the weights fixed; Wald interval")
+        method = "matching_with_replacement"
     row = _effect_row(estimate, float(np.sqrt(max(var, 0.0))), confidence,
                       rate_participants=p_t, rate_comparison=p_c, n_participants=int(n),
                       n_comparison=int(pairs["comparison"].nunique()), n_unmatched=int((~matches["matched"].astype(bool)).sum()),
@@ -841,7 +868,9 @@ def ipw_att(
     pandas.DataFrame
         One row with the columns of :func:`matched_effect` (``n_unmatched``
         is 0) plus ``effective_n_comparison`` (Kish's ``(sum w)^2 / sum w^2``
-        over the non-participants) and ``n_left_out``.
+        over the non-participants), ``n_left_out``, ``treatment``,
+        ``covariates`` (joined by ", "), ``model_method`` and ``fitted_on``
+        (the propensity model's); ``method`` is ``"ipw_att"``.
 
     Notes
     -----
@@ -894,12 +923,11 @@ def ipw_att(
         infl.append((-(w * (y_val - mu0) - e * a_cell) / A00, s[:, 0] if y_val else n[:, 0] - s[:, 0]))
     se = float(np.sqrt(sum(float(k @ phi**2) for phi, k in infl)))
     ess = float(A00**2 / (n[:, 0] @ w**2))
-    method = ("inverse-probability weighting for the effect in the treated (participants 1, non-participants e/(1-e), "
-              "normalised); M-estimation sandwich variance allowing for the estimated scores; Wald interval; " + fit.method)
     row = _effect_row(mu1 - mu0, se, confidence, rate_participants=mu1, rate_comparison=mu0, n_participants=int(n1),
                       n_comparison=int(n[:, 0].sum()), n_unmatched=0, effective_n_comparison=ess,
-                      n_left_out=int((~recorded).sum() + (~used).sum()), outcome=outcome, method=method,
-                      confidence=float(confidence))
+                      n_left_out=int((~recorded).sum() + (~used).sum()), outcome=outcome, treatment=treatment,
+                      covariates=", ".join(fit.covariates), model_method=fit.model.method_code, fitted_on=fit.model.fitted_on,
+                      method="ipw_att", confidence=float(confidence))
     return pd.DataFrame([row])
 
 
@@ -1002,7 +1030,10 @@ def balance(
         "after matching", "after weighting"), ``mean_participants``,
         ``mean_comparison``, ``var_participants``, ``var_comparison``,
         ``smd``, ``imbalanced``, ``n_participants``, ``n_comparison``
-        (people with a non-zero weight), ``statistic``, ``method``.
+        (people with a non-zero weight), ``statistic``, ``threshold`` (the
+        ``|SMD|`` above which a row is imbalanced), ``method``
+        (``"standardised_mean_difference"``, Austin 2009: p(1-p) for 0/1
+        indicators, the weighted sample variance otherwise).
         People with a missing treatment or covariate are left out.
 
     Examples
@@ -1065,8 +1096,8 @@ def balance(
                 })
     out = pd.DataFrame(rows)
     out["statistic"] = "standardised mean difference"
-    out["method"] = (f"(mean_t - mean_c) / sqrt((var_t + var_c) / 2), Austin 2009; p(1-p) for 0/1 indicators, weighted "
-                     f"sample variance otherwise; imbalanced when |SMD| > {threshold:g}")
+    out["threshold"] = float(threshold)
+    out["method"] = "standardised_mean_difference"
     out.attrs.update(treatment=treatment, threshold=threshold)
     return out
 

@@ -146,7 +146,8 @@ def proportion_ci(
     -------
     pandas.DataFrame
         Columns ``group`` (when x or n is a Series), ``x``, ``n``, ``estimate``,
-        ``lower``, ``upper``, ``statistic`` ("proportion"), ``method``,
+        ``lower``, ``upper``, ``statistic`` ("proportion"), ``method`` (the
+        method's code, ``"wilson"``, ``"clopper_pearson"`` or ``"jeffreys"``),
         ``confidence``; sorted by input order, then confidence.
 
     Examples
@@ -183,7 +184,7 @@ def proportion_ci(
                 "lower": lower,
                 "upper": upper,
                 "statistic": "proportion",
-                "method": method,
+                "method": method.replace("-", "_"),
                 "confidence": level,
             }
         )
@@ -192,11 +193,13 @@ def proportion_ci(
 
 
 TWO_PROPORTION_METHODS: dict[str, str] = {
-    "difference": "Newcombe hybrid score interval; pooled two-proportion z-test",
-    "rate_ratio": "log (Katz) interval",
-    "odds_ratio": "Woolf (log) interval",
+    "difference": "newcombe",
+    "rate_ratio": "katz_log",
+    "odds_ratio": "woolf_log",
 }
-"""The ``method`` of each statistic :func:`compare_proportions` and :func:`two_proportion_frame` return."""
+"""The ``method`` code of each statistic :func:`compare_proportions` and :func:`two_proportion_frame` return: the
+Newcombe hybrid score interval for the difference (with the pooled two-proportion z-test), the log (Katz) interval
+for the rate ratio and the Woolf (log) interval for the odds ratio (words: :mod:`analysis.paper.method_text`)."""
 
 
 def two_proportion_frame(x1: np.ndarray, n1: np.ndarray, x2: np.ndarray, n2: np.ndarray, *, confidence: float = 0.95) -> pd.DataFrame:
@@ -349,9 +352,6 @@ RATIO_METHODS: tuple[str, ...] = ("auto", "byar", "exact")
     Exact Poisson (Garwood) interval from chi-squared quantiles, for every O.
 """
 
-_RATIO_METHOD_NAMES = {"byar": "Byar's approximation", "exact": "exact Poisson"}
-
-
 def _poisson_exact(o: np.ndarray, z_tail: float) -> tuple[np.ndarray, np.ndarray]:
     """Exact (Garwood) limits for a Poisson count; ``z_tail`` is the one-sided tail probability."""
     with np.errstate(invalid="ignore"):
@@ -408,9 +408,11 @@ def ratio_ci(
         Columns ``group`` (when an input is a Series), ``observed``,
         ``expected``, ``estimate`` (O/E), ``lower``, ``upper``,
         ``observed_lower``, ``observed_upper`` (the limits for O),
-        ``statistic`` ("standardised ratio (O/E)"), ``method`` (the interval
-        used on that row; "not computed: count missing" for a missing count)
-        and ``confidence``; sorted by input order, then confidence.
+        ``statistic`` ("standardised ratio (O/E)"), ``method`` (the code of
+        the interval used on that row: ``"exact"`` or ``"byar"``, and
+        ``"not_computed"`` for a missing count; the words are
+        :func:`analysis.paper.method_text.ratio_interval_words`) and
+        ``confidence``; sorted by input order, then confidence.
 
     Examples
     --------
@@ -435,8 +437,8 @@ def ratio_ci(
             + ", ".join(f"{i} (O={o[i]:g}, E={e[i]:g})" for i in where)
         )
     use_exact = o < 10 if method == "auto" else np.full(o.shape, method == "exact")
-    names = np.where(use_exact, _RATIO_METHOD_NAMES["exact"], _RATIO_METHOD_NAMES["byar"]).astype(object)
-    names[missing] = "not computed: count missing"
+    names = np.where(use_exact, "exact", "byar").astype(object)
+    names[missing] = "not_computed"
     frames = []
     for level in confidence_levels(confidence, allow_one=True):
         tail = (1 - level) / 2

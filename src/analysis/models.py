@@ -70,8 +70,12 @@ class FlagsModel:
         Individual-level log-likelihood and AIC (not the cells' binomial likelihood).
     nobs, n_units
         People in the fit; cells (grouped fit) or rows (row-level fit).
-    method
-        How the model was fitted, in words.
+    method_code
+        How the model was fitted, as a code: ``"logistic"`` (maximum
+        likelihood, Newton-Raphson) or ``"firth"`` (Firth-penalised, with
+        ``firthmodels``); with :attr:`fitted_on` (``"cells"`` or ``"rows"``) it
+        is what the tables' ``method``, ``model_method`` and ``fitted_on``
+        columns hold. :attr:`method` gives it in words.
     separation
         Coefficients with infinite maximum-likelihood estimates (empty if none).
     firth
@@ -86,7 +90,7 @@ class FlagsModel:
     cov: pd.DataFrame
     llf: float
     nobs: int
-    method: str
+    method_code: str
     separation: pd.DataFrame
     firth: bool
     converged: bool
@@ -99,6 +103,18 @@ class FlagsModel:
     _firth_model: Any = None
 
     # ----------------------------------------------------------------- basics
+    @property
+    def fitted_on(self) -> str:
+        """``"cells"`` (covariate-pattern cells, the exact grouped likelihood) or ``"rows"`` (individual rows)."""
+        return "cells" if self.units.grouped else "rows"
+
+    @property
+    def method(self) -> str:
+        """How the model was fitted, in the words the papers print (:func:`analysis.paper.method_text.model_words`)."""
+        from .paper.method_text import model_words
+
+        return model_words(self.method_code, self.fitted_on)
+
     @property
     def n_units(self) -> int:
         return int(self.units.trials.shape[0])
@@ -166,7 +182,7 @@ class FlagsModel:
 
     @property
     def coefficients(self) -> pd.DataFrame:
-        """Every coefficient: estimate (log odds), se, z, p_value, interval."""
+        """Every coefficient: estimate (log odds), se, z, p_value, interval, ``fitted_on``, ``method`` (:attr:`method_code`)."""
         se = np.sqrt(np.diag(self.cov.to_numpy()))
         b = self.params.to_numpy()
         z = b / se
@@ -181,7 +197,8 @@ class FlagsModel:
                 "lower": b - zc * se,
                 "upper": b + zc * se,
                 "statistic": "log_odds",
-                "method": self.method,
+                "fitted_on": self.fitted_on,
+                "method": self.method_code,
                 "confidence": self.confidence,
             }
         )
@@ -194,7 +211,11 @@ class FlagsModel:
 
     @property
     def odds_ratios(self) -> pd.DataFrame:
-        """Tidy adjusted odds ratios: term, odds_ratio, lower, upper, p_value, n, method.
+        """Tidy adjusted odds ratios: term, odds_ratio, lower, upper, p_value, n, fitted_on, method.
+
+        ``method`` is :attr:`method_code`, or ``"firth_profile"`` for a flag
+        term whose limits are Firth's profile penalised-likelihood ones (its
+        p-value stays Wald's).
 
         ``n`` is the number of people with the term's column non-zero (e.g.
         flagged); ``n_model`` the people in the model. The intercept is left
@@ -213,7 +234,8 @@ class FlagsModel:
                 "n": [counts[t] for t in c["term"]],
                 "n_model": self.nobs,
                 "statistic": "odds_ratio",
-                "method": self.method,
+                "fitted_on": self.fitted_on,
+                "method": self.method_code,
                 "confidence": self.confidence,
             }
         )
@@ -237,12 +259,20 @@ class FlagsModel:
             lo, hi = ci[i]
             if np.isfinite(lo) and np.isfinite(hi):
                 table.loc[table["term"] == term, ["lower", "upper"]] = [np.exp(lo), np.exp(hi)]
-                table.loc[table["term"] == term, "method"] = self.method + "; profile penalised-likelihood interval, Wald p-value"
+                table.loc[table["term"] == term, "method"] = "firth_profile"
         return table
 
     @property
     def comparison(self) -> pd.DataFrame:
-        """Unadjusted and adjusted odds ratios of each flag, side by side."""
+        """Unadjusted and adjusted odds ratios of each flag, side by side.
+
+        Columns ``term``, ``unadjusted_or`` (+ ``unadjusted_lower``/``_upper``),
+        ``adjusted_or`` (+ ``adjusted_lower``/``_upper``), ``p_value``, ``n``,
+        ``n_model``, ``statistic``, ``model_method`` and ``fitted_on`` (the
+        adjusted model's), ``method`` (``"unadjusted_and_adjusted"``, or
+        ``"unadjusted_and_adjusted_at_reference"`` when the flag's interaction
+        terms make its adjusted OR the one at the reference level) and ``confidence``.
+        """
         adj = self.odds_ratios.set_index("term")
         rows = []
         unadj = self.unadjusted.set_index("term") if self.unadjusted is not None else None
@@ -259,8 +289,9 @@ class FlagsModel:
             rows.append(row)
         out = pd.DataFrame(rows)
         out["statistic"] = "odds_ratio"
-        out["method"] = ("unadjusted: logistic regression on the flag alone; adjusted: " + self.method
-                         + ("; the flag's interaction terms make its adjusted OR the one at the reference level" if self.design.interactions else ""))
+        out["model_method"] = self.method_code
+        out["fitted_on"] = self.fitted_on
+        out["method"] = "unadjusted_and_adjusted_at_reference" if self.design.interactions else "unadjusted_and_adjusted"
         out["confidence"] = self.confidence
         return out
 
@@ -302,7 +333,9 @@ class FlagsModel:
             One row per flag: ``term``, ``ame`` (the average marginal effect, a
             difference of two probabilities: 0.05 is 5 percentage points) with
             ``lower``/``upper`` and ``se`` on the same scale, ``p_value``, ``n``,
-            ``statistic``, ``method``, ``confidence``.
+            ``statistic``, ``model_method`` and ``fitted_on`` (the model's),
+            ``method`` (``"average_marginal_effect"``: the discrete change
+            averaged over the people in the model, delta method), ``confidence``.
         """
         n = self.units.trials
         N = n.sum()
@@ -328,7 +361,9 @@ class FlagsModel:
                     "p_value": float(2 * stats.norm.sf(abs(z))) if np.isfinite(z) else np.nan,
                     "n": int(N),
                     "statistic": "average_marginal_effect",
-                    "method": "average discrete change p(flag=1) - p(flag=0) over the people in the model; delta method; " + self.method,
+                    "model_method": self.method_code,
+                    "fitted_on": self.fitted_on,
+                    "method": "average_marginal_effect",
                     "confidence": self.confidence,
                 }
             )
@@ -354,7 +389,8 @@ class FlagsModel:
             One row per flag: ``term``, ``risk_flagged`` (p1), ``risk_unflagged``
             (p0), ``risk_ratio`` with ``rr_lower``/``rr_upper``, ``risk_difference``
             with ``rd_lower``/``rd_upper`` (fractions), ``n``, ``n_flagged``,
-            ``statistic``, ``method``, ``confidence``.
+            ``statistic``, ``model_method`` and ``fitted_on`` (the model's),
+            ``method`` (``"counterfactual_standardisation"``), ``confidence``.
 
         Examples
         --------
@@ -398,14 +434,15 @@ class FlagsModel:
                 "n": int(N),
                 "n_flagged": int(n @ (self.units.data[flag] == 1)),
                 "statistic": "standardised_risk_ratio",
-                "method": ("counterfactual standardisation over the people in the model (flag set to 1 and to 0, "
-                           "everything else as observed); delta-method intervals, log scale for the ratio; " + self.method),
+                "model_method": self.method_code,
+                "fitted_on": self.fitted_on,
+                "method": "counterfactual_standardisation",
                 "confidence": self.confidence,
             })
         return pd.DataFrame(rows)
 
     def summary(self) -> pd.DataFrame:
-        """Fit statistics as a tidy table (statistic, value, method)."""
+        """Fit statistics as a tidy table (statistic, value, fitted_on, method: :attr:`method_code`)."""
         rows = [
             ("people", self.nobs),
             ("units", self.n_units),
@@ -418,7 +455,8 @@ class FlagsModel:
             ("converged", bool(self.converged)),
         ]
         out = pd.DataFrame(rows, columns=["statistic", "value"])
-        out["method"] = self.method
+        out["fitted_on"] = self.fitted_on
+        out["method"] = self.method_code
         return out
 
 
@@ -589,11 +627,10 @@ def _fit_units(design: Design, units: Units, *, firth: bool | str, confidence: f
     else:
         separation = no_separation
     use_firth = bool(firth is True or (firth == "auto" and not separation.empty))
-    where = "covariate-pattern cells (exact grouped likelihood)" if units.grouped else "individual rows"
     firth_model = None
     if use_firth:
         beta, cov, converged, firth_model = firth_fit(Xk, s, n, off)
-        method = f"Firth-penalised logistic regression (firthmodels), fitted on {where}"
+        method = "firth"
         if not separation.empty:
             notes.append("separation found for " + ", ".join(separation["term"]) + "; estimates are Firth-penalised")
         else:
@@ -603,7 +640,7 @@ def _fit_units(design: Design, units: Units, *, firth: bool | str, confidence: f
         # observed (= expected, canonical link) information there. tests/test_models.py checks both against
         # statsmodels' GLM and Logit fits, which are not used here because they cost ~0.5 s a fit.
         beta, cov, converged, _ = newton
-        method = f"logistic regression (maximum likelihood, Newton-Raphson) on {where}"
+        method = "logistic"
         if not separation.empty:
             notes.append("separation found for " + ", ".join(separation["term"]) + "; these estimates are not finite: refit with firth=True")
     eta = Xk @ beta + (0.0 if off is None else off)
@@ -615,7 +652,7 @@ def _fit_units(design: Design, units: Units, *, firth: bool | str, confidence: f
         cov=pd.DataFrame(cov, index=names, columns=names),
         llf=llf,
         nobs=int(n.sum()),
-        method=method,
+        method_code=method,
         separation=separation.reset_index(drop=True),
         firth=use_firth,
         converged=converged,
@@ -683,10 +720,10 @@ def _unadjusted(model: FlagsModel, confidence: float) -> pd.DataFrame:
         sep = ((ss == 0) | (ss == nn)).any()
         if sep:
             beta, cov, _, _ = firth_fit(X, ss, nn, None)
-            method = "Firth-penalised logistic regression on the flag alone (a zero cell)"
+            method = "flag_alone_firth"
         else:
             beta, cov, _, _ = irls(X, ss, nn, None)
-            method = "logistic regression on the flag alone"
+            method = "flag_alone_logistic"
         se = float(np.sqrt(cov[1, 1]))
         zc = critical_value(confidence)
         rows.append({
@@ -762,7 +799,8 @@ def fit_flags_model(
         ``odds_ratios`` (tidy adjusted ORs), ``comparison`` (unadjusted and
         adjusted side by side), ``marginal_effects`` (differences in probability),
         ``predict()``, ``llf``/``aic`` (individual-level), ``separation``,
-        ``method`` and ``notes``.
+        ``method_code`` and ``fitted_on`` (how and on what it was fitted),
+        ``method`` (the same in words) and ``notes``.
 
     Notes
     -----

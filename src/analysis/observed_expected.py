@@ -44,9 +44,13 @@ __all__ = [
     "group_label",
     "resolve_expected",
     "significance_label",
+    "OE_METHOD_CODES",
 ]
 
 STATISTIC = "observed vs expected (O/E)"
+
+OE_METHOD_CODES: dict[str, str] = {"auto": "oe_phe", "byar": "oe_byar", "exact": "oe_exact"}
+"""The ``method`` code :func:`observed_vs_expected` writes for each interval method it is asked for (``method=``)."""
 
 EXPECTED_SOURCES: tuple[str, ...] = ("supplied", "reference", "internal")
 """The three sources of expected probabilities (docs/methods.md: supplied, case mix of this period, adjusted baseline)."""
@@ -411,14 +415,20 @@ def observed_vs_expected(
         Columns: the ``by`` columns, ``group`` (e.g. "area=Dudley"), ``n``,
         ``observed``, ``expected``, ``observed_rate`` (+ ``_lower``/``_upper``,
         Wilson), ``expected_rate``, ``ratio`` (+ ``_lower``/``_upper``),
-        ``ratio_method``, ``variance`` (sum p(1-p)), ``z``, ``p_value``,
+        ``ratio_method`` (the code of the interval for O on that row:
+        ``"exact"``, ``"byar"`` or ``"not_computed"``, as :func:`analysis.ratio_ci`),
+        ``variance`` (sum p(1-p)), ``z``, ``p_value``,
         ``z_ratio_lower``/``z_ratio_upper`` (binomial-variance interval for
         O/E), ``reference_rate``, ``adjusted_rate`` (+ ``_lower``/``_upper``),
         ``significance``; with ``compare_rest``: ``rest_n``,
         ``rest_observed``, ``rest_rate``, ``difference`` (+ ``_lower``/``_upper``,
         Newcombe), ``rate_ratio`` (+ interval), ``odds_ratio`` (+ interval),
-        ``p_value_vs_rest``; then ``statistic``, ``method``, ``confidence``
-        and ``expected_source``.
+        ``p_value_vs_rest``; then ``statistic``, ``reference_rate_from``
+        (``"cohort"``: the cohort's overall observed rate, or ``"supplied"``),
+        ``method`` (:data:`OE_METHOD_CODES`: ``"oe_phe"``, ``"oe_byar"`` or
+        ``"oe_exact"``; with it the z and z interval use the binomial variance,
+        the rate interval is Wilson's and the comparison with the rest
+        Newcombe's, Katz's and Woolf's), ``confidence`` and ``expected_source``.
 
     Examples
     --------
@@ -449,7 +459,7 @@ def observed_vs_expected(
     table.insert(len(by), "group", group_label(table, by))
     total_n, total_o = int(table["n"].sum()), int(table["observed"].sum())
     ref = float(total_o / total_n) if reference_rate is None else float(reference_rate)
-    ref_text = "the cohort's overall observed rate" if reference_rate is None else "a supplied reference rate"
+    ref_from = "cohort" if reference_rate is None else "supplied"
     levels = confidence_levels(confidence)
 
     frames = []
@@ -480,15 +490,8 @@ def observed_vs_expected(
         if compare_rest:
             t = _add_rest(t, total_o, total_n, level)
         t["statistic"] = STATISTIC
-        t["method"] = (
-            "O/E interval: " + t["ratio_method"] + " for O (PHE: exact Poisson if O < 10, else Byar)"
-            if method == "auto"
-            else "O/E interval: " + t["ratio_method"] + " for O"
-        ) + (
-            "; z and z interval: binomial variance sum p(1-p); rate interval: Wilson; "
-            f"adjusted rate: O/E x {ref_text}"
-            + ("; vs rest: Newcombe hybrid score difference, Katz rate ratio, Woolf odds ratio" if compare_rest else "")
-        )
+        t["reference_rate_from"] = ref_from
+        t["method"] = OE_METHOD_CODES[method]
         t["confidence"] = level
         t["expected_source"] = src
         t["_order"] = np.arange(len(t))

@@ -166,7 +166,8 @@ class StudyResults:
         ``odds_ratio`` (+ ``or_lower``/``or_upper``, ``p_value``),
         ``risk_flagged``, ``risk_unflagged`` (standardised), ``risk_ratio``
         (+ ``rr_lower``/``rr_upper``), ``risk_difference`` (+ ``rd_lower``/``rd_upper``),
-        ``confidence``, ``method``.
+        ``confidence``, ``fitted_on`` and ``method`` (the model's
+        :attr:`analysis.FlagsModel.method_code`).
         """
         model = self.model
         if model is None:
@@ -194,7 +195,8 @@ class StudyResults:
                 "risk_ratio": r["risk_ratio"], "rr_lower": r["rr_lower"], "rr_upper": r["rr_upper"],
                 "risk_difference": r["risk_difference"], "rd_lower": r["rd_lower"], "rd_upper": r["rd_upper"],
                 "confidence": model.confidence,
-                "method": model.method,
+                "fitted_on": model.fitted_on,
+                "method": model.method_code,
             })
         return pd.DataFrame(rows)
 

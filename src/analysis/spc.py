@@ -285,7 +285,9 @@ def rates_by_period(
         One row per group and period with people: the ``by`` columns,
         ``period``, ``period_start`` and ``period_end`` (from dates only),
         ``n``, ``events``, ``rate``, ``lower``, ``upper`` (Wilson),
-        ``statistic`` ("proportion"), ``method``, ``confidence``. Periods with
+        ``statistic`` ("proportion"), ``outcome`` (the outcome column),
+        ``subset`` (the people counted, in words: "everyone", "people with dv
+        = 1", ...), ``method`` (``"wilson_rate_per_period"``), ``confidence``. Periods with
         nobody are absent (a chart then skips them: say so under it).
         ``attrs`` holds ``outcome``, ``subset``, ``n_left_out`` (rows of the
         subset with a missing outcome, period or ``by`` value) and ``freq``.
@@ -333,10 +335,13 @@ def rates_by_period(
     out["lower"] = ci["lower"].to_numpy()
     out["upper"] = ci["upper"].to_numpy()
     out["statistic"] = "proportion"
-    out["method"] = f"rate of '{outcome}' among {subset_text} per period; Wilson score interval"
+    out["outcome"] = outcome
+    out["subset"] = subset_text
+    out["method"] = "wilson_rate_per_period"
     out["confidence"] = float(confidence)
     dates = ["period_start", "period_end"] if "period_start" in out else []
-    out = out[[*by_cols, "period", *dates, "n", "events", "rate", "lower", "upper", "statistic", "method", "confidence"]]
+    out = out[[*by_cols, "period", *dates, "n", "events", "rate", "lower", "upper", "statistic", "outcome", "subset", "method",
+               "confidence"]]
     for col in by_cols:
         if isinstance(frame[col].dtype, pd.CategoricalDtype):
             out[col] = pd.Categorical(out[col], categories=frame[col].cat.categories)
@@ -360,7 +365,10 @@ def _one_series(frame: pd.DataFrame, need: Sequence[str]) -> pd.DataFrame:
     if "rate" in t.columns:
         renames = {c: f"rate_{c}" for c in ("lower", "upper") if c in t.columns}
     t = t.rename(columns=renames)
-    return t.drop(columns=[c for c in ("statistic", "method", "confidence") if c in t.columns])
+    provenance = ["statistic", "method", "confidence"]
+    if "method" in t.columns and (t["method"] == "wilson_rate_per_period").all():
+        provenance += ["outcome", "subset"]  # the rates' own provenance, not the chart's
+    return t.drop(columns=[c for c in provenance if c in t.columns])
 
 
 def _baseline_mask(periods: pd.Series, baseline: int | str | Sequence[Any] | None, minimum: int = 1) -> np.ndarray:
@@ -407,8 +415,12 @@ def p_chart(rates: pd.DataFrame, *, baseline: int | str | Sequence[Any] | None =
     pandas.DataFrame
         The input columns, plus ``value`` (the rate), ``centre``, ``sigma``,
         ``lower``, ``upper``, ``lower_2sigma``, ``upper_2sigma``, ``baseline``
-        (bool), ``chart`` ("p"), ``statistic`` ("p-chart"), ``method`` and
-        ``confidence`` (0.9973, the nominal coverage of 3-sigma limits).
+        (bool), ``chart`` ("p"), ``statistic`` ("p-chart"), ``n_baseline``
+        and ``n_points`` (the periods that set the centre, of all the
+        periods), ``method`` (``"p_chart"``: centre sum(events)/sum(n) over
+        the baseline, limits +/- 3 and warning lines +/- 2 sqrt(p(1-p)/n_i),
+        clipped to [0, 1]) and ``confidence`` (0.9973, the nominal coverage
+        of 3-sigma limits).
 
     Examples
     --------
@@ -436,9 +448,9 @@ def p_chart(rates: pd.DataFrame, *, baseline: int | str | Sequence[Any] | None =
     t["baseline"] = base
     t["chart"] = "p"
     t["statistic"] = "p-chart"
-    which = "all periods" if base.all() else f"{int(base.sum())} baseline period(s)"
-    t["method"] = (f"p-chart: centre = sum(events)/sum(n) over {which}; limits centre +/- 3 sqrt(p(1-p)/n_i) and "
-                   "warning lines +/- 2 sqrt(p(1-p)/n_i), clipped to [0, 1]")
+    t["n_baseline"] = int(base.sum())
+    t["n_points"] = len(t)
+    t["method"] = "p_chart"
     t["confidence"] = THREE_SIGMA
     return t
 
@@ -483,8 +495,12 @@ def xmr_chart(
         ``period``, ``value``, ``moving_range``, ``centre``,
         ``mean_moving_range``, ``sigma``, ``lower``, ``upper``,
         ``lower_2sigma``, ``upper_2sigma``, ``baseline``, ``chart`` ("XmR"),
-        ``statistic``, ``method``, ``confidence`` (0.9973), plus any other
-        input columns (e.g. ``n``).
+        ``statistic``, ``n_baseline`` and ``n_points`` (the points that set
+        the centre, of all the points), ``screen_outliers`` (bool) and
+        ``n_screened`` (moving ranges left out by the screen), ``method``
+        (``"xmr"``: centre the mean of the baseline, limits +/- 2.66 x the
+        mean moving range, 2-sigma lines at two thirds of that),
+        ``confidence`` (0.9973), plus any other input columns (e.g. ``n``).
 
     Examples
     --------
@@ -534,11 +550,11 @@ def xmr_chart(
     t["baseline"] = base
     t["chart"] = "XmR"
     t["statistic"] = "XmR chart"
-    which = "all points" if base.all() else f"{int(base.sum())} baseline point(s)"
-    t["method"] = (f"XmR chart (Making Data Count): centre = mean of {which}; limits centre +/- 2.66 x mean moving range; "
-                   "2-sigma lines at two thirds of that; "
-                   + (f"moving ranges >= 3.267 x their mean screened out (Nelson 1982): {screened} left out"
-                      if screen_outliers else "moving ranges not screened (as the MDC Excel tools)"))
+    t["n_baseline"] = int(base.sum())
+    t["n_points"] = len(t)
+    t["screen_outliers"] = bool(screen_outliers)
+    t["n_screened"] = screened
+    t["method"] = "xmr"
     t["confidence"] = THREE_SIGMA
     return t
 
@@ -590,8 +606,10 @@ def rate_chart(
     -------
     pandas.DataFrame
         As :func:`p_chart` or :func:`xmr_chart` (``chart`` is ``"p"`` or
-        ``"XmR"``); an XmR chart of rates has its limits clipped to [0, 1] and
-        keeps ``n`` and ``events``.
+        ``"XmR"``); an XmR chart of rates has its limits clipped to [0, 1]
+        (``method`` ``"xmr_rate"``), keeps ``n`` and ``events`` and adds
+        ``chart_choice`` (the ``chart`` asked for: ``"auto"`` when the large
+        denominators chose it) and ``large_denominator`` (``large``).
 
     Examples
     --------
@@ -615,8 +633,9 @@ def rate_chart(
     out = xmr_chart(t.assign(value=x / n), baseline=baseline)
     for column in ("lower", "upper", "lower_2sigma", "upper_2sigma"):
         out[column] = out[column].clip(0.0, 1.0)
-    out["method"] = out["method"] + "; limits clipped to [0, 1]" + (
-        f"; chosen because the median denominator is {large:,} or more" if chart == "auto" else "")
+    out["chart_choice"] = chart
+    out["large_denominator"] = large
+    out["method"] = "xmr_rate"
     return out
 
 
@@ -704,7 +723,9 @@ def special_causes(chart: pd.DataFrame, *, shift_run: int = SHIFT_RUN, trend_run
         points down, "both" when they disagree (a falling trend above the
         centre line; the peak of a rise followed by a fall), None for common
         cause. :func:`variation_and_assurance` reads "both" as MDC's
-        single-chart tool does: as an improvement.
+        single-chart tool does: as an improvement. Then ``shift_run`` and
+        ``trend_run``; the chart's ``method`` code gains ``"+special_causes"``
+        (e.g. ``"p_chart+special_causes"``).
 
     Examples
     --------
@@ -757,10 +778,10 @@ def special_causes(chart: pd.DataFrame, *, shift_run: int = SHIFT_RUN, trend_run
     t["special_cause"] = t[["outside_limits", "shift", "trend", "two_of_three"]].any(axis=1)
     t["rule"] = rules
     t["direction"] = pd.Series(directions, dtype=object)
+    t["shift_run"] = shift_run
+    t["trend_run"] = trend_run
     if "method" in t.columns:
-        t["method"] = t["method"].astype(str) + (
-            f"; special causes (Making Data Count): outside limits, shift of {shift_run}+ on one side of the centre, "
-            f"trend of {trend_run}+ points rising or falling, 2 of 3 beyond 2 sigma on one side")
+        t["method"] = t["method"].astype(str) + "+special_causes"
     return t
 
 
@@ -822,7 +843,8 @@ def variation_and_assurance(chart: pd.DataFrame, *, target: float | None = None,
         One row: ``period``, ``value``, ``centre``, ``lower``, ``upper``,
         ``target``, ``improvement``, ``special_cause``, ``rule``,
         ``direction``, ``variation``, ``variation_text``, ``assurance``,
-        ``assurance_text``, ``statistic``, ``method``, ``confidence``.
+        ``assurance_text``, ``statistic``, ``method``
+        (``"mdc_variation_assurance"``), ``confidence``.
 
     Examples
     --------
@@ -877,8 +899,7 @@ def variation_and_assurance(chart: pd.DataFrame, *, target: float | None = None,
         "assurance": assurance,
         "assurance_text": None if assurance is None else _ASSURANCE_TEXT[assurance],
         "statistic": "Making Data Count variation and assurance",
-        "method": ("variation from the latest point's special causes; assurance from the target against the latest point's "
-                   "process limits (NHS England Making Data Count)"),
+        "method": "mdc_variation_assurance",
         "confidence": THREE_SIGMA,
     }
     return pd.DataFrame([row])
@@ -931,7 +952,8 @@ def data_lag(
         outcome), ``follow_up_months``, ``waiting_months``, ``freq``,
         ``last_complete_period`` (label) with its ``period_start`` and
         ``period_end``, ``sentence`` (ready for a paper), ``statistic``
-        ("data lag") and ``method``.
+        ("data lag") and ``method`` (``"data_lag"``: complete when the index
+        date plus the follow-up and waiting months is on or before ``as_of``).
 
     Examples
     --------
@@ -974,9 +996,7 @@ def data_lag(
         "period_end": end,
         "sentence": sentence,
         "statistic": "data lag",
-        "method": (f"complete when index date + {k} months (follow-up {follow_up_months} + waiting "
-                   f"{waiting_months}) <= as_of, month ends kept; last complete period: the last whose end is "
-                   "on or before the cutoff"),
+        "method": "data_lag",
     }])
 
 
@@ -1027,9 +1047,11 @@ def oe_by_period(
     pandas.DataFrame
         The :func:`analysis.observed_vs_expected` table by period (``period``
         in time order, ``n``, ``observed``, ``expected``, ``ratio`` with PHE's
-        interval, ...), plus ``baseline`` (bool) and, from dates,
-        ``period_start`` and ``period_end``. People whose case mix the
-        baseline never saw are left out, as ``expected_source`` says.
+        interval, ...), plus ``baseline`` (bool), ``baseline_period`` and,
+        from dates, ``period_start`` and ``period_end``; the ``method`` code
+        gains ``"+adjusted_baseline"`` (e.g. ``"oe_phe+adjusted_baseline"``).
+        People whose case mix the baseline never saw are left out, as
+        ``expected_source`` says.
 
     Examples
     --------
@@ -1059,5 +1081,6 @@ def oe_by_period(
         spans = table.set_index("period")
         out.insert(2, "period_start", out["period"].map(spans["period_start"]))
         out.insert(3, "period_end", out["period"].map(spans["period_end"]))
-    out["method"] = out["method"] + f"; expected from a case-mix model fitted on the baseline period {baseline_period}"
+    out.insert(list(out.columns).index("method"), "baseline_period", str(baseline_period))
+    out["method"] = out["method"] + "+adjusted_baseline"
     return out

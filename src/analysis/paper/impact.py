@@ -40,6 +40,7 @@ from . import figures as fg
 from . import text as tx
 from .blocks import Bullets, Column, Paragraph, Section
 from .frame import Paper
+from .method_text import method_words, propensity_words
 from .text import html
 
 __all__ = ["ImpactPaper", "impact_covariates", "SCORE_BINS"]
@@ -516,13 +517,14 @@ class ImpactPaper(Paper):
         s.add(self.glossary())
         rows: list[dict[str, Any]] = []
         if self.problem is None:
-            rows.append({"output": "Propensity score", "method": self.propensity.method, "confidence": None,
-                         "n": self.n_analysed})
+            model = self.propensity.model
+            rows.append({"output": "Propensity score", "confidence": None, "n": self.n_analysed,
+                         "method": propensity_words(self.treatment, self.propensity.covariates, model.method_code, model.fitted_on)})
             if self.matched is not None:
-                rows.append({"output": "Matched estimate", "method": self.matched["method"].iloc[0], "confidence": 0.95,
-                             "n": int(self.matched["n_participants"].iloc[0])})
-            rows.append({"output": "Weighted estimate (ATT)", "method": self.weighted["method"].iloc[0], "confidence": 0.95,
-                         "n": self.n_analysed})
+                rows.append({"output": "Matched estimate", "method": method_words(self.matched["method"].iloc[0], self.matched.iloc[0]),
+                             "confidence": 0.95, "n": int(self.matched["n_participants"].iloc[0])})
+            rows.append({"output": "Weighted estimate (ATT)", "method": method_words(self.weighted["method"].iloc[0], self.weighted.iloc[0]),
+                         "confidence": 0.95, "n": self.n_analysed})
             rows.append({"output": "Balance", "method": "standardised mean differences (Austin 2009), 10% rule", "confidence": None,
                          "n": self.n_analysed})
         s.add(self.methods(rows, notes=["See docs/methods.md, section \u201cImpact of an intervention\u201d."]))

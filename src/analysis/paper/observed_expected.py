@@ -27,6 +27,7 @@ from . import figures as fg
 from . import text as tx
 from .blocks import Bullets, Column, Heading, Paragraph, Section
 from .frame import Paper
+from .method_text import method_words
 from .text import html
 
 __all__ = ["ObservedExpectedPaper", "SOURCE_NAMES"]
@@ -344,7 +345,7 @@ class ObservedExpectedPaper(Paper):
                          "Funnel plot: each unit's position",
                          notes=[html("Overdispersion: phi = {}, tau-squared = {}, from {} of {} units ({}). Limits: {}.",
                                      f"{w['phi'].iloc[0]:.2f}", f"{w['tau2'].iloc[0]:.4f}", int(w["n_used"].iloc[0]), len(w),
-                                     w["overdispersion"].iloc[0], w["method"].iloc[0])]))
+                                     w["overdispersion"].iloc[0], method_words(w["method"].iloc[0], w.iloc[0]))]))
         s.add(Paragraph(f["sentence"]))
         return s
 

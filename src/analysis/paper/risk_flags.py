@@ -24,6 +24,7 @@ from . import figures as fg
 from . import text as tx
 from .blocks import Bullets, Column, Paragraph, Section
 from .frame import Paper
+from .method_text import model_words
 from .text import html
 
 __all__ = ["RiskFlagsPaper", "effect_sentence"]
@@ -470,7 +471,7 @@ class RiskFlagsPaper(Paper):
         rows = []
         if r.flags:
             rows = [
-                {"output": "Odds ratios", "method": r.model.method, "confidence": r.confidence, "n": r.model.nobs},
+                {"output": "Odds ratios", "method": model_words(r.model.method_code, r.model.fitted_on), "confidence": r.confidence, "n": r.model.nobs},
                 {"output": "Risk ratios and differences", "method": "counterfactual standardisation over the people in the model; delta method",
                  "confidence": r.confidence, "n": r.model.nobs},
                 {"output": "Interaction tests", "method": "likelihood-ratio tests; Holm adjustment", "confidence": None, "n": r.model.nobs},

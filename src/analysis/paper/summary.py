@@ -18,6 +18,7 @@ from . import figures as fg
 from . import text as tx
 from .blocks import Bullets, Paragraph, Section
 from .frame import Paper
+from .method_text import model_words
 from .observed_expected import SOURCE_NAMES, ObservedExpectedPaper
 from .risk_flags import RiskFlagsPaper, effect_sentence
 from .text import html
@@ -218,7 +219,7 @@ class SummaryPaper(Paper):
         s.add(self.glossary())
         rows = []
         if r.flags:
-            rows.append({"output": "Associations of the flags", "method": r.model.method + "; risk ratios and differences by counterfactual standardisation",
+            rows.append({"output": "Associations of the flags", "method": model_words(r.model.method_code, r.model.fitted_on) + "; risk ratios and differences by counterfactual standardisation",
                          "confidence": r.confidence, "n": r.model.nobs})
             rows.append({"output": "Shares of the outcome", "method": "counterfactual standardisation; Shapley average", "confidence": r.confidence,
                          "n": r.model.nobs})
