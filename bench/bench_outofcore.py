@@ -86,7 +86,14 @@ def make_input(rows: int, folder: Path = CACHE) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"outofcore_{rows}.parquet"
     if path.exists():
-        return path
+        import pyarrow.parquet as pq
+
+        wanted = [c for c in pq.read_schema(SOURCE).names if c not in ("person_id", "reoffences")]
+        if pq.read_schema(path).names == wanted:
+            return path
+        path.unlink()  # written from an older synthetic cohort (other columns): written again
+        for part in (folder / f"outofcore_{rows * 10}").glob("*.parquet"):
+            part.unlink()  # its hard links too
     import duckdb
 
     partial = path.with_suffix(".parquet.partial")
