@@ -32,6 +32,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -183,8 +184,8 @@ def people_from_cells(cells: pd.DataFrame, *, trials: str = TRIALS, outcome: str
     events = cells[outcome].to_numpy(dtype=np.int64)
     # one integer per person, 2 x cell + outcome: with the outcome first in each cell, then shuffled in place (at 25
     # million people, one array of 100 MiB rather than a permutation and copies of each)
-    kind = np.int32 if 2 * len(cells) + 1 < 2**31 else np.int64
-    code = np.repeat(2 * np.arange(len(cells), dtype=kind), n)
+    kind: type[np.signedinteger[Any]] = np.int32 if 2 * len(cells) + 1 < 2**31 else np.int64
+    code: np.ndarray[Any, np.dtype[np.signedinteger[Any]]] = np.repeat(2 * np.arange(len(cells), dtype=kind), n)
     starts = np.cumsum(n) - n  # the first person of each cell; its first ``events`` people have the outcome
     with_outcome = np.repeat(starts - (np.cumsum(events) - events), events) + np.arange(int(events.sum()), dtype=np.int64)
     code[with_outcome] += 1
