@@ -210,7 +210,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(*, argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the process exit status."""
+    """Entry point; returns the process exit status (0, or 2 for bad input, said in one message and nothing written).
+
+    Examples
+    --------
+    >>> main(argv=["tables", "--out", "tables"])  # doctest: +SKIP
+    tables/rates_by_flag.csv
+    ...
+    0
+    """
     from .build import BuildError
 
     args = _parser().parse_args(argv)

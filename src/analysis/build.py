@@ -45,7 +45,17 @@ class BuildError(RuntimeError):
 
 
 def discover_notebooks(*, directory: str | Path = NOTEBOOK_DIR) -> list[Path]:
-    """The numbered notebooks (``NN_name.ipynb``) in a folder, in order."""
+    """The numbered notebooks (``NN_name.ipynb``) in a folder, in order.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> for name in ("02_cohort.ipynb", "01_published_position.ipynb", "scratch.ipynb"):
+    ...     _ = (folder / name).write_text("{}")
+    >>> [p.name for p in discover_notebooks(directory=folder)]
+    ['01_published_position.ipynb', '02_cohort.ipynb']
+    """
     return sorted(p for p in Path(directory).glob("[0-9][0-9]_*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 
 
@@ -55,6 +65,18 @@ def papers_for(study: Any, *, directory: str | Path = NOTEBOOK_DIR) -> list[Path
     The published position (01) only when the study names a published
     reference; KPI tracking (06) only when the study has a ``[kpi]`` section;
     the impact of an intervention (07) only when it has an ``[impact]`` section.
+
+    Examples
+    --------
+    A study file with a ``[kpi]`` section but no published reference and no ``[impact]``:
+
+    >>> import pathlib, tempfile
+    >>> from analysis.study import Kpi, Study
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> for name in ("01_published_position", "02_cohort", "06_kpi_tracking", "07_intervention_impact"):
+    ...     _ = (folder / f"{name}.ipynb").write_text("{}")
+    >>> [p.stem for p in papers_for(Study(kpi=Kpi()), directory=folder)]
+    ['02_cohort', '06_kpi_tracking']
     """
     notebooks = discover_notebooks(directory=directory)
     if not getattr(study, "published", None):
@@ -97,7 +119,15 @@ def _kernel_manager_class() -> type:
 
 
 def execute_notebook(source: Path, target: Path, *, parameters: dict[str, Any] | None = None, kernel_name: str = "python3") -> Path:
-    """Run a notebook top to bottom with papermill; the executed copy is written to ``target``."""
+    """Run a notebook top to bottom with papermill; the executed copy is written to ``target``.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> execute_notebook(Path("notebooks/02_cohort.ipynb"), Path("/tmp/02_cohort.ipynb"),
+    ...                  parameters={"disclosure_threshold": 5})  # doctest: +SKIP
+    PosixPath('/tmp/02_cohort.ipynb')
+    """
     import papermill as pm
 
     try:
@@ -129,6 +159,12 @@ def export_html(executed: Path, target: Path) -> Path:
     """Export an executed notebook as a paper (HTML, code hidden), and its disclosure log as CSV beside it.
 
     Returns the HTML's path; the log is ``<stem>.disclosure.csv`` when the paper has one.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> export_html(Path("/tmp/02_cohort.ipynb"), Path("/tmp/02_cohort.html"))  # doctest: +SKIP
+    PosixPath('/tmp/02_cohort.html')
     """
     import nbformat
     import pandas as pd
@@ -160,7 +196,14 @@ def export_html(executed: Path, target: Path) -> Path:
 
 
 def print_pdf(html: Path, pdf: Path, *, chromium: str | None = None, timeout: int = 120) -> Path:
-    """Print a paper to A4 PDF with headless Chromium (the paper's print CSS sets the page)."""
+    """Print a paper to A4 PDF with headless Chromium (the paper's print CSS sets the page).
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> print_pdf(Path("reports/02_cohort.html"), Path("reports/02_cohort.pdf"))  # doctest: +SKIP
+    PosixPath('reports/02_cohort.pdf')
+    """
     browser = chromium or shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     if browser is None:
         raise BuildError("printing to PDF needs Chromium (apt-get install chromium); the HTML papers were not changed")
@@ -180,6 +223,12 @@ def refresh_notebook(path: Path, *, timeout: int = 900) -> Path:
 
     Cell timing metadata is dropped so that a rerun changes only what the
     code's outputs change (nbval ignores metadata, reviewers should too).
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> refresh_notebook(Path("notebooks/02_cohort.ipynb"))  # doctest: +SKIP
+    PosixPath('notebooks/02_cohort.ipynb')
     """
     import nbformat
     from nbclient import NotebookClient
@@ -232,6 +281,12 @@ def build_reports(
     ------
     BuildError
         A paper failed; nothing in ``out_dir`` was changed.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> build_reports(notebooks=[Path("notebooks/02_cohort.ipynb")], out_dir="reports", progress=False)  # doctest: +SKIP
+    [PosixPath('reports/02_cohort.html'), PosixPath('reports/02_cohort.disclosure.csv')]
     """
     notebooks = list(notebooks) if notebooks is not None else discover_notebooks()
     out = Path(out_dir)
@@ -280,7 +335,14 @@ def build_reports(
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Command line: ``python -m analysis.build [--out DIR] [--in-place] [NOTEBOOK ...]``."""
+    """Command line: ``python -m analysis.build [--out DIR] [--in-place] [NOTEBOOK ...]``.
+
+    Examples
+    --------
+    >>> main(["--out", "reports", "notebooks/02_cohort.ipynb"])  # doctest: +SKIP
+    reports/02_cohort.html
+    reports/02_cohort.disclosure.csv
+    """
     parser = argparse.ArgumentParser(prog="python -m analysis.build", description="Execute the notebooks and write the papers (code hidden).")
     parser.add_argument("notebooks", nargs="*", type=Path, help="notebooks to run (default: all numbered notebooks)")
     parser.add_argument("--out", default=str(REPORTS_DIR), help="output folder (default: reports/)")

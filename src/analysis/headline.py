@@ -71,6 +71,13 @@ def headline_tables(
         ``oe_by_area`` has its interval's code in ``ratio_method`` and its
         words in ``ratio_method_words``. ``log``: one line per suppressed
         cell and rule.
+
+    Examples
+    --------
+    >>> import analysis
+    >>> headline = headline_tables(analysis.open_study(), threshold=10)  # doctest: +SKIP
+    >>> sorted(headline.tables)  # doctest: +SKIP
+    ['attributable_fractions', 'odds_ratios', 'oe_by_area', 'rates_by_flag']
     """
     from .paper import SummaryPaper
     from .paper.method_text import table_method_words

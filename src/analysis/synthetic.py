@@ -587,6 +587,12 @@ def generate_cohort(*, seed: int = DEFAULT_SEED) -> pd.DataFrame:
         and published (``2015-10/2016-09``) periods, in the canonical schema
         plus ``age``, ``previous_sanctions``, ``age_first_sanction``, ``ogrs3``
         and, last, ``cohort_start_date`` (text, ``YYYY-MM-DD``).
+
+    Examples
+    --------
+    >>> cohort = generate_cohort()  # doctest: +SKIP
+    >>> cohort.groupby("period").size().tolist()  # doctest: +SKIP
+    [8000, 8000]
     """
     rng = np.random.default_rng(seed)
     targets = calibration_targets()
@@ -682,6 +688,11 @@ def write_synthetic(*, out_dir: str | Path = SYNTHETIC_DIR, seed: int = DEFAULT_
     -------
     dict
         File name to SHA-256 checksum.
+
+    Examples
+    --------
+    >>> write_synthetic(out_dir="data/synthetic")  # doctest: +SKIP
+    {'cohort.csv': '...', 'cohort.parquet': '...'}
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
