@@ -604,3 +604,18 @@ def test_matching_with_replacement_takes_a_nearest_comparison(treated, controls,
     assert m["matched"].tolist() == (nearest <= width).tolist()
     assert m.loc[m["matched"], "distance"].to_numpy() == pytest.approx(nearest[nearest <= width])
     assert m.attrs["n_matched"] + m.attrs["n_unmatched"] == len(treated)
+
+
+def test_a_propensity_fit_given_once_gives_what_each_function_fits_itself():
+    from analysis import impact as im
+
+    cohort = im.simulate_intervention(n=3000, effect=-0.4, seed=5)
+    covariates = cohort.attrs["covariates"]
+    fit = im.fit_propensity(cohort, "took_part", covariates)
+    pd.testing.assert_frame_equal(im.ipw_att(cohort, "took_part", covariates, fit=fit), im.ipw_att(cohort, "took_part", covariates))
+    pd.testing.assert_frame_equal(im.common_support(cohort, "took_part", covariates, fit=fit),
+                                  im.common_support(cohort, "took_part", covariates))
+    pd.testing.assert_frame_equal(im.match_nearest(cohort, "took_part", covariates, fit=fit, seed=2),
+                                  im.match_nearest(cohort, "took_part", covariates, seed=2))
+    with pytest.raises(ValueError, match="fit= is a propensity fit of other rows"):
+        im.ipw_att(cohort.iloc[:100], "took_part", covariates, fit=fit)

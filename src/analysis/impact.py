@@ -210,8 +210,17 @@ class PropensityFit:
 
 @single_threaded_blas
 def _fit_propensity(cohort: pd.DataFrame, treatment: str, covariates: Sequence[str], reference: Mapping[str, Any] | None,
-                    firth: bool | str) -> PropensityFit:
-    """The propensity model fitted on the covariate-pattern cells of ``cohort`` (see :class:`PropensityFit`)."""
+                    firth: bool | str, fit: PropensityFit | None = None) -> PropensityFit:
+    """The propensity model fitted on the covariate-pattern cells of ``cohort`` (see :class:`PropensityFit`).
+
+    ``fit``: one already fitted on these rows (by :func:`fit_propensity`), returned as it is after a check that it is.
+    """
+    if fit is not None:
+        if len(fit.codes) != len(cohort) or fit.treatment != treatment or list(fit.covariates) != list(covariates):
+            raise ValueError(f"fit= is a propensity fit of other rows or columns ({len(fit.codes):,} rows, '{fit.treatment}' on "
+                             f"{', '.join(fit.covariates)}), not of these ({len(cohort):,} rows, '{treatment}' on "
+                             f"{', '.join(covariates)})")
+        return fit
     covariates = _check_covariates(cohort, treatment, covariates)
     codes = _treatment_codes(cohort, treatment)
     _both_groups(codes)
@@ -333,8 +342,11 @@ def common_support(
     *,
     reference: Mapping[str, Any] | None = None,
     firth: bool | str = "auto",
+    fit: PropensityFit | None = None,
 ) -> pd.DataFrame:
     """The range of propensity scores in each group, and who lies outside the other group's range.
+
+    ``fit``: the propensity model already fitted on these rows (:func:`fit_propensity`), instead of fitting it again.
 
     A participant whose score is above the highest (or below the lowest)
     score of any non-participant has nobody comparable: matching leaves them
@@ -362,7 +374,7 @@ def common_support(
     0  participants  4                    2
     1    comparison  5                    2
     """
-    fit = _fit_propensity(cohort, treatment, covariates, reference, firth)
+    fit = _fit_propensity(cohort, treatment, covariates, reference, firth, fit)
     score = expit(fit.eta)                      # per cell: everyone in a covariate pattern has the same score
     counts, _ = fit.counts()
     has_t, has_c = counts[:, 1] > 0, counts[:, 0] > 0
@@ -514,6 +526,7 @@ def match_nearest(
     logit: str | None = None,
     reference: Mapping[str, Any] | None = None,
     firth: bool | str = "auto",
+    fit: PropensityFit | None = None,
 ) -> pd.DataFrame:
     """1:1 nearest-neighbour matching of each participant to a non-participant on the logit of the score.
 
@@ -549,6 +562,8 @@ def match_nearest(
         model fitted elsewhere); the covariates are then not modelled.
     reference, firth
         Passed to the propensity model.
+    fit
+        The propensity model already fitted on these rows (:func:`fit_propensity`), instead of fitting it again.
 
     Returns
     -------
@@ -608,7 +623,7 @@ def match_nearest(
         fitted_on: str | None = None
         fitted_covariates: tuple[str, ...] = ()
     else:
-        fit = _fit_propensity(cohort, treatment, covariates, reference, firth)
+        fit = _fit_propensity(cohort, treatment, covariates, reference, firth, fit)
         codes, eta = fit.codes, fit.row_eta()
         model_method, fitted_on, fitted_covariates = fit.model.method_code, fit.model.fitted_on, tuple(fit.covariates)
     known = (codes >= 0) & np.isfinite(eta)
@@ -844,8 +859,12 @@ def ipw_att(
     reference: Mapping[str, Any] | None = None,
     firth: bool | str = "auto",
     confidence: float = 0.95,
+    fit: PropensityFit | None = None,
 ) -> pd.DataFrame:
     """The effect in the treated by inverse-probability weighting: participants against re-weighted non-participants.
+
+    ``fit``: the propensity model already fitted on these rows (:func:`fit_propensity`), used when every row has
+    its outcome (otherwise the model is fitted on those that have).
 
     Each participant has weight 1 and each non-participant ``e / (1 - e)``,
     with ``e`` their propensity score, so the weighted non-participants have
@@ -898,7 +917,7 @@ def ipw_att(
     y_all = _outcome_values(cohort, outcome)
     recorded = ~np.isnan(y_all)
     data = cohort if recorded.all() else cohort.loc[recorded]
-    fit = _fit_propensity(data, treatment, covariates, reference, firth)
+    fit = _fit_propensity(data, treatment, covariates, reference, firth, fit if recorded.all() else None)
     used = fit.used
     # Every statistic below depends on a person only through their cell (covariate pattern), treatment and outcome,
     # so the sums over people are sums over cells weighted by counts: n[:, k] people and s[:, k] with the outcome

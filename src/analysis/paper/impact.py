@@ -153,11 +153,11 @@ class ImpactPaper(Paper):
         t, ic = self.treatment, self.impact
         try:
             # the scores on their covariate-pattern cells: a frame per person would hold millions of copies of its method
-            self.propensity = im.fit_propensity(self.frame, t, self.covariates)
-            self.weighted = im.ipw_att(self.frame, t, self.covariates)
-            self.support_table = im.common_support(self.frame, t, self.covariates)
+            self.propensity = im.fit_propensity(self.frame, t, self.covariates)  # fitted once, for every estimate below
+            self.weighted = im.ipw_att(self.frame, t, self.covariates, fit=self.propensity)
+            self.support_table = im.common_support(self.frame, t, self.covariates, fit=self.propensity)
             self.pairs = im.match_nearest(self.frame, t, self.covariates, caliper=ic.caliper, replace=ic.replacement,
-                                          seed=ic.seed)
+                                          seed=ic.seed, fit=self.propensity)
         except (ValueError, np.linalg.LinAlgError) as err:
             self.problem = html("The propensity model of who took part could not be fitted ({}), so there is no estimate.", str(err))
             return
