@@ -61,6 +61,7 @@ __all__ = [
     "DataQuality",
     "load_cohort",
     "open_study",
+    "extract_path",
     "validate_cohort",
     "read_mapping",
     "age_bands_from_edges",
@@ -1174,6 +1175,27 @@ def _as_study(study: str | Path | Study | Mapping[str, Any] | None) -> Study:
     return read_study(study)
 
 
+def extract_path(study: Study, cohort: str | Path | None) -> Path:
+    """The extract to read: ``cohort`` when given, else the one the study file names (relative to it).
+
+    Raises
+    ------
+    CohortError
+        When neither gives one, with the fix.
+
+    Examples
+    --------
+    >>> extract_path(Study(), "data/private/extract.csv")
+    PosixPath('data/private/extract.csv')
+    """
+    if cohort is None:
+        cohort = study.resolve_extract()
+        if cohort is None:
+            raise CohortError(study.source or "study", [Problem("(study file)", "no extract given",
+                                                                fix="give the extract with --cohort, or name it in the study file: [study] extract = \"extract.csv\"")])
+    return Path(cohort)
+
+
 def open_study(
     study: str | Path | Study | Mapping[str, Any] | None = None,
     cohort: str | Path | None = None,
@@ -1225,12 +1247,7 @@ def open_study(
         raise CohortError(str(path), [Problem("(study file)", "this JSON file is not a resolved study written by the toolkit",
                                               fix="give the study's TOML file")])
     spec = _as_study(study)
-    if cohort is None:
-        cohort = spec.resolve_extract()
-        if cohort is None:
-            raise CohortError(spec.source or "study", [Problem("(study file)", "no extract given",
-                                                               fix="give the extract with --cohort, or name it in the study file: [study] extract = \"extract.csv\"")])
-    path = Path(cohort)
+    path = extract_path(spec, cohort)
     frame, info = read_extract(path, delimiter=spec.delimiter, decimal=spec.decimal, encoding=spec.encoding, sheet=spec.sheet)
     problems: list[Problem] = []
     quality = DataQuality(source=str(path), read=info, rows_read=len(frame), filter_expression=spec.filter,

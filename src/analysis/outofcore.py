@@ -71,6 +71,7 @@ from .cohort import (
     date_problem,
     date_verdicts,
     expected_problem,
+    extract_path,
     model_column_kind_problem,
     model_column_missing_problem,
     model_problems,
@@ -930,12 +931,7 @@ def open_study_cells(
     from .reading import ReadInfo
 
     spec = _study(study)
-    if cohort is None:
-        cohort = spec.resolve_extract()
-        if cohort is None:
-            raise CohortError(spec.source or "study", [Problem("(study file)", "no extract given",
-                                                               fix="give the extract with --cohort, or name it in the study file: [study] extract = \"extract.csv\"")])
-    path = Path(cohort)
+    path = extract_path(spec, cohort)
     cells = cohort_cells(path, spec, memory_limit=memory_limit, threads=threads, temp_directory=temp_directory)
     covariates = list(spec.impact.covariates or ()) if spec.impact is not None else []
     model_columns = [part.strip() for term in [*(spec.adjust or ()), *(spec.expected_casemix or ()), *spec.interactions, *covariates]
